@@ -1,0 +1,31 @@
+# The one entry point: `make test` installs and starts what the tests need, lints, and runs every tier.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: test setup lint test-unit test-tier bench
+
+test: setup lint
+	$(PY) -m tests.platform.tiers unit dataplane docker cluster
+
+# Idempotent: installs what is missing, starts dockerd, builds the cached control plane and base images.
+setup:
+	bash tests/platform/install.sh
+	bash tests/platform/start.sh
+	bash tests/cluster/build.sh >/dev/null
+	$(PY) -m tests.platform.base_images
+
+lint:
+	bash tests/platform/lint.sh
+
+# Quick loop while coding: the unit tier only (needs `make setup` once).
+test-unit:
+	$(PY) -m tests.platform.tiers unit
+
+# One tier: make test-tier TIER=dataplane
+test-tier:
+	$(PY) -m tests.platform.tiers $(TIER)
+
+bench:
+	$(PY) -m tests.bench

@@ -1,0 +1,20 @@
+"""Test tiers and shared fixtures.
+
+Every test belongs to exactly one tier marker: unit, dataplane, docker or cluster. The README's test command
+runs each tier in turn; with CI=true a tier whose prerequisite is missing fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+TIERS = ("unit", "dataplane", "docker", "cluster")
+
+pytest_plugins = ["tests.platform.fixtures"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        tiers = [t for t in TIERS if item.get_closest_marker(t)]
+        if len(tiers) != 1:
+            raise pytest.UsageError(f"{item.nodeid}: needs exactly one tier marker of {TIERS}, has {tiers}")

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs, idempotently: Debian packages and the project's virtualenv.
+# On a machine where it cannot install (not root, not Debian) it lists what is missing and stops.
+set -euo pipefail
+
+root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+venv="${SHOPBOX_VENV:-$root_dir/.venv}"
+
+# Debian package -> a command it provides (used to tell what is missing).
+declare -A packages=(
+  [docker.io]=dockerd
+  [docker-registry]=docker-registry
+  [prometheus]=promtool
+  [etcd-server]=etcd
+  [debootstrap]=debootstrap
+  [shellcheck]=shellcheck
+  [git]=git
+  [iproute2]=ip
+)
+required_commands=(python3 go)
+
+missing=()
+for pkg in "${!packages[@]}"; do
+  command -v "${packages[$pkg]}" >/dev/null 2>&1 || missing+=("$pkg")
+done
+
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 || ! -f /etc/debian_version ]] || ! command -v apt-get >/dev/null; then
+    echo "install.sh: cannot install here (needs root on Debian); missing packages: ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "install.sh: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+for cmd in "${required_commands[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || { echo "install.sh: missing required command: $cmd" >&2; exit 1; }
+done
+
+# The virtualenv is rebuilt only when pyproject.toml changes.
+stamp="$venv/.shopbox-stamp"
+want=$(sha256sum "$root_dir/pyproject.toml" | cut -d' ' -f1)
+if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+  echo "install.sh: preparing virtualenv $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q -e "${root_dir}[test]"
+  echo "$want" >"$stamp"
+fi
