@@ -1,0 +1,190 @@
+"""Build and push the images a deploy needs, skipping whatever already exists.
+
+An image's tag is the content hash of its sources (forge.version), so a tag that exists is the image we would
+build: the build is skipped when the registry has the tag, or the local engine has it; the push is skipped when
+the registry has it. Builds run first (in parallel, at most `concurrency` at a time) and pushes only once every
+build succeeded, so a failing build leaves the registry untouched and the caller applies nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, TextIO, TypeVar
+
+import docker
+import docker.errors
+import requests
+
+from forge.errors import ForgeError
+from forge.model import Image
+from forge.progress import Reporter, reporter
+from forge.registry import Registry, describe_error, parse_reference, registry_host
+from forge.workspace import display_path
+
+_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    image: Image
+    built: bool  # the engine built it in this run
+    pushed: bool  # it was pushed in this run
+
+
+def docker_api(client: Any = None) -> docker.APIClient:
+    """The low-level API of `client` (a DockerClient or APIClient), or of a client from the environment.
+
+    Raises ForgeError when the engine does not answer.
+    """
+    try:
+        if client is None:
+            client = docker.from_env()
+        api = getattr(client, "api", client)
+        api.ping()
+    except (docker.errors.DockerException, requests.RequestException) as exc:
+        where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        raise ForgeError(f"Docker engine at {where} does not answer: {describe_error(exc)}", detail=str(exc)) from exc
+    return api
+
+
+def ensure_images(images: Sequence[Image], *, registry: str | None, concurrency: int, client: Any = None,
+                  out: TextIO | None = None) -> list[ImageResult]:
+    """Make every image exist (locally, and in `registry` when one is set). One result per distinct ref, in order.
+
+    Raises ForgeError for an engine or registry that does not answer, a failing build or a failing push.
+    """
+    unique = list({image.ref: image for image in images}.values())
+    if not unique:
+        return []
+    api = docker_api(client)
+    reg = Registry(registry_host(registry)) if registry else None
+    if reg:
+        reg.ping()
+    with reporter(out) as progress, ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        in_registry = _run_all(pool, unique, lambda img: bool(reg and reg.has_image(img.ref)))
+        built = _run_all(pool, unique, lambda img: _ensure_local(api, img, progress, in_registry[img.ref],
+                                                                 push=reg is not None))
+        to_push = [img for img in unique if reg and not in_registry[img.ref]]
+        pushed = _run_all(pool, to_push, lambda img: push_image(api, img, progress))
+    return [ImageResult(img, built=built[img.ref], pushed=img.ref in pushed) for img in unique]
+
+
+def _run_all(pool: ThreadPoolExecutor, images: list[Image], job: Callable[[Image], T]) -> dict[str, T]:
+    """Run `job` for every image; on the first failure cancel what has not started and raise the first error
+    (in image order), after the running jobs have finished."""
+    futures: dict[str, Future[T]] = {img.ref: pool.submit(job, img) for img in images}
+    done, _ = wait(futures.values(), return_when="FIRST_EXCEPTION")
+    if any(f.exception() for f in done):
+        for future in futures.values():
+            future.cancel()
+        wait(futures.values())
+    errors = [f.exception() for f in futures.values() if not f.cancelled() and f.exception()]
+    if errors:
+        first = errors[0]
+        if len(errors) > 1 and isinstance(first, ForgeError):
+            raise ForgeError(f"{first} (and {len(errors) - 1} more failed)", detail=first.detail) from first
+        raise first  # type: ignore[misc]
+    return {ref: f.result() for ref, f in futures.items()}
+
+
+def _ensure_local(api: docker.APIClient, image: Image, progress: Reporter, in_registry: bool, push: bool) -> bool:
+    """Build the image unless the registry or the engine has it; True when it was built now.
+
+    `push`: a push follows, so the image's progress row stays open.
+    """
+    report = progress.update if push else progress.finish
+    if in_registry:
+        progress.finish(image.ref, "up to date in the registry")
+        return False
+    if _exists_locally(api, image.ref):
+        report(image.ref, "found in the local engine")
+        return False
+    seconds = build_image(api, image, progress)
+    report(image.ref, f"built in {seconds:.1f}s")
+    return True
+
+
+def _exists_locally(api: docker.APIClient, ref: str) -> bool:
+    try:
+        api.inspect_image(ref)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
+
+
+def build_image(api: docker.APIClient, image: Image, progress: Reporter) -> float:
+    """Build and tag the image, streaming its steps to `progress`; returns the seconds it took."""
+    container = image.container
+    where = display_path(container.dockerfile)
+    if not container.dockerfile.is_file():
+        raise ForgeError(f"build of {image.ref} failed: Dockerfile {where} not found")
+    if not container.context.is_dir():
+        context = display_path(container.context)
+        raise ForgeError(f"build of {image.ref} failed: build context {context} is not a directory")
+    started = time.monotonic()
+    progress.update(image.ref, "building")
+    output: list[str] = []
+    step: tuple[int, int, str] | None = None
+    step_start = 0  # index in `output` where the current step's output begins
+    error: str | None = None
+    try:
+        pending = ""
+        stream = api.build(path=str(container.context), dockerfile=str(container.dockerfile), tag=image.ref,
+                           buildargs=dict(container.args), decode=True, rm=True, forcerm=True, timeout=None)
+        for event in stream:
+            if "error" in event:
+                error = (event.get("errorDetail") or {}).get("message") or event["error"]
+                break
+            pending += event.get("stream", "")
+            *lines, pending = pending.split("\n")
+            for line in lines:
+                output.append(line)
+                match = _STEP.match(line)
+                if match:
+                    step, step_start = (int(match[1]), int(match[2]), match[3]), len(output)
+                    progress.update(image.ref, match[3], step=step[0], total=step[1])
+        if pending:
+            output.append(pending)
+    except docker.errors.APIError as exc:
+        error = str(exc.explanation or exc)
+    except (docker.errors.DockerException, requests.RequestException) as exc:
+        error = f"Docker engine error: {exc}"
+    if error is None:
+        return time.monotonic() - started
+    progress.finish(image.ref, error, ok=False)
+    raise ForgeError(_failure(image.ref, where, step, error.strip(), output[step_start:]),
+                     detail="\n".join([*output, error]))
+
+
+def _failure(ref: str, where: str, step: tuple[int, int, str] | None, error: str, step_output: list[str]) -> str:
+    """`build of REF (FILE) failed at step N/M: INSTRUCTION: ERROR (last output: LINE)` on one line."""
+    at = f" at step {step[0]}/{step[1]}: {step[2]}" if step else ""
+    last = next((line.strip() for line in reversed(step_output)
+                 if line.strip() and not line.startswith((" ---> ", "Removing intermediate"))), "")
+    tail = f" (last output: {last})" if last else ""
+    return f"build of {ref} ({where}) failed{at}: {error.splitlines()[-1]}{tail}"
+
+
+def push_image(api: docker.APIClient, image: Image, progress: Reporter) -> None:
+    """Push the image's tag through the engine (which uses Docker's stored credentials)."""
+    started = time.monotonic()
+    progress.update(image.ref, "pushing")
+    repository, tag = image.ref.rsplit(":", 1)
+    host = parse_reference(image.ref).host
+    try:
+        for event in api.push(repository, tag=tag, stream=True, decode=True):
+            if "error" in event:
+                message = (event.get("errorDetail") or {}).get("message") or event["error"]
+                progress.finish(image.ref, message, ok=False)
+                raise ForgeError(f"push of {image.ref} to {host} failed: {message}")
+    except (docker.errors.DockerException, requests.RequestException) as exc:
+        progress.finish(image.ref, str(exc), ok=False)
+        raise ForgeError(f"push of {image.ref} to {host} failed: {exc}") from exc
+    progress.finish(image.ref, f"pushed in {time.monotonic() - started:.1f}s")
+
