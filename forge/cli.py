@@ -1,0 +1,114 @@
+"""The `forge` command: a click group with global -v, --version, one-line errors and shell completion."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+from click.shell_completion import get_completion_class
+
+from forge import __version__
+from forge.commands import verbose_enabled, verbose_option
+from forge.errors import ForgeError
+
+COMPLETE_VAR = "_FORGE_COMPLETE"
+
+# Command name -> "module:attribute". Imported only when used, so `forge render` or `forge --version` does not pay
+# for the Docker and Kubernetes clients. Register a new command by adding a line here.
+COMMANDS = {
+    "canary": "forge.commands.canary:canary_group",
+    "delete": "forge.commands.inventory:delete_command",
+    "deploy": "forge.commands.deploy:deploy_command",
+    "list": "forge.commands.inventory:list_command",
+    "render": "forge.commands.render:render_command",
+    "setup": "forge.commands.setup:setup_command",
+    "url": "forge.commands.inventory:url_command",
+}
+
+
+def _report(message: str, detail: str | None, code: int) -> None:
+    click.echo(f"error: {message}", err=True)
+    if detail and verbose_enabled():
+        click.echo(detail.rstrip("\n"), err=True)
+    sys.exit(code)
+
+
+def _add_verbose(command: click.Command) -> None:
+    """Give every (sub)command -v, so `forge render -v` works as well as `forge -v render`."""
+    if not any(p.name == "verbose" for p in command.params):
+        command.params.append(verbose_option())
+    for sub in getattr(command, "commands", {}).values():
+        _add_verbose(sub)
+
+
+class ForgeGroup(click.Group):
+    """Loads commands lazily (COMMANDS); turns ForgeError (and OS errors) into one line on stderr; tracebacks only
+    for bugs, and only with -v."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in COMMANDS:
+            module, attribute = COMMANDS[cmd_name].split(":")
+            command = getattr(importlib.import_module(module), attribute)
+            self.add_command(command, cmd_name)
+        if command is not None:
+            _add_verbose(command)
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ForgeError as err:
+            _report(str(err), err.detail, err.exit_code)
+        except BrokenPipeError:
+            raise  # stdout closed early (`forge render | head`): click exits quietly
+        except OSError as err:
+            where = f"{err.filename}: " if err.filename else ""
+            _report(f"{where}{err.strerror or err}", None, 1)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as err:
+            if verbose_enabled():
+                raise
+            _report(f"internal error: {type(err).__name__}: {err} (run with -v for the traceback)", None, 1)
+
+
+@click.group(cls=ForgeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="forge")
+@click.option("-v", "--verbose", is_flag=True, help="Show details (e.g. the full error).")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """forge: from source to a rolled-out Kubernetes deployment in one command.
+
+    \b
+    Pipeline: discover services -> version -> build -> render -> validate -> apply -> wait.
+    Run it in a service directory (one with a service.yaml) or at the workspace root.
+
+    \b
+    Shell completion (bash, zsh or fish):
+      eval "$(forge completion bash)"
+    """
+    obj = ctx.ensure_object(dict)
+    obj["verbose"] = verbose or obj.get("verbose", False) or os.environ.get("FORGE_VERBOSE", "") not in ("", "0")
+
+
+@main.command("completion")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion_command(shell: str) -> None:
+    """Print the shell completion script for SHELL.
+
+    \b
+    Examples:
+      eval "$(forge completion bash)"          # in ~/.bashrc
+      forge completion fish > ~/.config/fish/completions/forge.fish
+    """
+    cls = get_completion_class(shell)
+    assert cls is not None  # click.Choice only lets known shells through
+    click.echo(cls(main, {}, "forge", COMPLETE_VAR).source())
+

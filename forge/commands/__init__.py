@@ -1,0 +1,113 @@
+"""Options shared by forge's commands (render, deploy, ...), so every command spells them the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import yaml
+from click.shell_completion import CompletionItem
+
+from forge.descriptor import BUILTIN_PROFILES, load_service
+from forge.discover import discover
+from forge.errors import ForgeError
+from forge.workspace import load_workspace
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def verbose_enabled() -> bool:
+    """True when -v was given anywhere on the command line."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and (ctx.find_root().obj or {}).get("verbose"))
+
+
+def _set_verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.find_root().ensure_object(dict)["verbose"] = True
+
+
+def verbose_option() -> click.Option:
+    """`-v/--verbose`: show error details. The cli adds it to every command, so it works after the command too."""
+    return click.Option(
+        ["-v", "--verbose"], is_flag=True, expose_value=False, is_eager=True, callback=_set_verbose,
+        help="Show details (e.g. the full error)."
+    )
+
+
+def _pairs(option: str, values: Sequence[str]) -> list[tuple[str, str]]:
+    pairs = []
+    for value in values:
+        key, sep, text = value.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{value!r}: expected KEY=VALUE", param_hint=option)
+        pairs.append((key.strip(), text))
+    return pairs
+
+
+def _parse_set(_ctx: click.Context, _param: click.Parameter, values: Sequence[str]) -> dict[str, Any]:
+    overrides = {}
+    for key, text in _pairs("--set", values):
+        try:
+            overrides[key] = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError as err:
+            problem = getattr(err, "problem", None) or "invalid YAML"
+            raise click.BadParameter(f"{key}={text}: value is not valid YAML ({problem})", param_hint="--set") from err
+    return overrides
+
+
+def _parse_build_args(_ctx: click.Context, _param: click.Parameter, values: Sequence[str]) -> dict[str, str]:
+    return dict(_pairs("--build-arg", values))
+
+
+def _check_profile(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value and ctx.params.get("profile" if param.name == "canary" else "canary"):
+        raise click.UsageError("--canary and --profile cannot be used together", ctx=ctx)
+    return value
+
+
+def _complete_profiles(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Profile names for shell completion: the built-in ones plus those of the services under PATH (click does not
+    parse PATH when it comes before the option being completed: then the current directory)."""
+    names = set(BUILTIN_PROFILES)
+    path = Path(ctx.params.get("path") or ".")
+    try:
+        for descriptor in discover(path, load_workspace(path).root):
+            names.update(load_service(descriptor).profiles)
+    except ForgeError:
+        pass  # a broken service.yaml: complete what is known
+    return [CompletionItem(name) for name in sorted(names) if name.startswith(incomplete)]
+
+
+def path_argument(f: F) -> F:
+    return click.argument("path", default=".", type=click.Path(exists=True, path_type=Path))(f)
+
+
+def profile_options(f: F) -> F:
+    """--canary / --profile P (exclusive), plus --set KEY=VALUE overrides of service.yaml values."""
+    f = click.option(
+        "--set", "overrides", multiple=True, metavar="KEY=VALUE", callback=_parse_set,
+        help="Override a service.yaml value (dotted key; value parsed as YAML). Repeatable.",
+    )(f)
+    f = click.option(
+        "--profile", "-p", metavar="PROFILE", callback=_check_profile, shell_complete=_complete_profiles,
+        help="Profile to use (default: FORGE_PROFILE, CANARY=true -> canary, a matching `branches` glob, default).",
+    )(f)
+    return click.option(
+        "--canary", is_flag=True, callback=_check_profile, help="Use the canary profile (same as CANARY=true)."
+    )(f)
+
+
+def build_arg_option(f: F) -> F:
+    return click.option(
+        "--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", callback=_parse_build_args,
+        help="Add a Docker build arg to every container (part of the image version). Repeatable.",
+    )(f)
+
+
+def namespace_option(f: F) -> F:
+    return click.option(
+        "-n", "--namespace", metavar="NAMESPACE", help="Kubernetes namespace (default: forge.yaml, else default)."
+    )(f)

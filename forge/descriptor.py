@@ -1,0 +1,195 @@
+"""service.yaml: parse, apply --set overrides, schema-check, fill defaults, resolve containers -> Service."""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from forge.discover import is_service_dir, is_skipped_dir
+from forge.errors import ForgeError
+from forge.model import Container, Service
+from forge.schema import check
+from forge.workspace import build_arg_text, display_path, read_yaml_mapping
+
+NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,54}[a-z0-9])?$"  # a DNS label that leaves room for "-canary"
+_IMAGE_COMPONENT = r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*"
+IMAGE_NAME_PATTERN = rf"^{_IMAGE_COMPONENT}(/{_IMAGE_COMPONENT})*$"
+_LABEL_VALUE = r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+_SCALAR = {"type": ["string", "number", "boolean"]}
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "name": {
+            "type": "string",
+            "pattern": NAME_PATTERN,
+            "description": "a valid service name (lowercase letters, digits and '-', at most 56 characters)",
+        },
+        "containers": {
+            "type": "array",
+            "items": {
+                # A Dockerfile path, or an object; `properties`/`required` only apply to objects.
+                "type": ["string", "object"],
+                "minLength": 1,
+                "additionalProperties": False,
+                "required": ["dockerfile"],
+                "properties": {
+                    "dockerfile": {"type": "string", "minLength": 1},
+                    "context": {"type": "string", "minLength": 1},
+                    "name": {
+                        "type": "string",
+                        "pattern": IMAGE_NAME_PATTERN,
+                        "description": "a valid image name (lowercase letters, digits, '.', '_', '-', '/')",
+                    },
+                    "args": {"type": "object", "additionalProperties": _SCALAR},
+                },
+            },
+        },
+        "profiles": {
+            "type": "object",
+            "propertyNames": {"pattern": _LABEL_VALUE, "description": "a valid profile name"},
+            "additionalProperties": {
+                "type": ["object", "null"],
+                "properties": {
+                    "name": {
+                        "type": "string",
+                        "pattern": r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+                        "description": "a valid build name (a DNS label)",
+                    },
+                    "weight": {"type": "number", "minimum": 0, "maximum": 100},
+                    "replicas": {"type": "integer", "minimum": 0},
+                },
+            },
+        },
+        "branches": {"type": "object", "additionalProperties": {"type": "string", "pattern": _LABEL_VALUE,
+                                                                 "description": "a valid profile name"}},
+        "requires": {"type": "array", "items": {"type": "string", "minLength": 1}, "uniqueItems": True},
+    },
+}
+
+# Profiles every service has, whether or not service.yaml defines them.
+BUILTIN_PROFILES = ("default", "canary")
+
+
+def load_service(descriptor: Path, overrides: Mapping[str, Any] | None = None) -> Service:
+    """Read a service.yaml, apply dotted `overrides` (--set), check it and resolve its containers."""
+    descriptor = Path(os.path.abspath(descriptor))
+    shown = display_path(descriptor)
+    data = read_yaml_mapping(descriptor)
+    if overrides:
+        data = apply_overrides(data, overrides)
+        shown += " (with --set)"
+    check(data, SCHEMA, shown)
+    root = descriptor.parent
+    data.setdefault("name", root.name)
+    check({"name": data["name"]}, {"properties": {"name": SCHEMA["properties"]["name"]}}, shown)
+    profiles = {k: dict(v or {}) for k, v in (data.get("profiles") or {}).items()}
+    branches = dict(data.get("branches") or {})
+    for glob, profile in branches.items():
+        if profile not in profiles and profile not in BUILTIN_PROFILES:
+            raise ForgeError(f"{shown}: branches.{glob}: profile {profile!r} is not defined in profiles")
+    containers = _containers(root, data, shown)
+    data["profiles"], data["branches"] = profiles, branches
+    data["requires"] = list(data.get("requires") or [])
+    data["containers"] = [
+        {"dockerfile": c.key, "context": os.path.relpath(c.context, root), "name": c.name, "args": c.args}
+        for c in containers
+    ]
+    return Service(
+        name=data["name"],
+        root=root,
+        descriptor_path=descriptor,
+        data=data,
+        containers=containers,
+        profiles=profiles,
+        branches=branches,
+        requires=data["requires"],
+    )
+
+
+def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of `data` with each dotted key (`a.b.c`) set to its value."""
+    result = copy.deepcopy(data)
+    for dotted, value in overrides.items():
+        parts = dotted.split(".")
+        if not all(parts):
+            raise ForgeError(f"--set {dotted}: empty field name")
+        target = result
+        for i, part in enumerate(parts[:-1]):
+            child = target.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ForgeError(f"--set {dotted}: {'.'.join(parts[: i + 1])} is not a mapping")
+            target = child
+        target[parts[-1]] = copy.deepcopy(value)
+    return result
+
+
+def image_name_for(service: str, dockerfile_key: str) -> str:
+    """`Dockerfile` -> svc, `web/Dockerfile` -> svc-web, `Dockerfile.worker`/`worker.Dockerfile` -> svc-worker."""
+    *dirs, filename = dockerfile_key.split("/")
+    parts = [d for d in dirs if d not in (".", "..")]
+    if filename.startswith("Dockerfile."):
+        parts.append(filename[len("Dockerfile.") :])
+    elif filename.endswith(".Dockerfile"):
+        parts.append(filename[: -len(".Dockerfile")])
+    elif filename != "Dockerfile":
+        parts.append(filename)
+    cleaned = [re.sub(r"[^a-z0-9]+", "-", p.lower()).strip("-") for p in parts]
+    return "-".join([service, *(p for p in cleaned if p)])
+
+
+def find_dockerfiles(root: Path) -> list[str]:
+    """Dockerfiles of a service (paths relative to it), skipping k8s/, ignored dirs and nested services."""
+    found = []
+    for directory, dirnames, filenames in os.walk(root):
+        here = Path(directory)
+        dirnames[:] = sorted(
+            d for d in dirnames
+            if not is_skipped_dir(here / d) and not (here == root and d == "k8s") and not is_service_dir(here / d)
+        )
+        for filename in filenames:
+            if filename == "Dockerfile" or filename.startswith("Dockerfile.") or filename.endswith(".Dockerfile"):
+                found.append((here / filename).relative_to(root).as_posix())
+    return sorted(found)
+
+
+def _containers(root: Path, data: dict[str, Any], shown: str) -> list[Container]:
+    entries = data.get("containers")
+    if entries is None:
+        entries = find_dockerfiles(root)
+        where = [f"containers (found {key})" for key in entries]
+    else:
+        where = [f"containers[{i}]" for i in range(len(entries))]
+    containers: list[Container] = []
+    used: dict[str, str] = {}
+    for field, entry in zip(where, entries, strict=True):
+        spec = {"dockerfile": entry} if isinstance(entry, str) else entry
+        container = _container(root, data["name"], spec, field, shown)
+        for taken in (container.name, container.key):
+            if taken in used:
+                raise ForgeError(f"{shown}: {field}: image name {taken!r} is already used by {used[taken]}")
+        used[container.name] = used[container.key] = field
+        containers.append(container)
+    return containers
+
+
+def _container(root: Path, service: str, spec: dict[str, Any], field: str, shown: str) -> Container:
+    dockerfile = Path(os.path.normpath(root / spec["dockerfile"]))
+    if not dockerfile.is_file():
+        raise ForgeError(f"{shown}: {field}: Dockerfile {spec['dockerfile']!r} not found")
+    context = Path(os.path.normpath(root / spec["context"])) if "context" in spec else dockerfile.parent
+    if not context.is_dir():
+        raise ForgeError(f"{shown}: {field}.context: directory {spec['context']!r} not found")
+    key = Path(os.path.relpath(dockerfile, root)).as_posix()
+    return Container(
+        key=key,
+        name=spec.get("name") or image_name_for(service, key),
+        dockerfile=dockerfile,
+        context=context,
+        args={str(k): build_arg_text(v) for k, v in (spec.get("args") or {}).items()},
+    )
+

@@ -1,0 +1,165 @@
+"""The plan: which services, in which order, in which profile, with which image versions -> list[Build]."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from forge.descriptor import load_service
+from forge.discover import discover
+from forge.errors import ForgeError
+from forge.model import Build, Image, Service, Workspace
+from forge.profiles import CANARY, build_name, choose_profile, profile_values
+from forge.version import combined_version, config_version, container_version
+from forge.workspace import display_path, load_workspace
+
+DEFAULT_NAMESPACE = "default"
+
+
+def plan(
+    path: Path | str,
+    *,
+    profile: str | None = None,
+    canary: bool = False,
+    namespace: str | None = None,
+    registry: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    build_args: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
+    workspace: Workspace | None = None,
+) -> list[Build]:
+    """Builds for every service under `path` (plus the services they require), in `requires` order.
+
+    `namespace`/`registry` None: take them from forge.yaml (namespace falls back to "default"). `overrides` are
+    dotted keys with already-parsed values (`--set`), applied to the services under `path`. `build_args` are added
+    to every container's build args, after forge.yaml's `build_args` and the container's own `args`.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ForgeError(f"{path}: no such file or directory")
+    workspace = workspace or load_workspace(path)
+    descriptors = discover(path, workspace.root)
+    if not descriptors:
+        raise ForgeError(f"{display_path(path)}: no service.yaml found")
+    services = _unique([load_service(d, overrides) for d in descriptors])
+    services = order_by_requires(_with_requirements(services, workspace))
+    _check_unique_images(services)
+    env = os.environ if env is None else env
+    registry = registry if registry is not None else workspace.registry
+    return [
+        _build(
+            service,
+            profile=choose_profile(service, profile=profile, canary=canary, env=env),
+            namespace=namespace or workspace.namespace or DEFAULT_NAMESPACE,
+            registry=registry,
+            build_args=workspace.build_args,
+            extra_args=build_args or {},
+        )
+        for service in services
+    ]
+
+
+def image_ref(registry: str | None, name: str, version: str) -> str:
+    return f"{registry.rstrip('/')}/{name}:{version}" if registry else f"{name}:{version}"
+
+
+def _build(
+    service: Service,
+    *,
+    profile: str,
+    namespace: str,
+    registry: str | None,
+    build_args: Mapping[str, str],
+    extra_args: Mapping[str, str],
+) -> Build:
+    images: dict[str, Image] = {}
+    versions: dict[str, str] = {}
+    for container in service.containers:
+        args = {**build_args, **container.args, **extra_args}
+        version = container_version(container, args)
+        image = Image(container=container, version=version, ref=image_ref(registry, container.name, version))
+        images[container.key] = images[container.name] = image
+        versions[container.name] = version
+    return Build(
+        service=service,
+        profile=profile,
+        profile_values=profile_values(service, profile),
+        name=build_name(service, profile),
+        canary=profile == CANARY,
+        version=combined_version(versions) if versions else config_version(service),
+        images=images,
+        namespace=namespace,
+    )
+
+
+def _unique(services: list[Service]) -> list[Service]:
+    seen: dict[str, Service] = {}
+    for service in services:
+        if service.name in seen:
+            other = display_path(seen[service.name].descriptor_path)
+            raise ForgeError(
+                f"{display_path(service.descriptor_path)}: name: service {service.name!r} is also defined in {other}"
+            )
+        seen[service.name] = service
+    return services
+
+
+def _with_requirements(services: list[Service], workspace: Workspace) -> list[Service]:
+    """Add the services required (transitively) by `services` that live elsewhere in the workspace."""
+    by_name = {s.name: s for s in services}
+    if all(r in by_name for s in services for r in s.requires):
+        return services
+    everywhere = {s.name: s for s in _unique([load_service(d) for d in discover(workspace.root, workspace.root)])}
+    result, pending = list(services), list(services)
+    while pending:
+        service = pending.pop(0)
+        for required in service.requires:
+            if required in by_name:
+                continue
+            if required not in everywhere:
+                raise ForgeError(
+                    f"{display_path(service.descriptor_path)}: requires: unknown service {required!r}"
+                )
+            by_name[required] = everywhere[required]
+            result.append(everywhere[required])
+            pending.append(everywhere[required])
+    return result
+
+
+def order_by_requires(services: list[Service]) -> list[Service]:
+    """Required services first; otherwise the given order. A cycle is an error naming it."""
+    by_name = {s.name: s for s in services}
+    ordered: list[Service] = []
+    state: dict[str, str] = {}  # name -> "visiting" | "done"
+
+    def visit(service: Service, trail: list[str]) -> None:
+        if state.get(service.name) == "done":
+            return
+        if state.get(service.name) == "visiting":
+            cycle = " -> ".join([*trail[trail.index(service.name) :], service.name])
+            raise ForgeError(f"{display_path(service.descriptor_path)}: requires: cycle {cycle}")
+        state[service.name] = "visiting"
+        for required in service.requires:
+            if required not in by_name:
+                raise ForgeError(f"{display_path(service.descriptor_path)}: requires: unknown service {required!r}")
+            visit(by_name[required], [*trail, service.name])
+        state[service.name] = "done"
+        ordered.append(service)
+
+    for service in services:
+        visit(service, [])
+    return ordered
+
+
+def _check_unique_images(services: list[Service]) -> None:
+    owners: dict[str, Service] = {}
+    for service in services:
+        for container in service.containers:
+            other = owners.setdefault(container.name, service)
+            if other is not service:
+                raise ForgeError(
+                    f"{display_path(service.descriptor_path)}: containers: image name {container.name!r} "
+                    f"is also used by {display_path(other.descriptor_path)}"
+                )

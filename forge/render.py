@@ -1,0 +1,202 @@
+"""Render every k8s/**/*.yaml|yml template of each build with Jinja2 (StrictUndefined) into labelled Manifests."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import jinja2
+import yaml
+
+from forge.errors import ForgeError
+from forge.model import Build, Manifest
+from forge.workspace import display_path
+
+TEMPLATE_SUFFIXES = (".yaml", ".yml")
+# libyaml when PyYAML has it (several times faster on big rendered configs).
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_FAST_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+# Kinds whose pod template is at spec.template; CronJob's is under spec.jobTemplate.
+_POD_TEMPLATE_KINDS = frozenset(
+    {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "ReplicationController"}
+)
+
+
+def _defined(value: Any) -> Any:
+    """Filters get StrictUndefined as a value: make it fail as `'x' is undefined`, like any other use."""
+    if isinstance(value, jinja2.Undefined):
+        str(value)  # raises UndefinedError
+    return value
+
+
+def to_yaml(value: Any) -> str:
+    return yaml.safe_dump(_defined(value), default_flow_style=False, sort_keys=False).rstrip("\n")
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(_defined(value), sort_keys=True)
+
+
+def sha256(value: Any) -> str:
+    return hashlib.sha256(str(_defined(value)).encode()).hexdigest()
+
+
+def templates(build: Build) -> list[Path]:
+    """The k8s/**/*.yaml|yml files of a build's service, sorted."""
+    root = build.service.templates_dir
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.rglob("*") if p.suffix in TEMPLATE_SUFFIXES and p.is_file())
+
+
+def context(build: Build, env: Mapping[str, str]) -> dict[str, Any]:
+    """What a template sees: `service`, `build` and `env`."""
+    return {
+        "service": build.service.data,
+        "build": {
+            "name": build.name,
+            "version": build.version,
+            "profile": build.profile_values,
+            "canary": build.canary,
+            "images": {key: image.ref for key, image in build.images.items()},
+            "namespace": build.namespace,
+        },
+        "env": dict(env),
+    }
+
+
+def environment(service_root: Path) -> jinja2.Environment:
+    """Jinja2 rooted at the service directory, so a template can include a file next to service.yaml."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(service_root)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters.update(to_yaml=to_yaml, to_json=to_json, sha256=sha256)
+    return env
+
+
+def render(builds: Sequence[Build], env: Mapping[str, str] | None = None) -> list[Manifest]:
+    """Manifests of every build in order, forge's labels injected. Any template problem raises ForgeError."""
+    env = os.environ if env is None else env
+    manifests: list[Manifest] = []
+    for build in builds:
+        jinja = environment(build.service.root)
+        values = context(build, env)
+        for template in templates(build):
+            text = render_template(jinja, build.service.root, template, values)
+            for doc in parse_documents(template, text):
+                inject_labels(doc, build.labels())
+                manifests.append(Manifest(build=build, source=template, doc=doc))
+    return manifests
+
+
+def render_template(jinja: jinja2.Environment, root: Path, template: Path, values: dict[str, Any]) -> str:
+    name = template.relative_to(root).as_posix()
+    try:
+        return jinja.get_template(name).render(values)
+    except jinja2.TemplateSyntaxError as err:
+        where = _template_path(root, err.filename, err.name) or template
+        raise ForgeError(f"{display_path(where)}:{err.lineno}: {err.message}") from err
+    except jinja2.TemplateNotFound as err:
+        where = _location(err, root, template)
+        raise ForgeError(f"{where}: template {err.name!r} not found (include paths start at the service dir)") from err
+    except Exception as err:  # undefined variables, and errors raised by filters or tests during rendering
+        message = err.message if isinstance(err, jinja2.TemplateError) and err.message else str(err)
+        raise ForgeError(f"{_location(err, root, template)}: {message or type(err).__name__}") from err
+
+
+def _location(err: Exception, root: Path, template: Path) -> str:
+    """`file:line` of the innermost template frame of a rendering error, or just the template rendered."""
+    line = _template_line(err.__traceback__, root)
+    return f"{display_path(line[0])}:{line[1]}" if line else display_path(template)
+
+
+def _template_path(root: Path, filename: str | None, name: str | None) -> Path | None:
+    if filename:
+        return Path(filename)
+    return root / name if name else None
+
+
+def _template_line(tb: TracebackType | None, root: Path) -> tuple[Path, int] | None:
+    """The innermost template frame of a rendering traceback (Jinja rewrites frames to template file:line)."""
+    found = None
+    root_text = str(root)
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.startswith(root_text) and not filename.endswith(".py"):
+            found = (Path(filename), tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def _load_all(text: str) -> list[Any]:
+    try:
+        return list(yaml.load_all(text, Loader=_FAST_LOADER))
+    except yaml.YAMLError:
+        return list(yaml.safe_load_all(text))  # fails again, with the pure-Python parser's (documented) messages
+
+
+def parse_documents(template: Path, text: str) -> list[dict[str, Any]]:
+    """The non-empty YAML documents of a rendered template; each must be a mapping."""
+    try:
+        docs = [d for d in _load_all(text) if d is not None]
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ForgeError(f"{display_path(template)}{where}: rendered to invalid YAML: {problem}", detail=text) from err
+    for index, doc in enumerate(docs, 1):
+        if not isinstance(doc, dict):
+            raise ForgeError(
+                f"{display_path(template)}: document {index}: expected a mapping, got {type(doc).__name__}"
+            )
+    return docs
+
+
+def inject_labels(doc: dict[str, Any], labels: Mapping[str, str]) -> None:
+    """forge's labels on the object and on its pod template; selectors are never touched."""
+    _add_labels(doc, labels)
+    spec = doc.get("spec")
+    if not isinstance(spec, dict):
+        return
+    if doc.get("kind") in _POD_TEMPLATE_KINDS:
+        _add_labels(spec.get("template"), labels)
+    elif doc.get("kind") == "CronJob":
+        job = spec.get("jobTemplate")
+        _add_labels(job, labels)
+        if isinstance(job, dict) and isinstance(job.get("spec"), dict):
+            _add_labels(job["spec"].get("template"), labels)
+
+
+def _add_labels(obj: Any, labels: Mapping[str, str]) -> None:
+    if not isinstance(obj, dict):
+        return
+    metadata = obj.setdefault("metadata", {})
+    if not isinstance(metadata, dict):
+        return
+    existing = metadata.get("labels")
+    metadata["labels"] = {**(existing if isinstance(existing, dict) else {}), **labels}
+
+
+class _Dumper(_FAST_DUMPER):  # type: ignore[valid-type,misc]
+    """YAML output people can read: multi-line strings (config files in ConfigMaps) as literal blocks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def dump_documents(docs: Sequence[dict[str, Any]]) -> str:
+    """Multi-document YAML, keys in their rendered order."""
+    return yaml.dump_all(docs, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1000)

@@ -1,0 +1,166 @@
+"""Check rendered manifests before anything touches a cluster: required fields, the Kubernetes OpenAPI schema of
+the target version (offline, kubernetes-validate, strict: unknown fields are errors), and no duplicate objects."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import jsonschema
+from kubernetes_validate.utils import all_versions, schema_contents
+from packaging.version import InvalidVersion, Version
+from referencing import Registry, Resource
+
+from forge.errors import ForgeError
+from forge.model import Manifest
+from forge.schema import error_path, field_path
+from forge.workspace import display_path
+
+VERSIONS_FILE = "versions.env"
+VERSION_KEY = "KUBERNETES_VERSION"
+
+
+def read_versions_env(path: Path) -> dict[str, str]:
+    """KEY=value lines of a versions.env (comments and blank lines skipped, optional quotes removed)."""
+    values = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
+    return values
+
+
+def pinned_kubernetes_version(start: Path | None = None) -> str | None:
+    """KUBERNETES_VERSION from the nearest versions.env above `start`, or next to the forge package."""
+    candidates: list[Path] = []
+    if start is not None:
+        here = start.resolve()
+        candidates += [d / VERSIONS_FILE for d in (here, *here.parents)]
+    candidates.append(Path(__file__).resolve().parent.parent / VERSIONS_FILE)
+    for candidate in candidates:
+        if candidate.is_file():
+            version = read_versions_env(candidate).get(VERSION_KEY)
+            if version:
+                return version
+    return None
+
+
+def _minor(version: str) -> Version:
+    try:
+        release = Version(version.strip().lstrip("v")).release
+    except InvalidVersion as err:
+        raise ForgeError(f"Kubernetes version {version!r} is not a version like 1.33") from err
+    return Version(".".join(str(n) for n in (*release, 0)[:2]))
+
+
+def _shipped_version(requested: str | None) -> str:
+    """The newest schema version kubernetes-validate ships (e.g. "1.36.0") not newer than `requested`."""
+    shipped = sorted(all_versions(), key=_minor)
+    if requested is None:
+        return shipped[-1]
+    wanted = _minor(requested)
+    usable = [v for v in shipped if _minor(v) <= wanted]
+    if not usable:
+        raise ForgeError(f"Kubernetes {requested} is older than the oldest schema available ({_minor(shipped[0])})")
+    return usable[-1]
+
+
+def schema_version(requested: str | None) -> str:
+    """major.minor of the schema used for `requested` (default: the newest available)."""
+    return str(_minor(_shipped_version(requested)))
+
+
+@functools.cache
+def _definitions(schema_dir: str) -> Resource:
+    return Resource.from_contents(schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json", schema_dir))
+
+
+@functools.cache
+def _validator(shipped: str, api_version: str, kind: str) -> jsonschema.Draft202012Validator | None:
+    """A strict validator for one kind, as kubernetes_validate.validate builds it, but loaded once per process
+    (its validate() re-reads the 2 MB definitions file for every object). None: no schema (e.g. a CRD)."""
+    schema_dir = f"v{shipped}-local-strict"
+    group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)  # rbac.authorization.k8s.io/v1 -> rbac-v1
+    try:
+        schema = schema_contents(f"kubernetes-json-schema/{schema_dir}/{kind.lower()}-{group}.json", shipped)
+    except FileNotFoundError:
+        return None
+    registry = _definitions(schema_dir) @ (Resource.from_contents(schema) @ Registry())
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+def _where(manifest: Manifest, index: int) -> str:
+    kind, name = manifest.doc.get("kind"), (manifest.doc.get("metadata") or {}).get("name")
+    what = f"{kind}/{name}" if isinstance(kind, str) and isinstance(name, str) else f"document {index}"
+    return f"{display_path(manifest.source)}: {what}"
+
+
+def _required_fields(manifest: Manifest, where: str) -> str | None:
+    doc = manifest.doc
+    for field in ("apiVersion", "kind"):
+        if not isinstance(doc.get(field), str) or not doc[field]:
+            return f"{where}: missing {field}"
+    metadata = doc.get("metadata")
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str) or not metadata["name"]:
+        return f"{where}: missing metadata.name"
+    return None
+
+
+def _schema_problem(manifest: Manifest, where: str, shipped: str) -> tuple[str | None, str | None]:
+    """(error, warning) from the OpenAPI schema check; kinds without a schema (CRDs) only warn."""
+    version = str(_minor(shipped))
+    validator = _validator(shipped, manifest.api_version, manifest.kind)
+    if validator is None:
+        return None, f"{where}: no schema for {manifest.api_version} {manifest.kind} in Kubernetes {version}; skipped"
+    err = jsonschema.exceptions.best_match(validator.iter_errors(manifest.doc))
+    if err is None:
+        return None, None
+    path = field_path(error_path(err))
+    message = "unknown field" if err.validator == "additionalProperties" else err.message
+    return f"{where}: {path + ': ' if path else ''}{message} (Kubernetes {version})", None
+
+
+def _duplicates(manifests: Sequence[Manifest]) -> list[str]:
+    problems = []
+    seen: dict[tuple[str, str, str, str], Manifest] = {}
+    for manifest in manifests:
+        first = seen.setdefault(manifest.key(), manifest)
+        if first is not manifest:
+            problems.append(
+                f"duplicate object {manifest.ident()} in namespace {manifest.namespace}: rendered by "
+                f"{display_path(first.source)} (service {first.build.service.name}) and "
+                f"{display_path(manifest.source)} (service {manifest.build.service.name})"
+            )
+    return problems
+
+
+def validate(manifests: Sequence[Manifest], kube_version: str | None = None) -> list[str]:
+    """Raise ForgeError with the first problem (all of them in `detail`); return warnings.
+
+    `kube_version` None: KUBERNETES_VERSION of versions.env, else the newest schema available.
+    """
+    start = manifests[0].build.service.root if manifests else None
+    shipped = _shipped_version(kube_version or pinned_kubernetes_version(start))
+    problems: list[str] = []
+    warnings: list[str] = []
+    counts: dict[Path, int] = {}
+    complete: list[Manifest] = []
+    for manifest in manifests:
+        counts[manifest.source] = counts.get(manifest.source, 0) + 1
+        where = _where(manifest, counts[manifest.source])
+        missing = _required_fields(manifest, where)
+        if missing:
+            problems.append(missing)
+            continue
+        complete.append(manifest)
+        error, warning = _schema_problem(manifest, where, shipped)
+        problems += [error] if error else []
+        warnings += [warning] if warning else []
+    problems += _duplicates(complete)
+    if problems:
+        more = f" (and {len(problems) - 1} more problems; -v lists them)" if len(problems) > 1 else ""
+        raise ForgeError(problems[0] + more, detail="\n".join(problems) if more else None)
+    return warnings

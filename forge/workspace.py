@@ -1,0 +1,111 @@
+"""The workspace: forge.yaml found by walking up from a path, schema-checked into a Workspace."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from forge.errors import ForgeError
+from forge.model import Workspace
+from forge.schema import check
+
+CONFIG_NAME = "forge.yaml"
+
+# Image names and namespaces are DNS labels; a registry is host[:port][/path].
+_DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+_REGISTRY = r"^[A-Za-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$"
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "registry": {"type": "string", "pattern": _REGISTRY, "description": "a registry like localhost:5001"},
+        "concurrency": {"type": "integer", "minimum": 1, "maximum": 64},
+        "namespace": {"type": "string", "pattern": _DNS_LABEL, "description": "a DNS label"},
+        "build_args": {
+            "type": "object",
+            "additionalProperties": {"type": ["string", "number", "boolean"]},
+        },
+    },
+}
+
+
+def display_path(path: Path) -> str:
+    """A path as the user should read it: relative to the current directory when below it."""
+    path = Path(os.path.abspath(path))
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest forge.yaml in `start` (a directory or file) or one of its parents."""
+    here = Path(os.path.abspath(start))
+    if not here.is_dir():
+        here = here.parent
+    for directory in (here, *here.parents):
+        candidate = directory / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _default_root(start: Path) -> Path:
+    """Without forge.yaml: the enclosing git work tree, else the start directory."""
+    here = Path(os.path.abspath(start))
+    if not here.is_dir():
+        here = here.parent
+    for directory in (here, *here.parents):
+        if (directory / ".git").exists():
+            return directory
+    return here
+
+
+def read_yaml_mapping(path: Path) -> dict[str, Any]:
+    """Parse a YAML file that must hold one mapping (an empty file is an empty mapping)."""
+    shown = display_path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ForgeError(f"{shown}: cannot read: {getattr(err, 'strerror', None) or err}") from err
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ForgeError(f"{shown}{where}: invalid YAML: {problem}", detail=str(err)) from err
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ForgeError(f"{shown}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def load_workspace(start: Path) -> Workspace:
+    """The workspace enclosing `start`, with settings from its forge.yaml (if any)."""
+    config = find_config(start)
+    if config is None:
+        return Workspace(root=_default_root(start))
+    data = read_yaml_mapping(config)
+    check(data, SCHEMA, display_path(config))
+    build_args = {str(k): build_arg_text(v) for k, v in (data.get("build_args") or {}).items()}
+    return Workspace(
+        root=config.parent,
+        registry=data.get("registry"),
+        concurrency=data.get("concurrency", Workspace.concurrency),
+        namespace=data.get("namespace"),
+        build_args=build_args,
+        config_path=config,
+    )
+
+
+def build_arg_text(value: Any) -> str:
+    """A build-arg value as Docker sees it (YAML `true` -> "true", not "True")."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

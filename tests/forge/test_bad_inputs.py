@@ -1,0 +1,126 @@
+"""Bad inputs, offline: each gets its exact one-line error and exit code, and nothing is written or changed.
+
+Docker and cluster bad inputs (unreachable registry or cluster, wrong context, failing build, API-rejected
+manifest) are in the docker/cluster engineers' test files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from tests.forge.conftest import DEPLOYMENT, tree_digest, write_tree
+
+pytestmark = pytest.mark.unit
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    message: str  # the exact last line of stderr; {out} stands for the -o directory
+    files: dict[str, str] = field(default_factory=dict)  # written into the sample workspace first
+    args: tuple[str, ...] = ()  # after `forge render`; -o OUT is always added
+    code: int = 1
+
+
+CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ build.name }}\n"
+
+CASES = [
+    Case("malformed-service-yaml", "error: web/service.yaml:2: invalid YAML: expected ',' or ']', but got "
+         "'<stream end>'", {"web/service.yaml": "name: [web\n"}),
+    Case("service-yaml-not-a-mapping", "error: web/service.yaml: expected a mapping at the top level, got str",
+         {"web/service.yaml": "just text\n"}),
+    Case("wrong-field-type", "error: web/service.yaml: profiles.canary.weight: expected a number",
+         {"web/service.yaml": "profiles:\n  canary:\n    weight: ten\n"}),
+    Case("container-without-dockerfile", "error: web/service.yaml: containers[0]: missing required field "
+         "'dockerfile'", {"web/service.yaml": "containers:\n  - name: web\n"}),
+    Case("missing-dockerfile", "error: web/service.yaml: containers[0]: Dockerfile 'Dockerfile.prod' not found",
+         {"web/service.yaml": "containers: [Dockerfile.prod]\n"}),
+    Case("duplicate-image-in-service", "error: api/service.yaml: containers[1]: image name 'api' is already used "
+         "by containers[0]", {"api/service.yaml": "containers: [Dockerfile, {dockerfile: worker/Dockerfile, "
+                              "name: api}]\n"}),
+    Case("duplicate-image-across-services", "error: web/service.yaml: containers: image name 'api-worker' is also "
+         "used by api/service.yaml", {"web/service.yaml": "containers: [{dockerfile: Dockerfile, "
+                                      "name: api-worker}]\n"}),
+    Case("undefined-variable", "error: web/k8s/deployment.yaml:6: 'dict object' has no attribute 'replicaz'",
+         {"web/k8s/deployment.yaml": DEPLOYMENT.replace("service.replicas", "service.replicaz")
+          % {"container": "web", "key": "Dockerfile"}}),
+    Case("undefined-value-in-filter", "error: db/k8s/config.yaml:6: 'dict object' has no attribute 'size'",
+         {"db/service.yaml": "{}\n"}),
+    Case("undefined-image-key", "error: web/k8s/deployment.yaml:17: 'dict object' has no attribute "
+         "'web/Dockerfile'", {"web/k8s/deployment.yaml": DEPLOYMENT % {"container": "web", "key": "web/Dockerfile"}}),
+    Case("jinja-syntax-error", "error: db/k8s/config.yaml:3: expected token 'name', got 'end of print statement'",
+         {"db/k8s/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ build.name | }}}\n"}),
+    Case("missing-include", "error: db/k8s/config.yaml:6: template 'settings.j2' not found (include paths start "
+         "at the service dir)", {"db/k8s/config.yaml": CONFIGMAP + 'data:\n  {% include "settings.j2" %}\n'}),
+    Case("renders-invalid-yaml", "error: db/k8s/config.yaml:6: rendered to invalid YAML: mapping values are not "
+         "allowed here", {"db/k8s/config.yaml": CONFIGMAP + "data:\n  size: {{ service.size }}: x\n"}),
+    Case("missing-metadata-name", "error: db/k8s/config.yaml: document 1: missing metadata.name",
+         {"db/k8s/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {a: b}\n"}),
+    Case("missing-kind", "error: db/k8s/config.yaml: document 1: missing kind",
+         {"db/k8s/config.yaml": "apiVersion: v1\nmetadata:\n  name: x\n"}),
+    Case("schema-invalid-manifest", "error: web/k8s/deployment.yaml: Deployment/web: spec.replicas: 'three' is "
+         "not of type 'integer', 'null' (Kubernetes 1.36)", args=("web", "--set", "replicas=three")),
+    Case("unknown-manifest-field", "error: db/k8s/config.yaml: ConfigMap/db: dta: unknown field (Kubernetes 1.36)",
+         {"db/k8s/config.yaml": CONFIGMAP + "dta:\n  a: b\n"}),
+    Case("duplicate-object", "error: duplicate object ConfigMap/db in namespace shop: rendered by "
+         "db/k8s/config.yaml (service db) and web/k8s/extra.yaml (service web)",
+         {"web/k8s/extra.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: db\n"}),
+    Case("unknown-requires", "error: api/service.yaml: requires: unknown service 'dbx'",
+         {"api/service.yaml": "requires: [dbx]\n"}),
+    Case("requires-cycle", "error: api/service.yaml: requires: cycle api -> db -> api",
+         {"db/service.yaml": "requires: [api]\n"}),
+    Case("duplicate-service-name", "error: web2/service.yaml: name: service 'web' is also defined in "
+         "web/service.yaml", {"web2/service.yaml": "name: web\n"}),
+    Case("bad-forge-yaml-field", "error: forge.yaml: concurrency: expected an integer",
+         {"forge.yaml": "concurrency: lots\n"}),
+    Case("unknown-forge-yaml-field", "error: forge.yaml: regsitry: unknown field (known fields: build_args, "
+         "concurrency, namespace, registry)", {"forge.yaml": "regsitry: localhost:5001\n"}),
+    Case("malformed-forge-yaml", "error: forge.yaml:1: invalid YAML: mapping values are not allowed here",
+         {"forge.yaml": "registry: a: b\n"}),
+    Case("unknown-profile", "error: web/service.yaml: profile 'prod' is not defined (profiles: canary, default)",
+         args=("web", "--profile", "prod")),
+    Case("branch-to-undefined-profile", "error: web/service.yaml: branches.main: profile 'prod' is not defined in "
+         "profiles", {"web/service.yaml": "branches:\n  main: prod\n"}),
+    Case("set-into-a-scalar", "error: --set replicas.max: replicas is not a mapping", args=("--set", "replicas.max=3")),
+    Case("no-services", "error: empty: no service.yaml found", {"empty/README": "nothing here\n"}, ("empty",)),
+    Case("bad-kube-version", "error: Kubernetes version 'newest' is not a version like 1.33",
+         args=("--kube-version", "newest")),
+    Case("two-builds-one-output-file", "error: {out}/web/configmap.yaml: both db/k8s/configmap.yaml and "
+         "web/k8s/configmap.yaml would be written there (two builds named 'web')",
+         {"db/service.yaml": "size: 1Gi\nprofiles: {default: {name: web}}\n",
+          "db/k8s/configmap.yaml": CONFIGMAP.replace("}}", "}}-more")}),
+    Case("set-without-equals", "Error: Invalid value for --set: 'replicas': expected KEY=VALUE",
+         args=("--set", "replicas"), code=2),
+    Case("set-invalid-yaml", "Error: Invalid value for --set: replicas=[1: value is not valid YAML (expected ',' "
+         "or ']', but got '<stream end>')", args=("--set", "replicas=[1"), code=2),
+    Case("canary-and-profile", "Error: --canary and --profile cannot be used together",
+         args=("--canary", "--profile", "staging"), code=2),
+    Case("path-does-not-exist", "Error: Invalid value for '[PATH]': Path 'nope' does not exist.", args=("nope",),
+         code=2),
+]
+
+
+def test_the_table_is_big_enough() -> None:
+    assert len(CASES) >= 15
+    assert len({c.id for c in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input(sample_workspace: Path, tmp_path: Path, forge_cli: Callable[..., Result], case: Case) -> None:
+    write_tree(sample_workspace, case.files)
+    before = tree_digest(sample_workspace)
+    out = tmp_path / "out"
+    result = forge_cli("render", *case.args, "-o", str(out))
+    assert result.exit_code == case.code, result.stderr
+    message = case.message.format(out=out)
+    assert result.stderr.splitlines()[-1] == message
+    if case.code == 1:
+        assert result.stderr == message + "\n"  # exactly one line
+    assert result.stdout == ""
+    assert not out.exists()
+    assert tree_digest(sample_workspace) == before

@@ -1,0 +1,146 @@
+"""`forge render` end to end through the installed console script, and the CLI conventions around it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+from click.shell_completion import ShellComplete
+from click.testing import Result
+
+from forge import __version__
+from forge.cli import COMPLETE_VAR, main
+from forge.model import LABEL_INSTANCE
+from tests.forge.conftest import write_tree
+
+pytestmark = pytest.mark.unit
+
+FORGE = str(Path(sys.executable).parent / "forge")
+
+
+def forge(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k not in ("CANARY", "FORGE_PROFILE", "FORGE_VERBOSE")}
+    return subprocess.run([FORGE, *args], cwd=cwd, env={**environ, **(env or {})}, capture_output=True, text=True,
+                          timeout=60, check=False)
+
+
+def test_render_prints_every_manifest_in_requires_order(sample_workspace: Path) -> None:
+    result = forge("render", cwd=sample_workspace)
+    assert result.returncode == 0, result.stderr
+    docs = list(yaml.safe_load_all(result.stdout))
+    assert [(d["kind"], d["metadata"]["name"]) for d in docs] == [
+        ("ConfigMap", "db"), ("Deployment", "api"), ("ConfigMap", "web-conf"), ("Deployment", "web"),
+        ("Service", "web"),
+    ]
+    assert "# Source: web/k8s/deployment.yaml\n" in result.stdout
+    assert result.stderr == ""
+
+
+def test_render_from_inside_a_service_with_env_canary(sample_workspace: Path) -> None:
+    result = forge("render", cwd=sample_workspace / "web", env={"CANARY": "true"})
+    assert result.returncode == 0, result.stderr
+    names = {d["metadata"]["name"] for d in yaml.safe_load_all(result.stdout)}
+    assert names == {"web-canary", "web-canary-conf"}
+    assert "# Source: k8s/deployment.yaml\n" in result.stdout
+
+
+def test_render_to_a_directory(sample_workspace: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = forge("render", "web", "--canary", "--set", "replicas=4", "-n", "team", "-o", str(out),
+                   cwd=sample_workspace)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
+        "web-canary/configmap.yaml", "web-canary/deployment.yaml"
+    ]
+    deployment, service = yaml.safe_load_all((out / "web-canary" / "deployment.yaml").read_text())
+    assert deployment["spec"]["replicas"] == 4
+    assert service["metadata"]["labels"][LABEL_INSTANCE] == "web-canary"
+    conf = (out / "web-canary" / "configmap.yaml").read_text()
+    assert "conf.yaml: |\n    weight: 10\n    profile: canary\n" in conf  # config files stay readable blocks
+    assert result.stdout == ""
+    assert result.stderr.startswith("wrote 3 objects in 2 files under ")
+
+
+def test_set_value_is_parsed_as_yaml(sample_workspace: Path, forge_cli: Callable[..., Result]) -> None:
+    result = forge_cli("render", "web", "--canary", "--set", "profiles.canary.weight=15", "--set", "replicas=5")
+    assert result.exit_code == 0, result.stderr
+    docs = {d["kind"]: d for d in yaml.safe_load_all(result.stdout)}
+    assert docs["Deployment"]["spec"]["replicas"] == 5
+    assert yaml.safe_load(docs["ConfigMap"]["data"]["conf.yaml"])["weight"] == 15  # a number: passed the schema
+    word = forge_cli("render", "web", "--set", "profiles.canary.weight=heavy")
+    assert (word.exit_code, word.stdout) == (1, "")
+    assert word.stderr == "error: web/service.yaml (with --set): profiles.canary.weight: expected a number\n"
+
+
+def test_errors_are_one_line_with_detail_on_request(sample_workspace: Path, forge_cli: Callable[..., Result]) -> None:
+    write_tree(sample_workspace, {"db/k8s/config.yaml": "a: {{ nope }}\n"})
+    result = forge("render", cwd=sample_workspace)
+    expected = "error: db/k8s/config.yaml:1: 'nope' is undefined\n"
+    assert (result.returncode, result.stdout, result.stderr) == (1, "", expected)
+    write_tree(sample_workspace, {"db/k8s/config.yaml": "a: b: c\n"})
+    for args in (["-v", "render"], ["render", "-v"]):
+        result = forge_cli(*args)
+        assert result.exit_code == 1
+        first, *rest = result.stderr.splitlines()
+        assert first == "error: db/k8s/config.yaml:1: rendered to invalid YAML: mapping values are not allowed here"
+        assert rest == ["a: b: c"]  # the rendered text, as detail
+        assert "Traceback" not in result.stderr
+
+
+def test_usage_errors_exit_2(sample_workspace: Path, forge_cli: Callable[..., Result]) -> None:
+    for args in (["render", "--canary", "--profile", "x"], ["render", "--set", "novalue"], ["render", "--bogus"],
+                 ["render", "no/such/dir"]):
+        result = forge_cli(*args)
+        assert result.exit_code == 2, args
+        assert "Traceback" not in result.stderr
+
+
+def test_version_and_help(forge_cli: Callable[..., Result]) -> None:
+    assert forge_cli("--version").stdout == f"forge, version {__version__}\n"
+    help_text = forge_cli("render", "--help").stdout
+    assert "Examples:" in help_text and "forge render qotm --canary" in help_text
+    for option in ("--canary", "--profile", "--set", "--build-arg", "--namespace", "--output", "--kube-version",
+                   "--verbose"):
+        assert option in help_text
+
+
+def test_shell_completion(sample_workspace: Path) -> None:
+    script = forge("completion", "bash", cwd=sample_workspace)
+    assert script.returncode == 0 and "_FORGE_COMPLETE=bash_complete" in script.stdout
+    completion = forge(cwd=sample_workspace, env={"_FORGE_COMPLETE": "bash_complete", "COMP_WORDS": "forge ren",
+                                                   "COMP_CWORD": "1"})
+    assert "plain,render" in completion.stdout.splitlines()
+
+
+def test_kinds_without_schema_warn_and_kube_version_is_honoured(
+    sample_workspace: Path, forge_cli: Callable[..., Result]
+) -> None:
+    write_tree(sample_workspace, {"db/k8s/widget.yaml": "apiVersion: example.com/v1\nkind: Widget\n"
+                                  "metadata: {name: w}\nspec: {anything: goes}\n"})
+    result = forge_cli("render", "db", "--kube-version", "1.30")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ("warning: db/k8s/widget.yaml: Widget/w: no schema for example.com/v1 Widget in "
+                             "Kubernetes 1.30; skipped\n")
+    assert "kind: Widget" in result.stdout
+
+
+def test_os_errors_are_one_line(sample_workspace: Path, tmp_path: Path, forge_cli: Callable[..., Result]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory\n")
+    result = forge_cli("render", "db", "-o", str(blocker / "out"))
+    assert result.exit_code == 1
+    assert result.stderr == f"error: {blocker / 'out' / 'db'}: Not a directory\n"
+
+
+def test_profile_completion(sample_workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_tree(sample_workspace, {"api/service.yaml": "requires: [db]\nprofiles: {staging: {}}\n"})
+    complete = ShellComplete(main, {}, "forge", COMPLETE_VAR)
+    assert [c.value for c in complete.get_completions(["render", "--profile"], "")] == ["canary", "default", "staging"]
+    assert [c.value for c in complete.get_completions(["render", "--profile"], "st")] == ["staging"]
+    monkeypatch.chdir(sample_workspace / "web")
+    assert [c.value for c in complete.get_completions(["render", "--profile"], "")] == ["canary", "default"]

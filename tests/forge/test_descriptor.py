@@ -1,0 +1,226 @@
+"""service.yaml: defaults, containers and image names, overrides, schema errors naming file and field path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from forge.descriptor import apply_overrides, image_name_for, load_service
+from forge.errors import ForgeError
+from forge.workspace import load_workspace
+from tests.forge.conftest import write_tree
+
+pytestmark = pytest.mark.unit
+
+
+def test_defaults_name_from_directory_and_containers_found(sample_workspace: Path) -> None:
+    api = load_service(sample_workspace / "api" / "service.yaml")
+    assert api.name == "api"
+    assert [(c.key, c.name) for c in api.containers] == [("Dockerfile", "api"), ("worker/Dockerfile", "api-worker")]
+    assert api.containers[1].context == sample_workspace / "api" / "worker"
+    assert api.requires == ["db"]
+    assert api.profiles == {} and api.branches == {}
+
+
+def test_extra_keys_and_filled_defaults_are_in_data(sample_workspace: Path) -> None:
+    web = load_service(sample_workspace / "web" / "service.yaml")
+    assert web.data["port"] == 8080 and web.data["replicas"] == 2
+    assert web.data["name"] == "web" and web.data["requires"] == []
+    assert web.data["containers"] == [{"dockerfile": "Dockerfile", "context": ".", "name": "web", "args": {}}]
+    assert web.profiles == {"canary": {"weight": 10}}
+
+
+def test_service_without_dockerfiles_has_no_containers(sample_workspace: Path) -> None:
+    assert load_service(sample_workspace / "db" / "service.yaml").containers == []
+
+
+@pytest.mark.parametrize(
+    ("key", "name"),
+    [
+        ("Dockerfile", "svc"),
+        ("web/Dockerfile", "svc-web"),
+        ("Dockerfile.worker", "svc-worker"),
+        ("worker.Dockerfile", "svc-worker"),
+        ("tools/Dockerfile.Dev_Build", "svc-tools-dev-build"),
+    ],
+)
+def test_image_names_from_dockerfile_paths(key: str, name: str) -> None:
+    assert image_name_for("svc", key) == name
+
+
+def test_two_dockerfiles_in_one_directory_get_distinct_names(tmp_path: Path, clean_env: None) -> None:
+    write_tree(tmp_path / "svc", {"service.yaml": "{}\n", "Dockerfile": "FROM a\n", "Dockerfile.worker": "FROM b\n"})
+    service = load_service(tmp_path / "svc" / "service.yaml")
+    assert [c.name for c in service.containers] == ["svc", "svc-worker"]
+
+
+def test_dockerfiles_of_nested_services_and_templates_are_not_taken(tmp_path: Path, clean_env: None) -> None:
+    write_tree(
+        tmp_path / "svc",
+        {
+            "service.yaml": "{}\n",
+            "Dockerfile": "FROM a\n",
+            "k8s/Dockerfile": "FROM template\n",
+            "inner/service.yaml": "{}\n",
+            "inner/Dockerfile": "FROM inner\n",
+            ".venv/pyvenv.cfg": "",
+            ".venv/lib/Dockerfile": "FROM venv\n",
+        },
+    )
+    assert [c.key for c in load_service(tmp_path / "svc" / "service.yaml").containers] == ["Dockerfile"]
+
+
+def test_explicit_containers_with_context_name_and_args(tmp_path: Path, clean_env: None) -> None:
+    write_tree(
+        tmp_path / "svc",
+        {
+            "service.yaml": (
+                "containers:\n"
+                "  - Dockerfile\n"
+                "  - dockerfile: docker/Dockerfile.tools\n    context: .\n    name: toolbox\n"
+                "    args: {DEBUG: true, LEVEL: 3}\n"
+            ),
+            "Dockerfile": "FROM a\n",
+            "docker/Dockerfile.tools": "FROM b\n",
+        },
+    )
+    main, tools = load_service(tmp_path / "svc" / "service.yaml").containers
+    assert (main.key, main.name, main.args) == ("Dockerfile", "svc", {})
+    assert (tools.key, tools.name, tools.context) == ("docker/Dockerfile.tools", "toolbox", tmp_path / "svc")
+    assert tools.args == {"DEBUG": "true", "LEVEL": "3"}
+
+
+def test_explicit_empty_containers_means_none(tmp_path: Path, clean_env: None) -> None:
+    write_tree(tmp_path / "svc", {"service.yaml": "containers: []\n", "Dockerfile": "FROM a\n"})
+    assert load_service(tmp_path / "svc" / "service.yaml").containers == []
+
+
+@pytest.mark.parametrize(
+    ("descriptor", "message"),
+    [
+        ("profiles:\n  canary:\n    weight: heavy\n", "svc/service.yaml: profiles.canary.weight: expected a number"),
+        ("profiles:\n  canary:\n    replicas: 1.5\n",
+         "svc/service.yaml: profiles.canary.replicas: expected an integer"),
+        ("profiles:\n  canary: [1]\n", "svc/service.yaml: profiles.canary: expected a mapping or nothing"),
+        ("containers:\n  - context: .\n", "svc/service.yaml: containers[0]: missing required field 'dockerfile'"),
+        ("containers:\n  - dockerfile: Dockerfile\n    contxt: .\n",
+         "svc/service.yaml: containers[0].contxt: unknown field (known fields: args, context, dockerfile, name)"),
+        ("containers: Dockerfile\n", "svc/service.yaml: containers: expected a list"),
+        ("containers:\n  - 3\n", "svc/service.yaml: containers[0]: expected a string or a mapping"),
+        ("containers:\n  - dockerfile: Dockerfile\n    name: Web_UI\n",
+         "svc/service.yaml: containers[0].name: 'Web_UI' is not a valid image name "
+         "(lowercase letters, digits, '.', '_', '-', '/')"),
+        ("name: My_Service\n", "svc/service.yaml: name: 'My_Service' is not a valid service name "
+         "(lowercase letters, digits and '-', at most 56 characters)"),
+        ("requires: db\n", "svc/service.yaml: requires: expected a list"),
+        ("requires: [db, db]\n", "svc/service.yaml: requires: has duplicate entries"),
+        ("branches:\n  main: production\n", "svc/service.yaml: branches.main: profile 'production' is not defined "
+         "in profiles"),
+        ("- just\n- a list\n", "svc/service.yaml: expected a mapping at the top level, got list"),
+        ("name: [unclosed\n", "svc/service.yaml:2: invalid YAML: expected ',' or ']', but got '<stream end>'"),
+    ],
+)
+def test_schema_errors_name_file_and_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, descriptor: str, message: str
+) -> None:
+    write_tree(tmp_path / "svc", {"service.yaml": descriptor, "Dockerfile": "FROM a\n"})
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ForgeError) as caught:
+        load_service(tmp_path / "svc" / "service.yaml")
+    assert str(caught.value) == message
+
+
+def test_invalid_directory_name_as_default_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_tree(tmp_path / "My_Svc", {"service.yaml": "{}\n"})
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ForgeError, match=r"^My_Svc/service.yaml: name: 'My_Svc' is not a valid service name"):
+        load_service(tmp_path / "My_Svc" / "service.yaml")
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"service.yaml": "containers: [Dockerfil]\n"},
+         "svc/service.yaml: containers[0]: Dockerfile 'Dockerfil' not found"),
+        ({"service.yaml": "containers:\n  - dockerfile: Dockerfile\n    context: src\n"},
+         "svc/service.yaml: containers[0].context: directory 'src' not found"),
+        ({"service.yaml": "containers: [Dockerfile, {dockerfile: Dockerfile.x, name: svc}]\n",
+          "Dockerfile.x": "FROM b"},
+         "svc/service.yaml: containers[1]: image name 'svc' is already used by containers[0]"),
+        ({"service.yaml": "{}\n", "Dockerfile.web": "FROM b\n", "web/Dockerfile": "FROM c\n"},
+         "svc/service.yaml: containers (found web/Dockerfile): image name 'svc-web' is already used by "
+         "containers (found Dockerfile.web)"),
+    ],
+)
+def test_container_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str], message: str) -> None:
+    write_tree(tmp_path / "svc", {"Dockerfile": "FROM a\n", **files})
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ForgeError) as caught:
+        load_service(tmp_path / "svc" / "service.yaml")
+    assert str(caught.value) == message
+
+
+def test_overrides_merge_dotted_keys_and_are_rechecked(sample_workspace: Path) -> None:
+    web = load_service(sample_workspace / "web" / "service.yaml", {"replicas": 5, "profiles.canary.weight": 25,
+                                                                    "extra.deep.key": "x"})
+    assert web.data["replicas"] == 5
+    assert web.profiles["canary"] == {"weight": 25}
+    assert web.data["extra"] == {"deep": {"key": "x"}}
+    with pytest.raises(ForgeError) as caught:
+        load_service(sample_workspace / "web" / "service.yaml", {"profiles.canary.weight": "heavy"})
+    assert str(caught.value) == "web/service.yaml (with --set): profiles.canary.weight: expected a number"
+
+
+def test_apply_overrides_does_not_change_its_input() -> None:
+    data = {"a": {"b": 1}}
+    assert apply_overrides(data, {"a.c": 2}) == {"a": {"b": 1, "c": 2}}
+    assert data == {"a": {"b": 1}}
+    with pytest.raises(ForgeError, match=r"^--set a\.b\.c: a\.b is not a mapping$"):
+        apply_overrides(data, {"a.b.c": 3})
+    with pytest.raises(ForgeError, match=r"^--set a\.\.b: empty field name$"):
+        apply_overrides(data, {"a..b": 3})
+
+
+def test_workspace_settings(sample_workspace: Path) -> None:
+    workspace = load_workspace(sample_workspace / "web" / "k8s")
+    assert workspace.root == sample_workspace
+    assert (workspace.registry, workspace.namespace, workspace.concurrency) == ("localhost:5001", "shop", 4)
+    assert workspace.build_args == {"BASE_IMAGE": "base:1"}
+
+
+def test_workspace_without_forge_yaml(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"repo/.git/HEAD": "ref: refs/heads/main\n", "repo/svc/service.yaml": "{}\n"})
+    workspace = load_workspace(tmp_path / "repo" / "svc")
+    assert workspace.root == tmp_path / "repo" and workspace.registry is None and workspace.config_path is None
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ("registy: localhost:5001\n",
+         "forge.yaml: registy: unknown field (known fields: build_args, concurrency, namespace, registry)"),
+        ("concurrency: 0\n", "forge.yaml: concurrency: at least 1 expected, got 0"),
+        ("concurrency: many\n", "forge.yaml: concurrency: expected an integer"),
+        ("namespace: Shop\n", "forge.yaml: namespace: 'Shop' is not a DNS label"),
+        ("registry: http://x\n", "forge.yaml: registry: 'http://x' is not a registry like localhost:5001"),
+        ("build_args:\n  A: [1]\n", "forge.yaml: build_args.A: expected a string, a number or true or false"),
+    ],
+)
+def test_forge_yaml_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: str, message: str) -> None:
+    write_tree(tmp_path, {"forge.yaml": config})
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ForgeError) as caught:
+        load_workspace(tmp_path)
+    assert str(caught.value) == message
+
+
+def test_several_schema_errors_first_one_in_document_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_tree(tmp_path / "svc", {"service.yaml": "requires: db\nprofiles:\n  canary: {weight: x}\n"})
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ForgeError) as caught:
+        load_service(tmp_path / "svc" / "service.yaml")
+    assert str(caught.value) == ("svc/service.yaml: profiles.canary.weight: expected a number "
+                                 "(and 1 more problems; -v lists them)")
+    assert caught.value.detail == ("svc/service.yaml: profiles.canary.weight: expected a number\n"
+                                   "svc/service.yaml: requires: expected a list")
