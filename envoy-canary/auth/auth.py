@@ -1,0 +1,241 @@
+"""The workshop's stub auth service: an HTTP check service for Envoy's ext_authz filter.
+
+For every request at the edge, Envoy first sends the same method and path, prefixed with /check, and the
+request's Authorization header here. 200 lets the request through, and Envoy copies `x-authenticated-as` onto
+the request it sends upstream; 401 or 403 turn it away with the reason in `x-auth-reason` (and a
+`WWW-Authenticate` challenge on 401). GET /health is for Kubernetes and is never checked.
+
+AUTH_MODE chooses who gets in:
+  allow  (default) everyone, as "anonymous"
+  token  `Authorization: Bearer TOKEN`; AUTH_TOKENS_FILE holds USER:TOKEN lines (mounted from a Secret)
+  basic  `Authorization: Basic ...`; AUTH_USERS_FILE holds USER:HASH lines, HASH from `python auth.py hash USER`
+Credentials are never logged, and never repeated in an error message.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import getpass
+import hashlib
+import hmac
+import logging
+import os
+import re
+import secrets
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.security import check_password_hash, generate_password_hash
+
+CHECK_PREFIX = "/check"  # Envoy's http_service.path_prefix
+USER_HEADER = "x-authenticated-as"
+REASON_HEADER = "x-auth-reason"
+REALM = "shopbox"
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")  # also safe as a header value
+TOKEN = re.compile(r"[A-Za-z0-9._~+/-]+=*")  # RFC 6750 token68
+PASSWORD_HASH = re.compile(r"(scrypt|pbkdf2):[^$\s]+\$[^$\s]+\$[0-9a-f]+")  # werkzeug.security's format
+
+log = logging.getLogger("auth")
+
+
+class ConfigError(Exception):
+    """A setting that keeps the service from starting; the message is one line and holds no secret."""
+
+
+@dataclass(frozen=True)
+class Allow:
+    user: str
+
+
+@dataclass(frozen=True)
+class Deny:
+    status: int  # 401: no usable credentials (with a challenge), 403: credentials given but wrong
+    reason: str
+    challenge: str | None = None
+
+
+Decision = Allow | Deny
+Check = Callable[[str | None], Decision]  # the Authorization header (None when absent) -> decision
+
+
+def allow_everyone(authorization: str | None) -> Decision:
+    return Allow("anonymous")
+
+
+def credentials(authorization: str | None, scheme: str) -> str | Deny:
+    """The credentials part of `Authorization: <scheme> <credentials>`, or a 401 saying what is wrong."""
+    challenge = f'{scheme} realm="{REALM}"'
+    if not authorization or not authorization.strip():
+        return Deny(401, "missing credentials", challenge)
+    given, _, value = authorization.strip().partition(" ")
+    value = value.strip()
+    if given.lower() != scheme.lower() or not value or " " in value:
+        return Deny(401, f"malformed credentials: expected 'Authorization: {scheme} ...'", challenge)
+    return value
+
+
+def sha256(text: str) -> bytes:
+    return hashlib.sha256(text.encode()).digest()
+
+
+class TokenCheck:
+    """Bearer tokens. Compared as sha256 digests in constant time, without stopping at the first match."""
+
+    def __init__(self, tokens: Mapping[str, str]):  # user -> token
+        self.digests = [(sha256(token), user) for user, token in tokens.items()]
+
+    def __call__(self, authorization: str | None) -> Decision:
+        token = credentials(authorization, "Bearer")
+        if isinstance(token, Deny):
+            return token
+        digest = sha256(token)
+        user = None
+        for known, name in self.digests:
+            if hmac.compare_digest(known, digest):
+                user = name
+        return Allow(user) if user else Deny(403, "invalid token")
+
+
+class BasicCheck:
+    """User names and passwords, checked against werkzeug password hashes.
+
+    A password hash is slow on purpose (scrypt: ~0.1-0.4 s of CPU), too slow to pay on every request at the edge.
+    So accepted credentials are remembered, under an HMAC with a key that lives only in this process; wrong
+    ones are never remembered, so every guess still costs a full hash.
+    """
+
+    REMEMBERED = 1024
+
+    def __init__(self, users: Mapping[str, str]):  # user -> password hash
+        self.users = dict(users)
+        # Unknown users are checked against a hash made the same way, so they take as long as known ones.
+        method = next(iter(self.users.values())).split("$", 1)[0]
+        self.dummy_hash = generate_password_hash("not a password", method=method)
+        self.key = secrets.token_bytes(32)
+        self.accepted: dict[bytes, str] = {}  # HMAC of accepted credentials -> user
+
+    def __call__(self, authorization: str | None) -> Decision:
+        encoded = credentials(authorization, "Basic")
+        if isinstance(encoded, Deny):
+            return encoded
+        fingerprint = hmac.new(self.key, encoded.encode(), hashlib.sha256).digest()
+        if fingerprint in self.accepted:
+            return Allow(self.accepted[fingerprint])
+        try:
+            user, colon, password = base64.b64decode(encoded, validate=True).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            colon = ""
+        if not colon:
+            return Deny(401, "malformed credentials: expected base64 of USER:PASSWORD", f'Basic realm="{REALM}"')
+        stored = self.users.get(user)
+        if not (check_password_hash(stored or self.dummy_hash, password) and stored):
+            return Deny(403, "invalid user name or password")
+        if len(self.accepted) >= self.REMEMBERED:
+            self.accepted.clear()
+        self.accepted[fingerprint] = user
+        return Allow(user)
+
+
+def read_credentials(environ: Mapping[str, str], variable: str, secret: re.Pattern[str], shape: str) -> dict[str, str]:
+    """USER:SECRET lines (`shape` names them, e.g. USER:TOKEN) of the file named by `variable`; # comments allowed."""
+    path = environ.get(variable, "").strip()
+    if not path:
+        raise ConfigError(f"{variable} is not set: it names the file of {shape} lines")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{variable}={path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{variable}={path}: not UTF-8 text") from None
+    found: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        user, colon, value = (part.strip() for part in line.partition(":"))
+        # Never quote the line: it holds a secret.
+        if not colon or not USER_NAME.fullmatch(user) or not secret.fullmatch(value):
+            raise ConfigError(f"{path}: line {number}: expected {shape} (user: letters, digits, . _ @ -)")
+        if user in found:
+            raise ConfigError(f"{path}: line {number}: user {user!r} is listed twice")
+        if value in found.values():
+            raise ConfigError(f"{path}: line {number}: same secret as another user")
+        found[user] = value
+    if not found:
+        raise ConfigError(f"{path}: no {shape} line: nobody could get in")
+    return found
+
+
+def check_from_env(environ: Mapping[str, str]) -> Check:
+    raw = environ.get("AUTH_MODE", "allow")
+    mode = raw.strip().lower()
+    if mode == "allow":
+        return allow_everyone
+    if mode == "token":
+        return TokenCheck(read_credentials(environ, "AUTH_TOKENS_FILE", TOKEN, "USER:TOKEN"))
+    if mode == "basic":
+        shape = "USER:HASH (python auth.py hash USER; plain passwords are refused)"
+        return BasicCheck(read_credentials(environ, "AUTH_USERS_FILE", PASSWORD_HASH, shape))
+    raise ConfigError(f"AUTH_MODE={raw!r}: expected allow, token or basic")
+
+
+def create_app(check: Check) -> Flask:
+    app = Flask(__name__)
+
+    @app.get("/health")
+    def health() -> Response:
+        return jsonify(status="ok")
+
+    @app.route(f"{CHECK_PREFIX}/", defaults={"path": ""}, methods=METHODS, strict_slashes=False)
+    @app.route(f"{CHECK_PREFIX}/<path:path>", methods=METHODS)
+    def check_request(path: str) -> Response:
+        decision = check(request.headers.get("Authorization"))
+        what = f"{request.method} {request.path.removeprefix(CHECK_PREFIX)}"  # no query string: it may hold secrets
+        if isinstance(decision, Allow):
+            log.info("allow %s as %s", what, decision.user)
+            return Response(status=200, headers={USER_HEADER: decision.user})
+        log.info("deny %s: %d %s", what, decision.status, decision.reason)
+        response = Response(f"{decision.reason}\n", status=decision.status, content_type="text/plain")
+        response.headers[REASON_HEADER] = decision.reason
+        if decision.challenge:
+            response.headers["WWW-Authenticate"] = decision.challenge
+        return response
+
+    return app
+
+
+def app_from_env() -> Flask:
+    raw = os.environ.get("LOG_LEVEL", "info")
+    level = raw.strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        sys.exit(f"auth: LOG_LEVEL={raw!r}: expected one of debug, info, warning, error, critical")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return create_app(check_from_env(os.environ))
+    except ConfigError as exc:
+        sys.exit(f"auth: {exc}")
+
+
+def main(argv: list[str]) -> int:
+    """`python auth.py hash USER`: read a password (prompt, or one line of stdin) and print a USER:HASH line."""
+    if len(argv) != 2 or argv[0] != "hash" or not USER_NAME.fullmatch(argv[1]):
+        print("usage: python auth.py hash USER  (the password is read from the terminal or stdin)", file=sys.stderr)
+        return 2
+    password = getpass.getpass(f"password for {argv[1]}: ") if sys.stdin.isatty() else sys.stdin.readline()
+    password = password.rstrip("\r\n")
+    if not password:
+        print("auth: empty password", file=sys.stderr)
+        return 1
+    print(f"{argv[1]}:{generate_password_hash(password)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
+
+app = app_from_env()  # what gunicorn serves: `gunicorn auth:app`

@@ -1,0 +1,198 @@
+"""QOTM, the Quote Of The Moment: the small Flask service the workshop builds, deploys and canaries.
+
+Endpoints: GET / (a random quote), GET /health, GET and PUT /quote/<id>, GET /crash (the restart demo),
+GET /metrics (Prometheus). Settings come from the environment: QOTM_VERSION, QOTM_DELAY (seconds added to
+GET /, for the canary exercise) and LOG_LEVEL. The port is gunicorn's business: see gunicorn.conf.py.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+import socket
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+
+from flask import Flask, Response, g, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, Info, disable_created_metrics, generate_latest
+from werkzeug.exceptions import HTTPException
+
+
+def env_seconds(name: str) -> float:
+    """A number of seconds >= 0 from the environment (0 when unset); stops the program with one line otherwise."""
+    raw = os.environ.get(name, "0")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value < math.inf:
+        sys.exit(f"qotm: {name}={raw!r}: expected a number of seconds >= 0, like 0.5")
+    return value
+
+
+def env_log_level(name: str) -> str:
+    """A logging level name from the environment (default INFO); stops the program with one line otherwise."""
+    raw = os.environ.get(name, "info")
+    level = raw.strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        sys.exit(f"qotm: {name}={raw!r}: expected one of debug, info, warning, error, critical")
+    return level
+
+
+VERSION = os.environ.get("QOTM_VERSION", "dev")
+DELAY = env_seconds("QOTM_DELAY")
+HOSTNAME = socket.gethostname()  # the pod name in Kubernetes
+USER_HEADER = "x-authenticated-as"  # set by the auth service, forwarded by Envoy
+MAX_QUOTE_LENGTH = 500
+
+logging.basicConfig(level=env_log_level("LOG_LEVEL"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+log = logging.getLogger("qotm")
+
+# In memory, per process: every replica has its own copy, and a restart brings the originals back.
+QUOTES: dict[int, str] = dict(enumerate([
+    "Abstraction is ever present.",
+    "A late night does not make any sense.",
+    "A principal idea is omnipresent, much like candy.",
+    "Nihilism gambles with lives, happiness, and even destiny itself!",
+    "The light at the end of the tunnel is interdependent on the relatedness of motivation and management.",
+    "Utter nonsense is a storyteller without equal.",
+    "Non-locality is the driver of truth. By summoning, we vibrate.",
+    "A small mercy is nothing at all?",
+    "The last sentence you read is often sensible nonsense.",
+    "668: The Neighbor of the Beast.",
+], start=1))
+QUOTES_LOCK = threading.Lock()  # gunicorn runs several threads in this process
+
+disable_created_metrics()  # no *_created series: /metrics stays readable
+# Metrics live in this process's memory, so gunicorn runs ONE worker process (with threads): see gunicorn.conf.py.
+REQUESTS = Counter("qotm_requests", "HTTP requests answered", ["endpoint", "method", "status"])
+LATENCY = Histogram(
+    "qotm_request_duration_seconds", "Time to answer an HTTP request", ["endpoint", "method", "status"],
+    # Fine around 0.5 s, so a slow canary (time.sleep(0.5)) stands apart from a fast stable.
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 1.0, 2.5, 5.0, 10.0),
+)
+Info("qotm_build", "The running QOTM version").info({"version": VERSION})
+
+app = Flask(__name__)
+app.config["MAX_CONTENT_LENGTH"] = 16 * 1024  # larger bodies get 413
+
+
+def error(status: int, message: str) -> tuple[Response, int]:
+    """Every error is JSON: {"error": "..."}."""
+    return jsonify(error=message), status
+
+
+@app.errorhandler(HTTPException)
+def http_error(exc: HTTPException) -> tuple[Response, int]:
+    """Flask's own errors (unknown path, wrong method, body too large, ...) as JSON too."""
+    return error(exc.code or 500, f"{exc.name}: {request.method} {request.path}")
+
+
+@app.before_request
+def start_timer() -> None:
+    g.started = time.perf_counter()
+
+
+@app.after_request
+def record_metrics(response: Response) -> Response:
+    # The route pattern (/quote/<int:quote_id>), not the raw path, keeps the number of label values small.
+    endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+    labels = (endpoint, request.method, str(response.status_code))
+    REQUESTS.labels(*labels).inc()
+    LATENCY.labels(*labels).observe(time.perf_counter() - g.get("started", time.perf_counter()))
+    return response
+
+
+@app.get("/")
+def quote_of_the_moment() -> Response:
+    """The quote handler."""
+    # Canary exercise: make this version slow here, e.g. `time.sleep(0.5)`. QOTM_DELAY does the same from outside.
+    if DELAY:
+        time.sleep(DELAY)
+    with QUOTES_LOCK:
+        quote_id, quote = random.choice(list(QUOTES.items()))
+    return jsonify(
+        id=quote_id,
+        quote=quote,
+        hostname=HOSTNAME,
+        version=VERSION,
+        time=datetime.now(UTC).isoformat(timespec="milliseconds"),
+        user=request.headers.get(USER_HEADER),  # None (null) when no edge proxy vouched for the caller
+    )
+
+
+@app.get("/health")
+def health() -> Response:
+    return jsonify(status="ok", version=VERSION)
+
+
+@app.get("/quote/<int:quote_id>")
+def get_quote(quote_id: int) -> Response | tuple[Response, int]:
+    with QUOTES_LOCK:
+        quote = QUOTES.get(quote_id)
+    if quote is None:
+        return error(404, f"no quote with id {quote_id}")
+    return jsonify(id=quote_id, quote=quote)
+
+
+def quote_from_body(body: bytes) -> str:
+    """The new quote from a PUT body `{"quote": "..."}`; ValueError with a one-line reason otherwise."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise ValueError('request body is not valid JSON; send {"quote": "..."}') from None
+    if not isinstance(data, dict):
+        raise ValueError('request body must be a JSON object: {"quote": "..."}')
+    unknown = sorted(set(data) - {"quote"})
+    if unknown:
+        raise ValueError(f"unknown field {unknown[0]!r}; only 'quote' is accepted")
+    if "quote" not in data:
+        raise ValueError("missing field 'quote'")
+    quote = data["quote"]
+    if not isinstance(quote, str):
+        raise ValueError(f"field 'quote' must be a string, not {type(quote).__name__}")
+    quote = quote.strip()
+    if not quote:
+        raise ValueError("field 'quote' must not be empty")
+    if len(quote) > MAX_QUOTE_LENGTH:
+        raise ValueError(f"field 'quote' is {len(quote)} characters long; the limit is {MAX_QUOTE_LENGTH}")
+    return quote
+
+
+@app.put("/quote/<int:quote_id>")
+def put_quote(quote_id: int) -> Response | tuple[Response, int]:
+    with QUOTES_LOCK:
+        known = quote_id in QUOTES
+    if not known:
+        return error(404, f"no quote with id {quote_id}")
+    try:
+        quote = quote_from_body(request.get_data())
+    except ValueError as exc:
+        return error(400, str(exc))
+    with QUOTES_LOCK:
+        QUOTES[quote_id] = quote
+    log.info("quote %d replaced", quote_id)
+    return jsonify(id=quote_id, quote=quote)
+
+
+@app.get("/crash")
+def crash() -> Response:
+    """The restart demo: answer, then end this process with status 1.
+
+    gunicorn.conf.py then stops the whole server with status 1 instead of starting a new worker, so the
+    container exits and Kubernetes restarts it (watch RESTARTS in `kubectl get pods`).
+    """
+    log.error("GET /crash: this process exits with status 1 now, on purpose")
+    response = jsonify(crashing=True, hostname=HOSTNAME, version=VERSION)
+    response.call_on_close(lambda: os._exit(1))  # after the answer went out; os._exit skips all cleanup
+    return response
+
+
+@app.get("/metrics")
+def metrics() -> Response:
+    return Response(generate_latest(), content_type=CONTENT_TYPE_LATEST)
