@@ -1,0 +1,245 @@
+"""The edge proxy as forge renders it: manifests, the Envoy config they carry, and Envoy's own validation."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.services.rendered import ENVOY_DIR, NAMESPACE, config_file, find, render, sha256, versions_env
+from tests.services.stack import binary
+
+AUTHZ = "envoy.filters.http.ext_authz"
+
+
+def envoy_config(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    return yaml.safe_load(config_file(objects, "envoy", "envoy.yaml"))
+
+
+def listener(config: dict[str, Any], name: str) -> dict[str, Any]:
+    (found,) = [item for item in config["static_resources"]["listeners"] if item["name"] == name]
+    return found
+
+
+def http_manager(config: dict[str, Any], name: str) -> dict[str, Any]:
+    return listener(config, name)["filter_chains"][0]["filters"][0]["typed_config"]
+
+
+def routes(config: dict[str, Any], name: str = "edge") -> list[dict[str, Any]]:
+    return http_manager(config, name)["route_config"]["virtual_hosts"][0]["routes"]
+
+
+def clusters(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in config["static_resources"]["clusters"]}
+
+
+def addresses(cluster: dict[str, Any]) -> list[str]:
+    return [
+        f"{e['endpoint']['address']['socket_address']['address']}:{e['endpoint']['address']['socket_address']['port_value']}"
+        for group in cluster["load_assignment"]["endpoints"]
+        for e in group["lb_endpoints"]
+    ]
+
+
+@pytest.fixture(scope="module")
+def objects(tmp_path_factory) -> list[dict[str, Any]]:
+    return render(ENVOY_DIR, tmp_path_factory.mktemp("envoy"))
+
+
+@pytest.fixture(scope="module")
+def config(objects) -> dict[str, Any]:
+    return envoy_config(objects)
+
+
+@pytest.mark.unit
+def test_image_is_the_pinned_official_envoy(objects):
+    pinned = versions_env()["ENVOY_IMAGE"]
+    assert pinned == yaml.safe_load((ENVOY_DIR / "service.yaml").read_text())["image"]
+    assert pinned.startswith("envoyproxy/envoy:v")
+    (container,) = find(objects, "Deployment", "envoy")["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == pinned
+
+
+@pytest.mark.unit
+def test_manifests_are_configmap_deployment_and_nodeport_service(objects):
+    assert sorted((o["kind"], o["metadata"]["name"]) for o in objects) == [
+        ("ConfigMap", "envoy"), ("Deployment", "envoy"), ("Service", "envoy")]
+    service = find(objects, "Service", "envoy")
+    assert service["spec"]["type"] == "NodePort"
+    assert {p["name"]: p["port"] for p in service["spec"]["ports"]} == {"http": 8080, "stats": 9102}
+    pod = find(objects, "Deployment", "envoy")["spec"]["template"]
+    assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+    annotations = pod["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert (annotations["prometheus.io/port"], annotations["prometheus.io/path"]) == ("9102", "/stats/prometheus")
+    (container,) = pod["spec"]["containers"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+
+
+@pytest.mark.unit
+def test_pods_roll_when_the_config_changes(objects, tmp_path):
+    def checksum(rendered: list[dict[str, Any]]) -> str:
+        return find(rendered, "Deployment", "envoy")["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+
+    text = config_file(objects, "envoy", "envoy.yaml")
+    assert checksum(objects) == sha256(text.rstrip("\n"))
+    changed = render(ENVOY_DIR, tmp_path, {"timeouts.request": "20s"})
+    assert config_file(changed, "envoy", "envoy.yaml") != text
+    assert checksum(changed) != checksum(objects)
+
+
+@pytest.mark.unit
+def test_admin_stays_on_loopback_and_stats_listener_exposes_only_prometheus_stats(config):
+    assert config["admin"]["address"]["socket_address"]["address"] == "127.0.0.1"
+    stats = routes(config, "stats")
+    assert [r["match"] for r in stats] == [{"path": "/stats/prometheus"}, {"prefix": "/"}]
+    assert stats[0]["route"]["cluster"] == "envoy-admin"
+    assert stats[1]["direct_response"]["status"] == 404
+    admin = clusters(config)["envoy-admin"]
+    assert addresses(admin) == [f"127.0.0.1:{config['admin']['address']['socket_address']['port_value']}"]
+    buckets = config["stats_config"]["histogram_bucket_settings"][0]
+    assert buckets["match"] == {"suffix": "upstream_rq_time"}
+    assert {400, 500, 600, 750} <= set(buckets["buckets"])
+
+
+@pytest.mark.unit
+def test_ext_authz_fails_closed_with_503_and_passes_the_user_upstream(config):
+    filters = http_manager(config, "edge")["http_filters"]
+    names = [f["name"] for f in filters]
+    assert names[-1] == "envoy.filters.http.router"
+    # A client-sent user header is removed before auth runs: only the auth service names the user.
+    assert names.index("envoy.filters.http.header_mutation") < names.index(AUTHZ)
+    mutation = filters[names.index("envoy.filters.http.header_mutation")]["typed_config"]
+    assert mutation["mutations"]["request_mutations"] == [{"remove": "x-authenticated-as"}]
+    authz = filters[names.index(AUTHZ)]["typed_config"]
+    assert authz["failure_mode_allow"] is False
+    assert authz["status_on_error"] == {"code": "ServiceUnavailable"}
+    assert authz["allowed_headers"]["patterns"] == [{"exact": "authorization"}, {"exact": "x-canary"}]
+    service = authz["http_service"]
+    assert service["server_uri"]["cluster"] == "auth"
+    assert service["path_prefix"] == "/check"
+    assert service["authorization_response"]["allowed_upstream_headers"]["patterns"] == [
+        {"exact": "x-authenticated-as"}]
+
+
+@pytest.mark.unit
+def test_only_the_edge_health_route_skips_auth(config):
+    edge = routes(config)
+    skipping = [r["match"] for r in edge if AUTHZ in r.get("typed_per_filter_config", {})]
+    assert skipping == [{"path": "/healthz"}]
+    health = edge[0]
+    assert health["typed_per_filter_config"][AUTHZ]["disabled"] is True
+    assert health["route"] == {"cluster": "envoy-admin", "prefix_rewrite": "/ready", "timeout": "2s"}
+
+
+@pytest.mark.unit
+def test_routes_come_from_service_yaml_with_canary_pin_and_fallback(config):
+    edge = routes(config)
+    pinned, weighted = [r for r in edge if r["match"].get("prefix") == "/qotm/"]
+    assert pinned["match"]["headers"] == [{"name": "x-canary", "string_match": {"exact": "always"}}]
+    assert pinned["route"]["cluster"] == "qotm-canary"
+    assert weighted["route"]["weighted_clusters"]["clusters"] == [
+        {"name": "qotm", "weight": 90}, {"name": "qotm-canary", "weight": 10}]
+    for route in (pinned["route"], weighted["route"]):
+        assert route["prefix_rewrite"] == "/"
+    # The canary's share is an aggregate cluster: its pods first, the stable pods when none is healthy.
+    aggregate = clusters(config)["qotm-canary"]
+    assert aggregate["cluster_type"]["name"] == "envoy.clusters.aggregate"
+    assert aggregate["cluster_type"]["typed_config"]["clusters"] == ["qotm-canary-pods", "qotm"]
+
+
+@pytest.mark.unit
+def test_retries_are_bounded_and_only_for_idempotent_methods(config):
+    for route in routes(config):
+        if "weighted_clusters" in route.get("route", {}) or "x-canary" in str(route["match"]):
+            policy = route["route"]["retry_policy"]
+            assert set(policy["retry_on"].split(",")) == {"connect-failure", "refused-stream", "reset"}
+            assert 1 <= policy["num_retries"] <= 3
+            methods = policy["retriable_request_headers"][0]
+            assert methods["name"] == ":method"
+            regex = methods["string_match"]["safe_regex"]["regex"]
+            assert "POST" not in regex and "PATCH" not in regex and "GET" in regex
+
+
+@pytest.mark.unit
+def test_upstreams_are_headless_services_discovered_per_pod(config):
+    found = clusters(config)
+    for name, service in (("qotm", "qotm"), ("qotm-canary-pods", "qotm-canary"), ("auth", "auth")):
+        cluster = found[name]
+        assert "type" not in cluster  # no deprecated DNS fields: the DNS cluster extension instead
+        assert cluster["cluster_type"]["name"] == "envoy.clusters.dns"
+        assert cluster["cluster_type"]["typed_config"]["all_addresses_in_single_endpoint"] is False
+        assert addresses(cluster) == [f"{service}.{NAMESPACE}.svc.cluster.local:8080"]
+        (check,) = cluster["health_checks"]
+        assert check["http_health_check"]["path"] == "/health"
+        assert cluster["outlier_detection"]["consecutive_local_origin_failure"] >= 1
+
+
+@pytest.mark.unit
+def test_other_routes_and_loopback_upstreams_from_values(tmp_path):
+    rendered = envoy_config(render(ENVOY_DIR, tmp_path, {
+        "routes": '{"/api/": {api: 100}, "/qotm/": {qotm: 50, qotm-canary: 50}}',
+        "upstreams.api": "[10.0.0.7:9000]",
+        "upstreams.qotm": "[127.0.0.1:5000,127.0.0.1:5001]",
+    }))
+    by_prefix = {r["match"]["prefix"]: r["route"] for r in routes(rendered) if "headers" not in r["match"]
+                 and "prefix" in r["match"]}
+    assert by_prefix["/api/"]["weighted_clusters"]["clusters"] == [{"name": "api", "weight": 100}]
+    assert by_prefix["/qotm/"]["weighted_clusters"]["clusters"] == [
+        {"name": "qotm", "weight": 50}, {"name": "qotm-canary", "weight": 50}]
+    found = clusters(rendered)
+    assert addresses(found["api"]) == ["10.0.0.7:9000"]
+    assert addresses(found["qotm"]) == ["127.0.0.1:5000", "127.0.0.1:5001"]
+    assert "api-canary" not in found
+
+
+@pytest.mark.unit
+def test_tracing_is_switched_by_a_value(config, tmp_path):
+    assert "tracing" not in http_manager(config, "edge")
+    assert "zipkin" not in clusters(config)
+    traced = envoy_config(render(ENVOY_DIR, tmp_path, {"tracing.enabled": "true"}))
+    provider = http_manager(traced, "edge")["tracing"]["provider"]
+    assert provider["name"] == "envoy.tracers.zipkin"
+    assert provider["typed_config"]["collector_cluster"] == "zipkin"
+    assert addresses(clusters(traced)["zipkin"]) == [f"zipkin.{NAMESPACE}.svc.cluster.local:9411"]
+
+
+VARIANTS = {
+    "defaults": {},
+    "tracing": {"tracing.enabled": "true"},
+    "loopback": {"upstreams.qotm": "[127.0.0.1:5000,127.0.0.1:5001]", "listener.address": "127.0.0.1",
+                 "health_check.interval": "1s"},
+}
+
+
+@pytest.mark.dataplane
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_envoy_accepts_the_rendered_config_without_deprecation_warnings(variant, tmp_path):
+    envoy = binary("envoy")
+    path = tmp_path / "envoy.yaml"
+    path.write_text(config_file(render(ENVOY_DIR, tmp_path / "out", VARIANTS[variant]), "envoy", "envoy.yaml"))
+    result = subprocess.run([envoy, "--mode", "validate", "-c", str(path)], capture_output=True, text=True,
+                            timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert f"configuration '{path}' OK" in output
+    assert "deprecated" not in output.lower(), output
+    assert "][warning][" not in output and "][error][" not in output, output
+
+
+@pytest.mark.dataplane
+def test_envoy_rejects_a_broken_config(tmp_path):
+    """The validation above can fail: a route to a cluster that does not exist is refused."""
+    envoy = binary("envoy")
+    objects = render(ENVOY_DIR, tmp_path / "out")
+    broken = config_file(objects, "envoy", "envoy.yaml").replace("cluster: qotm-canary\n", "cluster: nowhere\n")
+    path = tmp_path / "broken.yaml"
+    assert broken != config_file(objects, "envoy", "envoy.yaml")
+    path.write_text(broken)
+    result = subprocess.run([envoy, "--mode", "validate", "-c", str(path)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode != 0
+    assert "nowhere" in result.stdout + result.stderr
