@@ -14,6 +14,7 @@ setup:
 	bash tests/platform/install.sh
 	bash tests/platform/start.sh
 	bash tests/cluster/build.sh >/dev/null
+	bash tests/services/build_promtool.sh
 	$(PY) -m tests.platform.base_images
 
 lint:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build promtool of the Prometheus version pinned in versions.env (PROMETHEUS_IMAGE), with Kubernetes discovery,
-# into ${XDG_CACHE_HOME:-~/.cache}/shopbox/promtool-<version>/promtool (what test_prometheus_config.py uses).
+# into ${SHOPBOX_CACHE:-~/.cache/shopbox}/promtool-<version>/promtool (what test_prometheus_config.py uses).
 # Debian's promtool (2.42) is built without Kubernetes discovery, so it cannot check the cluster's
 # prometheus.yml. Idempotent: nothing to do once built. Needs Go and the Go module proxy; takes minutes.
 set -euo pipefail
@@ -9,7 +9,7 @@ image="$(sed -n 's/^PROMETHEUS_IMAGE=//p' "$root/versions.env")"
 version="${image##*:v}"
 IFS=. read -r major minor patch <<<"$version"
 module_version="v0.$((major * 100 + minor)).$patch" # Prometheus 3.16.0 is the Go module version v0.316.0
-out="${XDG_CACHE_HOME:-$HOME/.cache}/shopbox/promtool-$version"
+out="${SHOPBOX_CACHE:-$HOME/.cache/shopbox}/promtool-$version"
 if [[ -x $out/promtool ]]; then
   exit 0
 fi

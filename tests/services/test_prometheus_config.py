@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.platform import base_images
 from tests.platform.fixtures import require
 from tests.services.rendered import (
     NAMESPACE,
@@ -144,8 +145,7 @@ def promtool_with_kubernetes_sd() -> str:
     """promtool of the pinned Prometheus version with Kubernetes discovery, as tests/services/build_promtool.sh
     builds it (SHOPBOX_PROMTOOL overrides the path)."""
     version = versions_env()["PROMETHEUS_IMAGE"].rsplit(":v", 1)[1]
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    path = Path(os.environ.get("SHOPBOX_PROMTOOL") or cache / "shopbox" / f"promtool-{version}" / "promtool")
+    path = Path(os.environ.get("SHOPBOX_PROMTOOL") or base_images.CACHE / f"promtool-{version}" / "promtool")
     require(path.is_file(), f"{path} is missing: run tests/services/build_promtool.sh (Debian's promtool has no "
                             "Kubernetes discovery, so it cannot check the cluster's config)")
     return str(path)
