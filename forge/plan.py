@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -79,7 +80,8 @@ def _build(
     for container in service.containers:
         args = {**build_args, **container.args, **extra_args}
         version = container_version(container, args)
-        image = Image(container=container, version=version, ref=image_ref(registry, container.name, version))
+        image = Image(container=dataclasses.replace(container, args=args), version=version,
+                      ref=image_ref(registry, container.name, version))
         images[container.key] = images[container.name] = image
         versions[container.name] = version
     return Build(

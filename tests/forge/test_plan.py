@@ -74,6 +74,8 @@ def test_build_args_precedence(sample_workspace: Path) -> None:
     assert web.images["web"].version == container_version(container, {"BASE_IMAGE": "own", "X": "container"})
     (web,) = plan(sample_workspace / "web", build_args={"X": "cli"})
     assert web.images["web"].version == container_version(container, {"BASE_IMAGE": "own", "X": "cli"})
+    # The image carries the merged args: they are what the build hands to Docker, not only what the hash saw.
+    assert web.images["web"].container.args == {"BASE_IMAGE": "own", "X": "cli"}
 
 
 def test_no_services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_env: None) -> None:
