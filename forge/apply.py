@@ -1,0 +1,167 @@
+"""Server-side apply of rendered manifests: dry run of everything first, then apply in `requires` order, then prune.
+
+Nothing of a deploy changes unless every object passed the server-side dry run (field manager "forge") and no
+object belongs to another forge service or profile.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from forge import inventory
+from forge.errors import ForgeError
+from forge.inventory import Inventory, stale
+from forge.kube import ApiError, Cluster, ObjectRef, ResourceType, kind_rank
+from forge.model import LABEL_MANAGED_BY, LABEL_NAME, LABEL_PROFILE, MANAGER, Build, Manifest
+from forge.prune import delete_owned
+from forge.workspace import display_path
+
+Say = Callable[[str], None]
+APPLY_QUERY = {"fieldManager": MANAGER, "force": "true"}
+APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
+
+
+@dataclass
+class Planned:
+    """One manifest resolved against the cluster: where it goes and what was there before."""
+
+    manifest: Manifest
+    resource: ResourceType
+    ref: ObjectRef
+    body: dict[str, Any]
+    existing: dict[str, Any] | None = None
+
+    @property
+    def path(self) -> str:
+        return self.resource.path(self.ref.namespace or None, self.ref.name)
+
+
+@dataclass
+class BuildPlan:
+    build: Build
+    objects: list[Planned]
+    previous: list[Inventory]  # inventories of this service+profile already in the namespace
+    prune: list[ObjectRef] = field(default_factory=list)
+
+
+@dataclass
+class Applied:
+    build: Build
+    objects: list[dict[str, Any]]  # as the server returned them
+    pruned: list[ObjectRef]
+
+
+def resolve(cluster: Cluster, manifest: Manifest) -> Planned:
+    """Find the served resource and fix the namespace (set for namespaced kinds, dropped for cluster-scoped)."""
+    try:
+        resource = cluster.resource(manifest.api_version, manifest.kind)
+    except ForgeError as exc:
+        raise ForgeError(f"{manifest.ident()}: {exc}", f"from {display_path(manifest.source)}") from None
+    body = copy.deepcopy(manifest.doc)
+    meta = body.setdefault("metadata", {})
+    if resource.namespaced:
+        meta["namespace"] = manifest.namespace
+    else:
+        meta.pop("namespace", None)
+    ref = ObjectRef(manifest.api_version, manifest.kind, meta.get("namespace", ""), manifest.name)
+    return Planned(manifest, resource, ref, body)
+
+
+def owner_conflict(planned: Planned) -> str | None:
+    """Why forge must not take over the existing object, if it belongs to another forge service or profile."""
+    labels = ((planned.existing or {}).get("metadata") or {}).get("labels") or {}
+    if labels.get(LABEL_MANAGED_BY) != MANAGER:
+        return None
+    build = planned.manifest.build
+    owner = (labels.get(LABEL_NAME), labels.get(LABEL_PROFILE))
+    if owner == (build.service.name, build.profile):
+        return None
+    return (f"{planned.ref.ident()}: already deployed by forge for service {owner[0]} (profile {owner[1]}); "
+            f"rename it in {display_path(planned.manifest.source)} or `forge delete` the other deployment")
+
+
+def _server_apply(cluster: Cluster, planned: Planned, *, dry_run: bool) -> dict[str, Any]:
+    query = {**APPLY_QUERY, "dryRun": "All" if dry_run else None}
+    return cluster.request("PATCH", planned.path, query=query, body=planned.body, content_type=APPLY_CONTENT_TYPE)
+
+
+def prepare(cluster: Cluster, builds: Sequence[tuple[Build, Sequence[Manifest]]]) -> list[BuildPlan]:
+    """Resolve, check ownership and server-side dry run EVERY object of the deploy; raise before anything changes."""
+    namespaces = {m.namespace for _, manifests in builds for m in manifests} | {b.namespace for b, _ in builds}
+    for namespace in sorted(namespaces):
+        if cluster.get(f"/api/v1/namespaces/{namespace}") is None:
+            raise ForgeError(f"namespace {namespace} does not exist in context {cluster.context} "
+                             f"(create it: kubectl create namespace {namespace})")
+    plans = []
+    problems: list[tuple[Planned, str]] = []
+    for build, manifests in builds:
+        objects = sorted((resolve(cluster, m) for m in manifests), key=lambda p: kind_rank(p.ref.kind))
+        for planned in objects:
+            planned.existing = cluster.get(planned.path)
+            conflict = owner_conflict(planned)
+            if conflict:
+                problems.append((planned, conflict))
+                continue
+            try:
+                _server_apply(cluster, planned, dry_run=True)
+            except ApiError as exc:
+                problems.append((planned, f"{planned.ref.ident()}: {exc.explain()}"))
+        previous = inventory.find(cluster, build.namespace, build.service.name, build.profile)
+        recorded = [ref for inv in previous for ref in inv.objects]
+        plans.append(BuildPlan(build, objects, previous, stale(recorded, [p.ref for p in objects])))
+    if problems:
+        _, first = problems[0]
+        more = f" (and {len(problems) - 1} more; -v lists them)" if len(problems) > 1 else ""
+        detail = "\n".join(f"{msg}  [{display_path(p.manifest.source)}]" for p, msg in problems)
+        raise ForgeError(f"{first}{more}; nothing was applied", detail)
+    return plans
+
+
+def apply(cluster: Cluster, plans: Sequence[BuildPlan], say: Say) -> list[Applied]:
+    """Apply checked plans in order, recording each build's inventory, and prune what the render no longer has."""
+    results = []
+    for plan in plans:
+        build = plan.build
+        say(f"{build.name}: applying {len(plan.objects)} objects (version {build.version})")
+        current = [p.ref for p in plan.objects]
+        # Record everything this deploy may leave behind before touching anything, so a failure part-way still
+        # leaves every object findable by the next prune or delete.
+        inventory.save(cluster, Inventory.of(build, current + plan.prune))
+        applied = []
+        for planned in plan.objects:
+            try:
+                result = _server_apply(cluster, planned, dry_run=False)
+            except ApiError as exc:
+                raise ForgeError(f"{planned.ref.ident()}: {exc.explain()}",
+                                 f"from {display_path(planned.manifest.source)}") from None
+            say(f"  {planned.ref.ident()} {_change(planned.existing, result)}")
+            applied.append(result)
+        pruned = delete_owned(cluster, plan.prune, build.selector(), say) if plan.prune else []
+        final = Inventory.of(build, current)
+        inventory.save(cluster, final)
+        for old in plan.previous:
+            if old.configmap_name != final.configmap_name:
+                inventory.remove(cluster, old)
+        results.append(Applied(build, applied, pruned))
+    return results
+
+
+def describe_dry_run(plans: Sequence[BuildPlan], say: Say) -> None:
+    for plan in plans:
+        say(f"{plan.build.name}: would apply {len(plan.objects)} objects (version {plan.build.version})")
+        for planned in plan.objects:
+            say(f"  {planned.ref.ident()} {'would be configured' if planned.existing else 'would be created'}")
+        for ref in plan.prune:
+            say(f"  {ref.ident()} would be pruned")
+
+
+def _change(before: dict[str, Any] | None, after: dict[str, Any]) -> str:
+    if before is None:
+        return "created"
+    same = (before.get("metadata") or {}).get("resourceVersion") == (after.get("metadata") or {}).get(
+        "resourceVersion"
+    )
+    return "unchanged" if same else "configured"

@@ -1,0 +1,52 @@
+"""`forge canary promote` and `forge canary abort` (subcommands of the `canary` group)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from forge.commands.inventory import connect
+from forge.commands.target import cluster_options, timeout_option
+from forge.deploy import Target, promote
+from forge.listing import deployed
+from forge.profiles import CANARY
+from forge.prune import delete_build
+
+
+@click.command("promote")
+@click.argument("service")
+@click.option("--path", "path", default=".", type=click.Path(exists=True, path_type=Path),
+              help="The workspace or service directory holding SERVICE's templates (default: here).")
+@click.option("--profile", "-p", metavar="PROFILE",
+              help="The stable profile to promote into (default: as deploy picks it, ignoring CANARY).")
+@timeout_option
+@cluster_options
+def promote_command(service: str, path: Path, profile: str | None, timeout: float, context: str | None,
+                    namespace: str | None) -> None:
+    """Deploy the canary's images and version as the stable SERVICE, wait for it, then delete the canary.
+
+    The stable templates are rendered from the workspace; the images are exactly the ones the canary runs.
+
+    \b
+    Examples:
+      forge canary status qotm --max-p95-ratio 1.5 && forge canary promote qotm
+    """
+    promote(service, path, Target(context, namespace), profile=profile, timeout=timeout, say=click.echo)
+
+
+@click.command("abort")
+@click.argument("service")
+@cluster_options
+def abort_command(service: str, context: str | None, namespace: str | None) -> None:
+    """Delete SERVICE's canary (only the canary's objects; the stable deployment is untouched).
+
+    \b
+    Examples:
+      forge canary abort qotm
+    """
+    cluster = connect(context, namespace)
+    click.echo(cluster.target())
+    inv = deployed(cluster, service, CANARY)
+    click.echo(f"deleting {inv.build_name} (version {inv.version})")
+    delete_build(cluster, inv, click.echo)

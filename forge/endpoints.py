@@ -1,0 +1,82 @@
+"""Where a deployed Service can be reached from the shell: LoadBalancer address, NodePort, or a port-forward."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from forge.kube import ApiError, Cluster
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    service: str  # the Kubernetes Service name
+    url: str
+    command: str | None = None  # run this first (a port-forward) when the Service is not exposed outside the cluster
+
+    def __str__(self) -> str:
+        return f"Service/{self.service} at {self.url}" + (f"  (first run: {self.command})" if self.command else "")
+
+
+def pick_port(ports: list[dict[str, Any]]) -> dict[str, Any]:
+    """The port a person wants: one named http(s), else 80/443/8080, else the first."""
+    for wanted in ("http", "https"):
+        for port in ports:
+            if port.get("name") == wanted:
+                return port
+    for number in (80, 443, 8080):
+        for port in ports:
+            if port.get("port") == number:
+                return port
+    return ports[0]
+
+
+def local_port(port: int) -> int:
+    """A port-forward's local port: the same number when unprivileged, else 8000 + port (80 -> 8080)."""
+    return port if port >= 1024 else 8000 + port
+
+
+def node_address(cluster: Cluster) -> str | None:
+    """An address of a Ready node (ExternalIP preferred), or None when nodes cannot be listed."""
+    try:
+        nodes = cluster.request("GET", "/api/v1/nodes").get("items", [])
+    except ApiError:
+        return None
+    for node in nodes:
+        conditions = (node.get("status") or {}).get("conditions") or []
+        if not any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions):
+            continue
+        addresses = {a.get("type"): a.get("address") for a in (node.get("status") or {}).get("addresses") or []}
+        found = addresses.get("ExternalIP") or addresses.get("InternalIP")
+        if found:
+            return found
+    return None
+
+
+def endpoint(cluster: Cluster, svc: dict[str, Any], node: str | None) -> Endpoint | None:
+    """How to reach `svc` (a Service object); None when it has no ports."""
+    spec = svc.get("spec") or {}
+    meta = svc.get("metadata") or {}
+    if not spec.get("ports") or spec.get("type") == "ExternalName":
+        return None
+    port = pick_port(spec["ports"])
+    scheme = "https" if port.get("name") == "https" or port.get("port") == 443 else "http"
+    name = meta.get("name", "?")
+    for ingress in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []:
+        host = ingress.get("ip") or ingress.get("hostname")
+        if host:
+            return Endpoint(name, f"{scheme}://{host}:{port['port']}")
+    if spec.get("type") in ("NodePort", "LoadBalancer") and port.get("nodePort") and node:
+        return Endpoint(name, f"{scheme}://{node}:{port['nodePort']}")
+    local = local_port(int(port["port"]))
+    command = (f"kubectl --context {cluster.context} -n {meta.get('namespace', cluster.namespace)} "
+               f"port-forward service/{name} {local}:{port['port']}")
+    return Endpoint(name, f"{scheme}://127.0.0.1:{local}", command)
+
+
+def endpoints(cluster: Cluster, services: list[dict[str, Any]], preferred: str | None = None) -> list[Endpoint]:
+    """Endpoints of `services`, best first: the one named `preferred`, then exposed ones, then the rest."""
+    node = node_address(cluster) if any((s.get("spec") or {}).get("type") in ("NodePort", "LoadBalancer")
+                                        for s in services) else None
+    found = [e for e in (endpoint(cluster, s, node) for s in services) if e is not None]
+    return sorted(found, key=lambda e: (e.service != preferred, e.command is not None))

@@ -1,0 +1,311 @@
+"""The cluster forge talks to: kubeconfig and context, namespace, and a small REST layer over the official client.
+
+forge needs only a handful of calls (server-side apply, get, list, delete, pod logs), addressed by apiVersion and
+kind, so it resolves resources with the API's own discovery, one group version at a time, instead of a
+hard-coded kind list.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import urllib3
+import yaml
+from kubernetes import client as k8s_client
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+from forge.errors import ForgeError
+
+DEFAULT_KUBECONFIG = "~/.kube/config"
+REQUEST_TIMEOUT = (5, 30)  # seconds: connect, read
+LOCAL_REGISTRY_CONFIGMAP = ("kube-public", "local-registry-hosting")  # KEP-1755
+
+
+class ApiError(ForgeError):
+    """The API server answered with an error status."""
+
+    def __init__(self, status: int, reason: str, message: str):
+        super().__init__(message or reason or f"HTTP {status}")
+        self.status = status
+        self.reason = reason  # the Status reason, e.g. "Invalid", "NotFound", "Forbidden"
+
+    @classmethod
+    def from_exception(cls, exc: ApiException) -> ApiError:
+        try:
+            status = json.loads(exc.body or "")
+        except (TypeError, ValueError):
+            status = {}
+        if not isinstance(status, dict):
+            status = {}
+        message = status.get("message") or (exc.body if isinstance(exc.body, str) else "") or str(exc.reason)
+        return cls(exc.status or 0, status.get("reason") or str(exc.reason or ""), message.strip())
+
+    def explain(self) -> str:
+        """The API's message without its `Kind.group "name" is invalid:` preamble (forge names the object itself)."""
+        message = str(self)
+        if self.reason == "Invalid" and " is invalid: " in message:
+            return message.split(" is invalid: ", 1)[1]
+        return message
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """A kind as the API serves it."""
+
+    api_version: str  # "apps/v1", or "v1" for the core group
+    kind: str
+    plural: str
+    namespaced: bool
+
+    def path(self, namespace: str | None = None, name: str | None = None, subresource: str | None = None) -> str:
+        base = "/api/v1" if self.api_version == "v1" else f"/apis/{self.api_version}"
+        if self.namespaced and namespace:
+            base += f"/namespaces/{quote(namespace, safe='')}"
+        base += f"/{self.plural}"
+        if name:
+            base += f"/{quote(name, safe='')}"
+        if subresource:
+            base += f"/{subresource}"
+        return base
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """Enough to find one object again: what the inventory records."""
+
+    api_version: str
+    kind: str
+    namespace: str  # "" for cluster-scoped objects
+    name: str
+
+    def ident(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"apiVersion": self.api_version, "kind": self.kind, "namespace": self.namespace, "name": self.name}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ObjectRef:
+        return cls(str(data["apiVersion"]), str(data["kind"]), str(data.get("namespace") or ""), str(data["name"]))
+
+
+def kubeconfig_paths() -> str:
+    """KUBECONFIG (a path list, as kubectl reads it), else ~/.kube/config."""
+    return os.environ.get("KUBECONFIG") or DEFAULT_KUBECONFIG
+
+
+def _existing(paths: str) -> list[str]:
+    return [p for p in (os.path.expanduser(x) for x in paths.split(os.pathsep) if x) if Path(p).is_file()]
+
+
+def label_selector(labels: dict[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+@dataclass
+class Cluster:
+    """One kubeconfig context and the namespace forge works in."""
+
+    context: str
+    namespace: str
+    api: k8s_client.ApiClient
+    _types: dict[str, dict[str, ResourceType]] = field(default_factory=dict, repr=False)
+
+    @property
+    def server(self) -> str:
+        return str(self.api.configuration.host)
+
+    def target(self) -> str:
+        """What forge prints before it changes anything."""
+        return f"context: {self.context}  namespace: {self.namespace}"
+
+    # -- raw requests -------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: dict[str, Any] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        raw: bool = False,
+        timeout: float | tuple[float, float] = REQUEST_TIMEOUT,
+    ) -> Any:
+        """One API call; parsed JSON (or text with raw=True). ApiError for an error status, ForgeError when the
+        server cannot be reached."""
+        params = [(k, v) for k, v in (query or {}).items() if v is not None]
+        headers = {"Accept": "*/*" if raw else "application/json", "Content-Type": content_type}
+        request = self.api.param_serialize(
+            method, path, query_params=params, header_params=headers, body=body, auth_settings=["BearerToken"]
+        )
+        try:
+            response = self.api.call_api(*request, _request_timeout=timeout)
+            data = response.read()
+        except ApiException as exc:
+            raise ApiError.from_exception(exc) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ForgeError(
+                f"cluster unreachable: context {self.context} at {self.server}: {_short_reason(exc)}", str(exc)
+            ) from None
+        if not 200 <= response.status <= 299:
+            raise ApiError.from_exception(ApiException(status=response.status, reason=response.reason,
+                                                      body=data.decode("utf-8", "replace")))
+        text = data.decode("utf-8", "replace")
+        if raw:
+            return text
+        return json.loads(text) if text else {}
+
+    def get(self, path: str, **query: Any) -> dict[str, Any] | None:
+        """GET; None when the object does not exist."""
+        try:
+            return self.request("GET", path, query=query)
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    # -- discovery ----------------------------------------------------------------------------
+
+    def resource(self, api_version: str, kind: str) -> ResourceType:
+        """The served resource for apiVersion+kind; ForgeError when the cluster does not serve it."""
+        if api_version not in self._types:
+            path = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+            listing = self.get(path)
+            self._types[api_version] = {
+                r["kind"]: ResourceType(api_version, r["kind"], r["name"], bool(r.get("namespaced")))
+                for r in (listing or {}).get("resources", [])
+                if "/" not in r["name"]  # subresources such as deployments/scale
+            }
+        found = self._types[api_version].get(kind)
+        if found is None:
+            raise ForgeError(f"the cluster does not serve kind {kind} in apiVersion {api_version}")
+        return found
+
+    # -- cluster facts --------------------------------------------------------------------------
+
+    def server_version(self) -> str | None:
+        """e.g. "1.36.1"; None for an unstamped development build (v0.0.0). Also proves the cluster answers."""
+        info = self.request("GET", "/version")
+        version = str(info.get("gitVersion") or "").lstrip("v").split("-", 1)[0].split("+", 1)[0]
+        return None if not version or version.startswith("0.") else version
+
+    def local_registry(self) -> str | None:
+        """The registry host the cluster advertises (KEP-1755 ConfigMap, as kind's recipe creates), if any."""
+        namespace, name = LOCAL_REGISTRY_CONFIGMAP
+        try:
+            cm = self.get(f"/api/v1/namespaces/{namespace}/configmaps/{name}")
+        except ApiError as exc:
+            if exc.status == 403:
+                return None
+            raise
+        raw = ((cm or {}).get("data") or {}).get("localRegistryHosting.v1")
+        if not raw:
+            return None
+        try:
+            hosting = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise ForgeError(f"ConfigMap {namespace}/{name}: localRegistryHosting.v1 is not YAML: {exc}") from None
+        host = hosting.get("host") if isinstance(hosting, dict) else None
+        return str(host) if host else None
+
+    def pod_logs(self, namespace: str, pod: str, container: str, *, previous: bool, tail: int) -> str:
+        return self.request(
+            "GET",
+            f"/api/v1/namespaces/{namespace}/pods/{pod}/log",
+            query={"container": container, "previous": "true" if previous else None, "tailLines": tail},
+            raw=True,
+            timeout=(5, 10),
+        )
+
+
+def _short_reason(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", None)
+    text = str(reason or exc)
+    for marker in ("Connection refused", "Name or service not known", "timed out", "No route to host",
+                   "certificate verify failed"):
+        if marker.lower() in text.lower():
+            return marker.lower()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def connect(*, context: str | None = None, namespace: str | None = None) -> Cluster:
+    """Load the kubeconfig (KUBECONFIG or ~/.kube/config) for `context` (default: the current one).
+
+    The namespace is `namespace` (the -n flag, or forge.yaml's), else the context's, else "default". No request is
+    made here: call server_version() to prove the cluster answers.
+    """
+    paths = kubeconfig_paths()
+    by_name, current = _contexts(paths)
+    name = context or current
+    if not name:
+        raise ForgeError(f"kubeconfig {paths}: no current context; pass --context (contexts: {_names(by_name)})")
+    if name not in by_name:
+        raise ForgeError(f"kubeconfig {paths}: no context named {name!r} (contexts: {_names(by_name)})")
+    configuration = k8s_client.Configuration()
+    try:
+        k8s_config.load_kube_config(
+            config_file=paths, context=name, client_configuration=configuration, persist_config=False
+        )
+    except (ConfigException, OSError, ValueError) as exc:
+        raise ForgeError(f"kubeconfig {paths}: context {name}: {_first_line(exc)}") from None
+    configuration.retries = 1  # a refused connection should fail fast, not after urllib3's 3 retries
+    context_namespace = (by_name[name].get("context") or {}).get("namespace")
+    return Cluster(
+        context=name,
+        namespace=namespace or context_namespace or "default",
+        api=k8s_client.ApiClient(configuration),
+    )
+
+
+def _contexts(paths: str) -> tuple[dict[str, dict[str, Any]], str | None]:
+    """Contexts by name and the current context of the kubeconfig files (as kubectl merges them: first wins)."""
+    files = _existing(paths)
+    if not files:
+        raise ForgeError(
+            f"no kubeconfig: {paths} does not exist (set KUBECONFIG or create ~/.kube/config, e.g. with kind)"
+        )
+    contexts: dict[str, dict[str, Any]] = {}
+    current = None
+    for path in files:
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise ForgeError(f"kubeconfig {path}: cannot read: {_first_line(exc)}") from None
+        if not isinstance(data, dict):
+            raise ForgeError(f"kubeconfig {path}: not a kubeconfig (expected a mapping)")
+        for entry in data.get("contexts") or []:
+            if isinstance(entry, dict) and entry.get("name"):
+                contexts.setdefault(str(entry["name"]), entry)
+        current = current or data.get("current-context") or None
+    return contexts, current
+
+
+def _names(by_name: dict[str, Any]) -> str:
+    return ", ".join(sorted(by_name)) or "none"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+# Apply order (as Helm installs): what others refer to goes first. Unknown kinds (custom resources) go last;
+# deletion runs in the reverse order.
+_APPLY_ORDER = (
+    "Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange", "PodDisruptionBudget", "ServiceAccount", "Secret",
+    "ConfigMap", "StorageClass", "PersistentVolume", "PersistentVolumeClaim", "CustomResourceDefinition",
+    "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service", "DaemonSet", "Pod", "ReplicaSet",
+    "Deployment", "HorizontalPodAutoscaler", "StatefulSet", "Job", "CronJob", "IngressClass", "Ingress",
+)
+
+
+def kind_rank(kind: str) -> int:
+    return _APPLY_ORDER.index(kind) if kind in _APPLY_ORDER else len(_APPLY_ORDER)

@@ -1,0 +1,158 @@
+"""forge.kube without a cluster: kubeconfig and context choice, namespace precedence, errors, resource paths."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from kubernetes.client.exceptions import ApiException
+
+from forge.errors import ForgeError
+from forge.kube import ApiError, ResourceType, connect, kind_rank, label_selector
+from tests.platform.procs import free_port
+
+pytestmark = pytest.mark.unit
+
+
+def write_kubeconfig(path: Path, server: str, contexts: dict[str, str | None], current: str | None) -> Path:
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": {"server": server, "insecure-skip-tls-verify": True}}],
+        "users": [{"name": "u", "user": {"token": "not-a-secret"}}],
+        "contexts": [
+            {"name": name, "context": {"cluster": "c", "user": "u", **({"namespace": ns} if ns else {})}}
+            for name, ns in contexts.items()
+        ],
+    }
+    if current:
+        config["current-context"] = current
+    path.write_text(json.dumps(config))
+    return path
+
+
+@pytest.fixture
+def kubeconfig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = write_kubeconfig(tmp_path / "config", f"https://127.0.0.1:{free_port()}",
+                            {"kind-shop": "workshop", "other": None}, "kind-shop")
+    monkeypatch.setenv("KUBECONFIG", str(path))
+    return path
+
+
+def test_current_context_and_its_namespace(kubeconfig: Path):
+    cluster = connect()
+    assert (cluster.context, cluster.namespace) == ("kind-shop", "workshop")
+    assert cluster.target() == "context: kind-shop  namespace: workshop"
+
+
+def test_explicit_namespace_wins_and_default_is_default(kubeconfig: Path):
+    assert connect(namespace="shop").namespace == "shop"
+    assert connect(context="other").namespace == "default"
+
+
+def test_kubeconfig_path_list_is_merged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    first = write_kubeconfig(tmp_path / "a", "https://127.0.0.1:1", {"a": None}, "a")
+    second = write_kubeconfig(tmp_path / "b", "https://127.0.0.1:2", {"b": "bee"}, None)
+    monkeypatch.setenv("KUBECONFIG", f"{first}:{tmp_path / 'missing'}:{second}")
+    assert connect(context="b").namespace == "bee"
+
+
+def test_unknown_context_lists_the_known_ones(kubeconfig: Path):
+    with pytest.raises(ForgeError) as err:
+        connect(context="prod")
+    assert str(err.value) == f"kubeconfig {kubeconfig}: no context named 'prod' (contexts: kind-shop, other)"
+
+
+def test_missing_kubeconfig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "nope"))
+    with pytest.raises(ForgeError, match=r"^no kubeconfig: .*/nope does not exist \(set KUBECONFIG"):
+        connect()
+
+
+def test_no_current_context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "k", "https://127.0.0.1:1", {"x": None}, None)))
+    with pytest.raises(ForgeError, match=r"no current context; pass --context \(contexts: x\)$"):
+        connect()
+
+
+def test_unreachable_cluster_is_one_clear_line(kubeconfig: Path):
+    cluster = connect()
+    with pytest.raises(ForgeError) as err:
+        cluster.server_version()
+    assert str(err.value) == f"cluster unreachable: context kind-shop at {cluster.server}: connection refused"
+
+
+def test_api_error_keeps_the_server_message_without_its_preamble():
+    body = json.dumps({
+        "kind": "Status", "status": "Failure", "reason": "Invalid", "code": 422,
+        "message": 'Deployment.apps "qotm" is invalid: spec.template.metadata.labels: Invalid value: '
+                   '{"app":"qotm"}: `selector` does not match template `labels`',
+        "details": {"causes": [{"field": "spec.template.metadata.labels"}]},
+    })
+    error = ApiError.from_exception(ApiException(status=422, reason="Unprocessable Entity", body=body))
+    assert error.status == 422
+    assert error.explain() == (
+        'spec.template.metadata.labels: Invalid value: {"app":"qotm"}: `selector` does not match template `labels`'
+    )
+    plain = ApiError.from_exception(ApiException(status=503, reason="Service Unavailable", body="upstream down"))
+    assert (str(plain), plain.explain()) == ("upstream down", "upstream down")
+
+
+def test_resource_paths():
+    deployments = ResourceType("apps/v1", "Deployment", "deployments", True)
+    namespaces = ResourceType("v1", "Namespace", "namespaces", False)
+    assert deployments.path("shop", "qotm") == "/apis/apps/v1/namespaces/shop/deployments/qotm"
+    assert deployments.path("shop") == "/apis/apps/v1/namespaces/shop/deployments"
+    assert namespaces.path("ignored", "shop") == "/api/v1/namespaces/shop"
+    assert ResourceType("v1", "Pod", "pods", True).path("shop", "p", "log") == "/api/v1/namespaces/shop/pods/p/log"
+
+
+def test_apply_order_puts_what_others_use_first():
+    kinds = ["Deployment", "MyCustomThing", "Service", "ConfigMap", "Namespace", "ServiceAccount"]
+    assert sorted(kinds, key=kind_rank) == [
+        "Namespace", "ServiceAccount", "ConfigMap", "Service", "Deployment", "MyCustomThing"
+    ]
+
+
+def test_label_selector_is_sorted_and_joined():
+    assert label_selector({"b": "2", "a": "1"}) == "a=1,b=2"
+
+
+# ---- through the CLI: one line, exit 1, nothing attempted after the cluster check -----------------------------------
+
+
+def test_deploy_to_an_unreachable_cluster(sample_workspace: Path, kubeconfig: Path, forge_cli):
+    result = forge_cli("deploy", "web")
+    assert result.exit_code == 1
+    assert result.stdout == "context: kind-shop  namespace: shop\n"  # forge.yaml's namespace beats the context's
+    server = json.loads(kubeconfig.read_text())["clusters"][0]["cluster"]["server"]
+    assert result.stderr == f"error: cluster unreachable: context kind-shop at {server}: connection refused\n"
+
+
+def test_deploy_with_a_wrong_context(sample_workspace: Path, kubeconfig: Path, forge_cli):
+    result = forge_cli("deploy", "web", "--context", "prod", "-n", "team")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == f"error: kubeconfig {kubeconfig}: no context named 'prod' (contexts: kind-shop, other)\n"
+
+
+def test_dry_run_without_a_cluster_still_renders_and_validates(sample_workspace: Path, kubeconfig: Path, forge_cli):
+    result = forge_cli("deploy", "web", "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "context: kind-shop  namespace: shop"
+    assert lines[1].startswith("no cluster: cluster unreachable: context kind-shop at ")
+    assert lines[-1] == "dry run: 3 objects rendered and validated; no cluster to dry-run against"
+
+
+@pytest.mark.parametrize("command", [["list"], ["url", "web"], ["delete", "web"], ["canary", "abort", "web"]])
+def test_cluster_commands_without_a_kubeconfig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forge_cli, command):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
+    monkeypatch.chdir(tmp_path)
+    result = forge_cli(*command)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: no kubeconfig: {tmp_path / 'none'} does not exist (set KUBECONFIG or create ~/.kube/config, "
+        "e.g. with kind)\n"
+    )
