@@ -85,12 +85,8 @@ def path_argument(f: F) -> F:
     return click.argument("path", default=".", type=click.Path(exists=True, path_type=Path))(f)
 
 
-def profile_options(f: F) -> F:
-    """--canary / --profile P (exclusive), plus --set KEY=VALUE overrides of service.yaml values."""
-    f = click.option(
-        "--set", "overrides", multiple=True, metavar="KEY=VALUE", callback=_parse_set,
-        help="Override a service.yaml value (dotted key; value parsed as YAML). Repeatable.",
-    )(f)
+def profile_choice(f: F) -> F:
+    """--canary / --profile P (exclusive): which deployment of a service a command works on."""
     f = click.option(
         "--profile", "-p", metavar="PROFILE", callback=_check_profile, shell_complete=_complete_profiles,
         help="Profile to use (default: FORGE_PROFILE, CANARY=true -> canary, a matching `branches` glob, default).",
@@ -98,6 +94,15 @@ def profile_options(f: F) -> F:
     return click.option(
         "--canary", is_flag=True, callback=_check_profile, help="Use the canary profile (same as CANARY=true)."
     )(f)
+
+
+def profile_options(f: F) -> F:
+    """profile_choice plus --set KEY=VALUE overrides of service.yaml values: for commands that render."""
+    f = click.option(
+        "--set", "overrides", multiple=True, metavar="KEY=VALUE", callback=_parse_set,
+        help="Override a service.yaml value (dotted key; value parsed as YAML). Repeatable.",
+    )(f)
+    return profile_choice(f)
 
 
 def build_arg_option(f: F) -> F:

@@ -7,7 +7,8 @@ import os
 
 import click
 
-from forge.commands.target import cluster_options, profile_choice
+from forge.commands import profile_choice
+from forge.commands.target import cluster_options
 from forge.deploy import Target
 from forge.errors import ForgeError
 from forge.kube import Cluster

@@ -8,7 +8,6 @@ from typing import Any, TypeVar
 
 import click
 
-from forge.commands import _check_profile
 from forge.deploy import DEFAULT_TIMEOUT
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,9 +46,3 @@ def timeout_option(f: F) -> F:
         help="How long to wait for the rollout (e.g. 90s, 5m) before failing with the reasons.",
     )(f)
 
-
-def profile_choice(f: F) -> F:
-    """--canary / --profile P without --set: for commands that pick a deployment rather than render one."""
-    f = click.option("--profile", "-p", metavar="PROFILE", callback=_check_profile,
-                     help="Profile (default: FORGE_PROFILE, CANARY=true -> canary, else default).")(f)
-    return click.option("--canary", is_flag=True, callback=_check_profile, help="The canary deployment.")(f)
