@@ -16,6 +16,7 @@ setup:
 	bash tests/cluster/build.sh >/dev/null
 	bash tests/services/build_promtool.sh
 	$(PY) -m tests.platform.base_images
+	$(PY) -m tests.shopbox.offline_image
 
 lint:
 	bash tests/platform/lint.sh

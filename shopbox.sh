@@ -1,0 +1,737 @@
+#!/usr/bin/env bash
+# shopbox.sh: the workshop in a box. Needs only Docker: kind, kubectl and forge run inside the shopbox image.
+# Written for bash 3.2 too (macOS): no associative arrays, no mapfile, no ${var,,}.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: ./shopbox.sh [--no-cluster] [COMMAND]
+
+Start the workshop shell. With no command: make sure the kind cluster `shopbox` and the registry on
+localhost:5001 exist (kind's local-registry recipe), build the shopbox image if needed (or reuse it), and open
+the shell with this directory mounted at the same path, the Docker socket mounted, on the `kind` network.
+Re-running reuses what exists.
+
+Commands:
+  (none)          set up (or reuse) cluster + registry + image, then open the shell
+  doctor          pre-flight checks with a fix for each problem (Docker, socket, ports, disk, inotify, kind
+                  network, registry, API server); exits 1 if a check fails
+  build           build (or reuse) the shopbox image only
+  down            remove the cluster and the registry (the image and the `kind` network stay)
+  prefetch [FILE] pull every pinned image in versions.env, build the shopbox image, save them all into one
+                  bundle (default: ./shopbox-bundle.tar) for an offline site
+  load BUNDLE     offline site: load BUNDLE into Docker, set up cluster + registry from it, put the workshop
+                  images into the registry and the kind node
+  --help, -h      this help
+
+Options:
+  --no-cluster    no kind cluster or registry: open the shell with your current kubeconfig
+                  (${KUBECONFIG:-~/.kube/config}); on Linux the shell then uses the host network
+
+Environment (defaults in brackets):
+  SHOPBOX_CACHE [~/.cache/shopbox]   kubeconfig, build context and bundles
+  SHOPBOX_REGISTRY_PORT [5001]       SHOPBOX_API_PORT [6443]
+  SHOPBOX_DRY_RUN=1                  print the docker commands instead of running them (state is still read)
+  SHOPBOX_IMAGE_REPOSITORY [shopbox] the image is <repository>:<hash of its inputs>
+  SHOPBOX_TOOLS_MIRROR=URL            download kubectl, kind and docker from URL/<host>/<path> (a mirror)
+  SHOPBOX_TOOLS_DIR, SHOPBOX_WHEELS_DIR, SHOPBOX_BASE_IMAGE
+                                     offline image build: kubectl, kind, docker binaries / forge wheelhouse /
+                                     base image from local sources instead of the pinned downloads
+EOF
+}
+
+SHOPBOX_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+VERSIONS_FILE=${SHOPBOX_VERSIONS_FILE:-$SHOPBOX_ROOT/versions.env}
+CACHE=${SHOPBOX_CACHE:-$HOME/.cache/shopbox}
+CLUSTER=${SHOPBOX_CLUSTER:-shopbox}
+REGISTRY_NAME=${SHOPBOX_REGISTRY_NAME:-shopbox-registry}
+REGISTRY_PORT=${SHOPBOX_REGISTRY_PORT:-5001}
+API_PORT=${SHOPBOX_API_PORT:-6443}
+KIND_NETWORK=${SHOPBOX_KIND_NETWORK:-kind}
+WORKSPACE=${SHOPBOX_WORKSPACE:-$SHOPBOX_ROOT}
+DRY_RUN=${SHOPBOX_DRY_RUN:-}
+KUBECONFIG_INTERNAL=$CACHE/kubeconfig-$CLUSTER-internal
+NODE_LABEL=io.x-k8s.kind.cluster=$CLUSTER
+REQUIRED_KEYS="DEBIAN_BASE_IMAGE KUBECTL_VERSION KIND_VERSION DOCKER_CLI_VERSION KIND_NODE_IMAGE REGISTRY_IMAGE"
+# Names versions.env must not set: this script's own globals and the shell's.
+RESERVED_KEYS="PATH HOME IFS PWD SHELL USER SHOPBOX_ROOT VERSIONS_FILE CACHE CLUSTER REGISTRY_NAME REGISTRY_PORT API_PORT
+ KIND_NETWORK WORKSPACE DRY_RUN KUBECONFIG_INTERNAL NODE_LABEL REQUIRED_KEYS RESERVED_KEYS VERSION_KEYS IMAGE CMD ARCH
+ FAILED MISSING DOCKER_OK"
+
+die() { echo "shopbox: error: $*" >&2; exit 1; }
+log() { echo "shopbox: $*" >&2; }
+
+# --- running commands ------------------------------------------------------------------------------------
+
+# run CMD...: run a command that changes something; with SHOPBOX_DRY_RUN=1 print it instead ("+ cmd").
+run() {
+  if [[ -n $DRY_RUN ]]; then
+    echo "+ $(quote "$@")"
+  else
+    "$@"
+  fi
+}
+
+# run_stdin CMD...: like run, for a command that reads its input from stdin (printed after it in dry-run).
+run_stdin() {
+  if [[ -n $DRY_RUN ]]; then
+    echo "+ $(quote "$@") <<EOF"
+    cat
+    echo "EOF"
+  else
+    "$@"
+  fi
+}
+
+# run_to FILE CMD...: like run, writing the command's output to FILE (readable by the user only).
+run_to() {
+  local file=$1
+  shift
+  if [[ -n $DRY_RUN ]]; then
+    echo "+ $(quote "$@") > $file"
+  else
+    (umask 077 && "$@" >"$file")
+  fi
+}
+
+quote() {
+  local out="" arg
+  for arg in "$@"; do
+    if [[ $arg =~ ^[A-Za-z0-9_./:=@,+%-]+$ ]]; then out+=" $arg"; else out+=" $(printf '%q' "$arg")"; fi
+  done
+  echo "${out# }"
+}
+
+sha256() {
+  if command -v sha256sum >/dev/null 2>&1; then sha256sum "$@"; else shasum -a 256 "$@"; fi
+}
+
+# --- versions.env ----------------------------------------------------------------------------------------
+
+# Read versions.env (KEY=value lines, # comments) into shell variables, with a clear error for a bad line.
+load_versions() {
+  [[ -f $VERSIONS_FILE ]] || die "$VERSIONS_FILE: not found"
+  local line number=0 key pattern='^([A-Z][A-Z0-9_]*)=([A-Za-z0-9_.:/@+=,%-]*)$'
+  VERSION_KEYS=""
+  while IFS= read -r line || [[ -n $line ]]; do
+    number=$((number + 1))
+    [[ -z ${line//[[:space:]]/} || $line =~ ^[[:space:]]*# ]] && continue
+    [[ $line =~ $pattern ]] \
+      || die "$VERSIONS_FILE:$number: expected KEY=value (upper-case KEY; value without spaces or quotes), got: $line"
+    key=${BASH_REMATCH[1]}
+    case " $RESERVED_KEYS " in
+      *[[:space:]]"$key"[[:space:]]*) die "$VERSIONS_FILE:$number: $key is reserved (a shell or shopbox.sh variable)" ;;
+    esac
+    printf -v "$key" '%s' "${BASH_REMATCH[2]}"
+    VERSION_KEYS+=" $key"
+  done <"$VERSIONS_FILE"
+  for key in $REQUIRED_KEYS; do
+    [[ " $VERSION_KEYS " == *" $key "* && -n ${!key} ]] || die "$VERSIONS_FILE: $key is missing or empty"
+  done
+}
+
+# --- Docker ----------------------------------------------------------------------------------------------
+
+docker_socket() {
+  case ${DOCKER_HOST:-} in
+    "") echo /var/run/docker.sock ;;
+    unix://*) echo "${DOCKER_HOST#unix://}" ;;
+    *) return 1 ;;
+  esac
+}
+
+# docker_problem: nothing if the engine answers, else two lines: what is wrong, and the fix.
+docker_problem() {
+  if ! command -v docker >/dev/null 2>&1; then
+    echo "Docker is not installed (no \`docker\` on PATH)"
+    echo "install Docker Desktop (macOS/Windows) or Docker Engine (Linux): https://docs.docker.com/get-docker/"
+    return
+  fi
+  local err
+  if err=$(docker version --format '{{.Server.Version}}' 2>&1 >/dev/null); then
+    return
+  fi
+  if [[ $err == *"ermission denied"* ]]; then
+    echo "Docker is running but its socket $(docker_socket || echo "$DOCKER_HOST") is not accessible to $(id -un)"
+    echo "sudo usermod -aG docker $(id -un), then log out and in again"
+  else
+    echo "Docker is not running (no answer at ${DOCKER_HOST:-unix:///var/run/docker.sock})"
+    echo "start Docker Desktop, or \`sudo systemctl start docker\` on Linux"
+  fi
+}
+
+require_docker() {
+  local problem
+  problem=$(docker_problem)
+  [[ -z $problem ]] || die "$(echo "$problem" | head -1): $(echo "$problem" | tail -1)"
+  docker_socket >/dev/null || die "DOCKER_HOST=$DOCKER_HOST: shopbox needs a local Docker socket (unix://) to mount into the shell"
+  ARCH=$(engine_arch) || die "wrong architecture: the Docker engine runs on $(docker info --format '{{.Architecture}}'); shopbox (kind node images and tools) supports amd64 and arm64 only"
+}
+
+engine_arch() {
+  case $(docker info --format '{{.Architecture}}' 2>/dev/null) in
+    x86_64 | amd64) echo amd64 ;;
+    aarch64 | arm64) echo arm64 ;;
+    *) return 1 ;;
+  esac
+}
+
+is_docker_desktop() { [[ $(docker info --format '{{.OperatingSystem}}' 2>/dev/null) == *"Docker Desktop"* ]]; }
+
+container_state() { docker container inspect --format '{{.State.Status}}' "$1" 2>/dev/null || true; }
+
+image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
+
+network_exists() { docker network inspect "$1" >/dev/null 2>&1; }
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# container_publishes NAME PORT: NAME is a container publishing host port PORT.
+container_publishes() { docker port "$1" 2>/dev/null | grep -q ":$2\$"; }
+
+cluster_nodes() {
+  local nodes
+  nodes=$(docker ps -a --filter "label=$NODE_LABEL" --format '{{.Names}}' 2>/dev/null | sort)
+  if [[ -z $nodes && -n $DRY_RUN ]]; then
+    nodes="$CLUSTER-control-plane"  # the node `kind create cluster` would make from kind_config
+  fi
+  echo "$nodes"
+}
+
+# --- generated configuration (kind's local-registry recipe) ----------------------------------------------
+
+kind_config() {
+  cat <<EOF
+kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+name: $CLUSTER
+networking:
+  apiServerAddress: "127.0.0.1"
+  apiServerPort: $API_PORT
+# containerd reads registry host configuration from certs.d (already the default in recent node images).
+containerdConfigPatches:
+- |-
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "/etc/containerd/certs.d"
+nodes:
+- role: control-plane
+  image: $(node_image)
+EOF
+}
+
+# On each node, localhost:PORT (what participants push to) is served by the registry container on the kind
+# network: inside a node, localhost is the node itself.
+hosts_toml_dir() { echo "/etc/containerd/certs.d/localhost:$REGISTRY_PORT"; }
+
+hosts_toml() {
+  cat <<EOF
+[host."http://$REGISTRY_NAME:5000"]
+EOF
+}
+
+# KEP-1755: advertises the local registry to tools.
+registry_configmap() {
+  cat <<EOF
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: local-registry-hosting
+  namespace: kube-public
+data:
+  localRegistryHosting.v1: |
+    host: "localhost:$REGISTRY_PORT"
+    hostFromContainerRuntime: "$REGISTRY_NAME:5000"
+    hostFromClusterNetwork: "$REGISTRY_NAME:5000"
+    help: "https://kind.sigs.k8s.io/docs/user/local-registry/"
+EOF
+}
+
+# --- the shopbox image -----------------------------------------------------------------------------------
+
+# Files that go into the image; their content and the build arguments (the versions.env pins the Dockerfile
+# uses) make the image tag, so a pin for another image in versions.env does not rebuild it.
+image_inputs() {
+  (
+    cd "$SHOPBOX_ROOT"
+    find shopbox forge pyproject.toml -type f ! -name '*.pyc' ! -path '*/__pycache__/*' ! -path 'shopbox/local/*' \
+      ! -path shopbox/README.md ! -name '.*' | LC_ALL=C sort
+  )
+}
+
+# Every ARG the Dockerfile declares, in order.
+dockerfile_args() { sed -n 's/^ARG \([A-Z0-9_]*\).*/\1/p' "$SHOPBOX_ROOT/shopbox/Dockerfile"; }
+
+local_tool_file() {
+  case $1 in
+    docker-cli) echo "$SHOPBOX_TOOLS_DIR/docker" ;;
+    *) echo "$SHOPBOX_TOOLS_DIR/$1" ;;
+  esac
+}
+
+# build_args: the --build-arg list, one argument a line. versions.env supplies every ARG it has a key for;
+# an offline build (SHOPBOX_TOOLS_DIR) verifies the local binaries against their own checksums.
+build_args() {
+  local name value tool var upper_arch
+  upper_arch=$(echo "${ARCH:-amd64}" | tr '[:lower:]' '[:upper:]')
+  for name in $(dockerfile_args); do
+    case $name in
+      BASE_IMAGE) value=${SHOPBOX_BASE_IMAGE:-$DEBIAN_BASE_IMAGE} ;;
+      TOOLS_FROM) value=$([[ -n ${SHOPBOX_TOOLS_DIR:-} ]] && echo local || echo download) ;;
+      TOOLS_MIRROR) value=${SHOPBOX_TOOLS_MIRROR:-} ;;
+      *)
+        [[ " $VERSION_KEYS " == *" $name "* ]] || die "shopbox/Dockerfile: ARG $name has no key in $VERSIONS_FILE"
+        value=${!name}
+        ;;
+    esac
+    if [[ -n ${SHOPBOX_TOOLS_DIR:-} ]]; then
+      for tool in kubectl kind docker-cli; do
+        var=$(echo "${tool}_SHA256_$upper_arch" | tr 'a-z-' 'A-Z_')
+        if [[ $name == "$var" ]]; then
+          value=$(sha256 "$(local_tool_file "$tool")" | cut -d' ' -f1)
+        fi
+      done
+    fi
+    echo "--build-arg"
+    echo "$name=$value"
+  done
+}
+
+image_ref() {
+  if [[ -n ${SHOPBOX_IMAGE:-} ]]; then
+    echo "$SHOPBOX_IMAGE"
+    return
+  fi
+  local digest
+  digest=$(
+    cd "$SHOPBOX_ROOT"
+    {
+      image_inputs | while IFS= read -r file; do sha256 "$file"; done
+      build_args
+      [[ -z ${SHOPBOX_WHEELS_DIR:-} ]] || (cd "$SHOPBOX_WHEELS_DIR" && ls -- *.whl)
+    } | sha256 | cut -c1-16
+  )
+  echo "${SHOPBOX_IMAGE_REPOSITORY:-shopbox}:$digest"
+}
+
+# stage_context DIR: a small build context laid out like the repository (the Dockerfile's COPY paths).
+stage_context() {
+  local dir=$1 file tool
+  rm -rf "$dir"
+  mkdir -p "$dir/shopbox/local/tools" "$dir/shopbox/local/wheels"
+  image_inputs | while IFS= read -r file; do
+    mkdir -p "$dir/$(dirname "$file")"
+    cp "$SHOPBOX_ROOT/$file" "$dir/$file"
+  done
+  if [[ -n ${SHOPBOX_TOOLS_DIR:-} ]]; then
+    for tool in kubectl kind docker-cli; do
+      [[ -f $(local_tool_file "$tool") ]] || die "SHOPBOX_TOOLS_DIR=$SHOPBOX_TOOLS_DIR: no $(basename "$(local_tool_file "$tool")") there"
+      cp "$(local_tool_file "$tool")" "$dir/shopbox/local/tools/$tool"
+    done
+  fi
+  if [[ -n ${SHOPBOX_WHEELS_DIR:-} ]]; then
+    ls "$SHOPBOX_WHEELS_DIR"/*.whl >/dev/null 2>&1 || die "SHOPBOX_WHEELS_DIR=$SHOPBOX_WHEELS_DIR: no wheels there"
+    cp "$SHOPBOX_WHEELS_DIR"/*.whl "$dir/shopbox/local/wheels/"
+  fi
+}
+
+# build_command IMAGE CONTEXT: the docker build command (legacy builder when buildx is missing).
+build_command() {
+  local buildkit=0 arg
+  if docker buildx version >/dev/null 2>&1; then buildkit=1; fi
+  CMD=(env "DOCKER_BUILDKIT=$buildkit" docker build --tag "$1" --file "$2/shopbox/Dockerfile")
+  while IFS= read -r arg; do CMD+=("$arg"); done < <(build_args)
+  CMD+=("$2")
+}
+
+ensure_image() {
+  IMAGE=$(image_ref)
+  if image_exists "$IMAGE"; then
+    log "image $IMAGE is up to date"
+    return
+  fi
+  local context=$CACHE/build-context-${IMAGE##*:}
+  log "building image $IMAGE"
+  if [[ -z $DRY_RUN ]]; then stage_context "$context"; fi
+  build_command "$IMAGE" "$context"
+  if ! run "${CMD[@]}"; then
+    rm -rf "$context"
+    die "building $IMAGE failed (see the docker build output above)"
+  fi
+  if [[ -z $DRY_RUN ]]; then rm -rf "$context"; fi
+}
+
+# --- registry and cluster --------------------------------------------------------------------------------
+
+# node_image: the pinned node image; after `load` of a bundle (docker save drops digests) its tag.
+node_image() {
+  if ! image_exists "$KIND_NODE_IMAGE" && image_exists "$(tag_of "$KIND_NODE_IMAGE")"; then
+    tag_of "$KIND_NODE_IMAGE"
+  else
+    echo "$KIND_NODE_IMAGE"
+  fi
+}
+
+# tag_of REF: name:tag without the @sha256 digest (":pinned" when the ref has no tag).
+tag_of() {
+  local ref=${1%@*}
+  [[ ${ref##*/} == *:* ]] || ref=$ref:pinned
+  echo "$ref"
+}
+
+# tool_command [--kube] ARGS...: run ARGS in a throwaway shopbox container that drives the host's Docker;
+# --kube adds the cluster's internal kubeconfig and the kind network.
+tool_command() {
+  CMD=(docker run --rm -i -v "$(docker_socket):/var/run/docker.sock")
+  if [[ $1 == --kube ]]; then
+    shift
+    CMD+=(--network "$KIND_NETWORK" -v "$KUBECONFIG_INTERNAL:/run/shopbox/kubeconfig:ro")
+  fi
+  if [[ $KIND_NETWORK != kind ]]; then CMD+=(-e "KIND_EXPERIMENTAL_DOCKER_NETWORK=$KIND_NETWORK"); fi
+  CMD+=("$IMAGE" "$@")
+}
+
+registry_command() {
+  CMD=(docker run -d --restart=always --name "$REGISTRY_NAME" -p "127.0.0.1:$REGISTRY_PORT:5000" --network bridge
+    "$REGISTRY_IMAGE")
+}
+
+ensure_registry() {
+  case $(container_state "$REGISTRY_NAME") in
+    running) log "registry $REGISTRY_NAME is running on localhost:$REGISTRY_PORT" ;;
+    "")
+      ! port_in_use "$REGISTRY_PORT" \
+        || die "port $REGISTRY_PORT (registry) is taken by another program: stop it, or use another port with SHOPBOX_REGISTRY_PORT=<port>"
+      registry_command
+      run "${CMD[@]}"
+      ;;
+    *) run docker start "$REGISTRY_NAME" ;;
+  esac
+}
+
+registry_on_network() {
+  docker network inspect "$KIND_NETWORK" --format '{{range .Containers}}{{.Name}} {{end}}' 2>/dev/null \
+    | tr ' ' '\n' | grep -qx "$REGISTRY_NAME"
+}
+
+ensure_cluster() {
+  local nodes node stopped=""
+  nodes=$(docker ps -a --filter "label=$NODE_LABEL" --format '{{.Names}} {{.State}}' 2>/dev/null || true)
+  if [[ -z $nodes ]]; then
+    ! port_in_use "$API_PORT" \
+      || die "port $API_PORT (Kubernetes API) is taken by another program (Docker Desktop's Kubernetes?): stop it, or use SHOPBOX_API_PORT=<port>"
+    tool_command kind create cluster --name "$CLUSTER" --config=- --wait 2m
+    kind_config | run_stdin "${CMD[@]}"
+  else
+    while read -r node state; do
+      [[ $state == running ]] || stopped+=" $node"
+    done <<<"$nodes"
+    # shellcheck disable=SC2086 # node names are single words
+    [[ -z $stopped ]] || run docker start $stopped
+    log "cluster $CLUSTER exists"
+  fi
+  for node in $(cluster_nodes); do
+    run docker exec "$node" mkdir -p "$(hosts_toml_dir)"
+    hosts_toml | run_stdin docker exec -i "$node" cp /dev/stdin "$(hosts_toml_dir)/hosts.toml"
+  done
+  if ! registry_on_network; then
+    run docker network connect "$KIND_NETWORK" "$REGISTRY_NAME"
+  fi
+  if [[ -z $DRY_RUN ]]; then mkdir -p "$CACHE"; fi
+  tool_command kind get kubeconfig --internal --name "$CLUSTER"
+  run_to "$KUBECONFIG_INTERNAL" "${CMD[@]}"
+  tool_command --kube kubectl apply -f -
+  registry_configmap | run_stdin "${CMD[@]}"
+}
+
+# --- the shell -------------------------------------------------------------------------------------------
+
+# shell_command KUBECONFIG NETWORK: the docker run of the interactive shell.
+shell_command() {
+  local kubeconfig=$1 network=$2 workdir=$PWD
+  [[ $workdir == "$WORKSPACE" || $workdir == "$WORKSPACE"/* ]] || workdir=$WORKSPACE
+  CMD=(docker run --rm -i)
+  if [[ -t 0 && -t 1 ]]; then CMD+=(-t); fi
+  CMD+=(--hostname shopbox --network "$network"
+    -v "$WORKSPACE:$WORKSPACE" -w "$workdir"
+    -v "$(docker_socket):/var/run/docker.sock"
+    -v "$kubeconfig:/run/shopbox/kubeconfig:ro"
+    -e "SHOPBOX_UID=$(id -u)" -e "SHOPBOX_REGISTRY=localhost:$REGISTRY_PORT")
+  if [[ $network == "$KIND_NETWORK" ]]; then
+    CMD+=(-e "SHOPBOX_REGISTRY_FORWARD=$REGISTRY_PORT:$REGISTRY_NAME:5000")
+  fi
+  CMD+=("$IMAGE")
+}
+
+user_kubeconfig() {
+  local first=${KUBECONFIG:-$HOME/.kube/config}
+  first=${first%%:*}
+  [[ -f $first ]] || die "--no-cluster: no kubeconfig at $first (set KUBECONFIG, or run without --no-cluster for a local kind cluster)"
+  echo "$first"
+}
+
+start() {
+  local no_cluster=$1 network kubeconfig
+  require_docker
+  ensure_image
+  if [[ $no_cluster == yes ]]; then
+    kubeconfig=$(user_kubeconfig)
+    network=bridge
+    if ! is_docker_desktop; then network=host; fi  # an API server on the host's 127.0.0.1 stays reachable
+  else
+    ensure_registry
+    ensure_cluster
+    kubeconfig=$KUBECONFIG_INTERNAL
+    network=$KIND_NETWORK
+  fi
+  shell_command "$kubeconfig" "$network"
+  run "${CMD[@]}"
+}
+
+# --- down / prefetch / load ------------------------------------------------------------------------------
+
+down() {
+  require_docker
+  local nodes
+  nodes=$(docker ps -a --filter "label=$NODE_LABEL" --format '{{.Names}}' | sort)
+  # shellcheck disable=SC2086 # node names are single words
+  if [[ -n $nodes ]]; then run docker rm -f -v $nodes; else log "no cluster $CLUSTER"; fi
+  if [[ -n $(container_state "$REGISTRY_NAME") ]]; then
+    run docker rm -f -v "$REGISTRY_NAME"
+  else
+    log "no registry $REGISTRY_NAME"
+  fi
+  run rm -f "$KUBECONFIG_INTERNAL"
+}
+
+# pinned_images: every *_IMAGE value in versions.env, once.
+pinned_images() {
+  local key
+  for key in $VERSION_KEYS; do
+    if [[ $key == *_IMAGE ]]; then echo "${!key}"; fi
+  done | awk '!seen[$0]++'
+}
+
+prefetch() {
+  local bundle=$1 image tags=()
+  require_docker
+  for image in $(pinned_images); do
+    run docker pull "$image"
+    if [[ $image != "$(tag_of "$image")" ]]; then
+      run docker tag "$image" "$(tag_of "$image")"  # docker save keeps tags, not digests
+    fi
+    tags+=("$(tag_of "$image")")
+  done
+  ensure_image
+  run docker save -o "$bundle" "${tags[@]}" "$IMAGE"
+  log "bundle $bundle: ${tags[*]} $IMAGE"
+}
+
+load() {
+  local bundle=$1 image
+  [[ -f $bundle ]] || die "load: bundle $bundle not found (make one with ./shopbox.sh prefetch on a connected machine)"
+  require_docker
+  run docker load -i "$bundle"
+  ensure_image
+  ensure_registry
+  ensure_cluster
+  for image in $(pinned_images); do
+    [[ $image == "$KIND_NODE_IMAGE" || $image == "$REGISTRY_IMAGE" ]] && continue
+    tool_command kind load docker-image --name "$CLUSTER" "$(tag_of "$image")"
+    run "${CMD[@]}"
+    run docker tag "$(tag_of "$image")" "localhost:$REGISTRY_PORT/$(tag_of "$image")"
+    run docker push "localhost:$REGISTRY_PORT/$(tag_of "$image")"
+  done
+}
+
+# --- doctor ----------------------------------------------------------------------------------------------
+
+FAILED=0
+MISSING=0
+
+# report STATUS NAME DETAIL [FIX]: one doctor line (STATUS: ok, warn, fail, missing, skip).
+report() {
+  local label
+  case $1 in
+    ok) label=" OK " ;;
+    warn) label="WARN" ;;
+    fail) label="FAIL"; FAILED=$((FAILED + 1)) ;;
+    missing) label="MISS"; MISSING=$((MISSING + 1)) ;;
+    *) label="SKIP" ;;
+  esac
+  printf '[%s] %-14s %s\n' "$label" "$2" "$3"
+  [[ -z ${4:-} ]] || printf '       %-14s fix: %s\n' "" "$4"
+}
+
+http_status() {  # http_status PORT PATH: the HTTP status code of http://127.0.0.1:PORT/PATH, or nothing
+  (
+    exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 0
+    printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$2" >&3
+    IFS=' ' read -r -t 5 _ code _ <&3 && echo "$code"
+  ) 2>/dev/null || true
+}
+
+# socket_owner PATH: "owner UID:GID, mode srw-rw----" (ls: the same on GNU and BSD, unlike stat).
+socket_owner() {
+  # shellcheck disable=SC2012 # one known path
+  ls -lnL "$1" | awk '{print "owner " $3 ":" $4 ", mode " $1}'
+}
+
+doctor_port() {  # doctor_port PORT WHAT CONTAINER SETTING
+  if ! port_in_use "$1"; then
+    report ok "port $1" "free ($2)"
+  elif [[ -n $DOCKER_OK ]] && container_publishes "$3" "$1"; then
+    report ok "port $1" "used by $3 ($2)"
+  else
+    report fail "port $1" "taken by another program; shopbox needs it for the $2" \
+      "stop that program, or pick another port: SHOPBOX_$4_PORT=<port> ./shopbox.sh"
+  fi
+}
+
+doctor() {
+  local problem socket version free_kb dir watches instances state code nodes
+  DOCKER_OK=""
+  if command -v docker >/dev/null 2>&1; then
+    report ok docker-cli "$(command -v docker) ($(docker version --format '{{.Client.Version}}' 2>/dev/null | head -1))"
+  else
+    report fail docker-cli "not installed" "install Docker Desktop (macOS/Windows) or Docker Engine (Linux): https://docs.docker.com/get-docker/"
+  fi
+  problem=$(docker_problem)
+  if [[ -z $problem ]]; then
+    DOCKER_OK=yes
+    version=$(docker version --format '{{.Server.Version}} (API {{.Server.APIVersion}})')
+    report ok docker-engine "reachable at ${DOCKER_HOST:-unix:///var/run/docker.sock}, engine $version"
+  else
+    report fail docker-engine "$(echo "$problem" | head -1)" "$(echo "$problem" | tail -1)"
+  fi
+
+  if socket=$(docker_socket); then
+    if [[ ! -e $socket ]]; then
+      report warn docker-socket "$socket does not exist on this machine" \
+        "Docker Desktop: enable 'Allow the default Docker socket to be used' (Settings > Advanced)"
+    elif [[ -r $socket && -w $socket ]]; then
+      report ok docker-socket "$socket is readable and writable by $(id -un) ($(socket_owner "$socket"))"
+    else
+      report fail docker-socket "$socket is not accessible to $(id -un) ($(socket_owner "$socket"))" \
+        "sudo usermod -aG docker $(id -un), then log out and in again"
+    fi
+  else
+    report fail docker-socket "DOCKER_HOST=$DOCKER_HOST is not a local unix socket" "unset DOCKER_HOST or point it at unix://<socket>"
+  fi
+
+  if [[ -n $DOCKER_OK ]]; then
+    if engine_arch >/dev/null; then
+      report ok architecture "$(engine_arch)"
+    else
+      report fail architecture "$(docker info --format '{{.Architecture}}') is not supported" "use an amd64 or arm64 machine"
+    fi
+  fi
+
+  doctor_port "$REGISTRY_PORT" "registry" "$REGISTRY_NAME" REGISTRY
+  doctor_port "$API_PORT" "Kubernetes API server" "$CLUSTER-control-plane" API
+
+  dir=$HOME
+  if [[ -n $DOCKER_OK ]]; then
+    dir=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null || echo "$HOME")
+    [[ -d $dir ]] || dir=$HOME  # Docker Desktop: the root dir is inside its VM
+  fi
+  free_kb=$(df -Pk "$dir" | awk 'NR == 2 {print $4}')
+  if ((free_kb >= 10 * 1024 * 1024)); then
+    report ok disk "$((free_kb / 1024 / 1024)) GiB free on $dir"
+  else
+    report warn disk "$((free_kb / 1024 / 1024)) GiB free on $dir; the images and cluster need about 10 GiB" \
+      "docker system prune (removes unused images and containers), or free space on $dir"
+  fi
+
+  if [[ -r /proc/sys/fs/inotify/max_user_watches ]]; then
+    watches=$(cat /proc/sys/fs/inotify/max_user_watches)
+    instances=$(cat /proc/sys/fs/inotify/max_user_instances)
+    if ((watches >= 524288 && instances >= 512)); then
+      report ok inotify "max_user_watches=$watches max_user_instances=$instances"
+    else
+      report warn inotify "max_user_watches=$watches max_user_instances=$instances (kind needs 524288 and 512)" \
+        "sudo sysctl fs.inotify.max_user_watches=524288 fs.inotify.max_user_instances=512"
+    fi
+  else
+    report skip inotify "no /proc/sys/fs/inotify here (Docker Desktop: the limits of its VM apply)"
+  fi
+
+  if [[ -z $DOCKER_OK ]]; then
+    report skip kind-network "needs Docker"
+    report skip registry "needs Docker"
+    report skip api-server "needs Docker"
+  else
+    if network_exists "$KIND_NETWORK"; then
+      report ok kind-network "$KIND_NETWORK exists"
+    else
+      report missing kind-network "no Docker network $KIND_NETWORK" "./shopbox.sh creates it (with the cluster)"
+    fi
+
+    state=$(container_state "$REGISTRY_NAME")
+    code=""
+    if [[ $state == running ]]; then code=$(http_status "$REGISTRY_PORT" /v2/); fi
+    if [[ -z $state ]]; then
+      report missing registry "no container $REGISTRY_NAME" "./shopbox.sh creates it"
+    elif [[ $state != running ]]; then
+      report fail registry "container $REGISTRY_NAME is $state" "docker start $REGISTRY_NAME"
+    elif [[ $code == 200 ]]; then
+      report ok registry "$REGISTRY_NAME answers at http://localhost:$REGISTRY_PORT/v2/"
+    else
+      report fail registry "$REGISTRY_NAME is running but http://localhost:$REGISTRY_PORT/v2/ does not answer (${code:-no response})" \
+        "docker logs $REGISTRY_NAME; then ./shopbox.sh down && ./shopbox.sh"
+    fi
+
+    nodes=$(docker ps -a --filter "label=$NODE_LABEL" --format '{{.Names}}:{{.State}}' | tr '\n' ' ')
+    if [[ -z $nodes ]]; then
+      report missing api-server "no kind cluster $CLUSTER" "./shopbox.sh creates it"
+    elif port_in_use "$API_PORT" && { ! command -v curl >/dev/null || curl -ksf -m 5 "https://127.0.0.1:$API_PORT/livez" >/dev/null; }; then
+      report ok api-server "https://127.0.0.1:$API_PORT is live (nodes: ${nodes% })"
+    else
+      report fail api-server "cluster $CLUSTER (nodes: ${nodes% }) does not answer on https://127.0.0.1:$API_PORT" \
+        "docker start ${nodes%%:*}; if that does not help: ./shopbox.sh down && ./shopbox.sh"
+    fi
+  fi
+
+  echo "doctor: $FAILED failed, $MISSING missing$([[ $MISSING -eq 0 ]] || echo ' (./shopbox.sh creates what is missing)')"
+  [[ $FAILED -eq 0 ]]
+}
+
+# --- main ------------------------------------------------------------------------------------------------
+
+main() {
+  local no_cluster=no command="" argument=""
+  while [[ $# -gt 0 ]]; do
+    case $1 in
+      -h | --help) usage; return 0 ;;
+      --no-cluster) no_cluster=yes ;;
+      doctor | build | down | prefetch | load)
+        [[ -z $command ]] || die "only one command at a time (got $command and $1); see ./shopbox.sh --help"
+        command=$1
+        ;;
+      -*) die "unknown option $1; see ./shopbox.sh --help" ;;
+      *)
+        if [[ $command != load && $command != prefetch ]] || [[ -n $argument ]]; then
+          die "unexpected argument '$1'; see ./shopbox.sh --help"
+        fi
+        argument=$1
+        ;;
+    esac
+    shift
+  done
+  [[ $no_cluster == no || -z $command ]] || die "--no-cluster only applies to starting the shell, not to $command"
+  load_versions
+  case $command in
+    "") start "$no_cluster" ;;
+    doctor) doctor ;;
+    build) require_docker; ensure_image; echo "$IMAGE" ;;
+    down) down ;;
+    prefetch) prefetch "${argument:-shopbox-bundle.tar}" ;;
+    load)
+      [[ -n $argument ]] || die "load needs the bundle file: ./shopbox.sh load BUNDLE"
+      load "$argument"
+      ;;
+  esac
+}
+
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  main "$@"
+fi

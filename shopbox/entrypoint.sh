@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# shopbox entrypoint: runs as root only long enough to
+#   1. give the `shopbox` user the host user's uid (SHOPBOX_UID), so files in the mounted workspace keep
+#      their owner;
+#   2. add the user to the group that owns the mounted Docker socket (creating a group with that gid if the
+#      image has none) -- the host's socket is never chowned or chmodded;
+#   3. install the mounted kubeconfig (/run/shopbox/kubeconfig) as the user's ~/.kube/config;
+#   4. with SHOPBOX_REGISTRY_FORWARD=PORT:HOST:HOSTPORT, forward 127.0.0.1:PORT to the registry container, so
+#      localhost:5001 means the registry inside the shell as it does on the host;
+# then execs the command as the user. Started with --user, it changes nothing and just runs the command.
+set -euo pipefail
+
+user=shopbox
+home=/home/$user
+socket=/var/run/docker.sock
+kubeconfig=/run/shopbox/kubeconfig
+
+if [[ $(id -u) -ne 0 ]]; then
+  exec "$@"
+fi
+
+if [[ ${SHOPBOX_UID:-0} =~ ^[0-9]+$ && ${SHOPBOX_UID:-0} -ne 0 && ${SHOPBOX_UID} -ne $(id -u "$user") ]]; then
+  usermod --non-unique --uid "$SHOPBOX_UID" "$user"
+fi
+
+if [[ -S $socket ]]; then
+  gid=$(stat -c %g "$socket")
+  group=$(getent group "$gid" | cut -d: -f1 || true)
+  if [[ -z $group ]]; then
+    group=docker-host
+    groupadd --gid "$gid" "$group"
+  fi
+  usermod --append --groups "$group" "$user"
+  if ! setpriv --reuid="$user" --regid="$user" --init-groups test -w "$socket"; then
+    echo "shopbox: warning: $socket (mode $(stat -c %a "$socket")) is not writable by its group;" \
+      "docker commands will fail. See shopbox/README.md, 'Docker socket'." >&2
+  fi
+fi
+
+if [[ -f $kubeconfig ]]; then
+  install -d -o "$user" -g "$user" -m 0700 "$home/.kube"
+  install -o "$user" -g "$user" -m 0600 "$kubeconfig" "$home/.kube/config"
+fi
+
+if [[ -n ${SHOPBOX_REGISTRY_FORWARD:-} ]]; then
+  IFS=: read -r port target_host target_port <<<"$SHOPBOX_REGISTRY_FORWARD"
+  setpriv --reuid="$user" --regid="$user" --init-groups \
+    socat "TCP-LISTEN:$port,bind=127.0.0.1,fork,reuseaddr" "TCP:$target_host:$target_port" &
+fi
+
+if [[ $# -eq 0 || "$*" == bash ]]; then
+  set -- bash
+  /usr/local/lib/shopbox/welcome.sh
+fi
+
+export HOME=$home USER=$user LOGNAME=$user
+exec setpriv --reuid="$user" --regid="$user" --init-groups "$@"

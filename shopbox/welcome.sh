@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Printed by the entrypoint when the shell starts: what is installed, which cluster, what to do next.
+set -euo pipefail
+
+kubectl_version=$(kubectl version --client --output=json 2>/dev/null | jq -r .clientVersion.gitVersion || true)
+kind_version=$(kind version 2>/dev/null | awk '{print $2}' || true)
+docker_version=$(docker version --format '{{.Client.Version}}' 2>/dev/null || true)
+forge_version=$(forge --version 2>/dev/null | awk '{print $NF}' || true)
+context=$(KUBECONFIG=/home/shopbox/.kube/config kubectl config current-context 2>/dev/null || echo "none")
+
+cat <<TEXT
+shopbox: the shell for "Building resilient microservices with Kubernetes, Docker and Envoy"
+  kubectl ${kubectl_version:-?} | kind ${kind_version:-?} | docker ${docker_version:-?} | forge ${forge_version:-?} | hey
+  kube context: ${context} | registry: localhost:5001 (docker push here; pods pull localhost:5001/...)
+Next step: run \`kubectl get nodes\`, then open exercises/README.md (first exercise: deploy qotm with \`forge deploy\`).
+TEXT

@@ -1,0 +1,112 @@
+"""Fixtures for the shopbox.sh tests that use the real Docker engine.
+
+Each test gets its own cluster, registry and network names and free ports, so it never meets the real `shopbox`
+cluster or another test's containers; whatever it creates under those names is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.platform.fixtures import require_command
+from tests.platform.procs import free_port
+
+REGISTRY_CONFIG = """\
+version: 0.1
+log: {level: warn}
+storage: {filesystem: {rootdirectory: /var/lib/registry}, delete: {enabled: true}}
+http: {addr: ":5000"}
+"""
+
+
+@dataclass
+class Setup:
+    """The names and ports one test's shopbox.sh runs with (as environment variables)."""
+
+    cluster: str
+    registry: str
+    network: str
+    registry_port: int
+    api_port: int
+    cache: Path
+
+    @property
+    def node(self) -> str:
+        return f"{self.cluster}-control-plane"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "SHOPBOX_CLUSTER": self.cluster, "SHOPBOX_REGISTRY_NAME": self.registry,
+            "SHOPBOX_KIND_NETWORK": self.network, "SHOPBOX_REGISTRY_PORT": str(self.registry_port),
+            "SHOPBOX_API_PORT": str(self.api_port), "SHOPBOX_CACHE": str(self.cache),
+        }
+
+
+def docker(*args: str, check: bool = True) -> str:
+    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120)
+    if check and result.returncode != 0:
+        raise RuntimeError(f"docker {' '.join(args)}: {result.stderr}")
+    return result.stdout.strip()
+
+
+@pytest.fixture
+def setup(docker_client, tmp_path) -> Iterator[Setup]:
+    name = f"sbt-{uuid.uuid4().hex[:8]}"
+    s = Setup(cluster=name, registry=f"{name}-registry", network=f"{name}-kind", registry_port=free_port(),
+              api_port=free_port(), cache=tmp_path / "cache")
+    yield s
+    ids = docker("ps", "-aq", "--filter", f"name={name}", check=False).split()
+    if ids:
+        docker("rm", "-f", "-v", *ids, check=False)
+    docker("network", "rm", s.network, check=False)
+
+
+@pytest.fixture(scope="session")
+def registry_image(python_base_image) -> str:
+    """A distribution registry image like registry:2 (same program, `serve` on :5000), built from the Debian
+    package's binary because no image can be pulled here."""
+    binary = Path(require_command("docker-registry"))
+    digest = hashlib.sha256(binary.read_bytes() + REGISTRY_CONFIG.encode() + python_base_image.encode())
+    ref = f"shopbox-test/registry:{digest.hexdigest()[:16]}"
+    if docker("images", "-q", ref):
+        return ref
+    with tempfile.TemporaryDirectory() as tmp:
+        context = Path(tmp)
+        shutil.copy2(binary, context / "registry")
+        (context / "config.yml").write_text(REGISTRY_CONFIG)
+        (context / "Dockerfile").write_text(
+            f"FROM {python_base_image}\n"
+            "COPY registry /bin/registry\nCOPY config.yml /etc/docker/registry/config.yml\nEXPOSE 5000\n"
+            'ENTRYPOINT ["/bin/registry", "serve", "/etc/docker/registry/config.yml"]\n')
+        subprocess.run(["docker", "build", "-q", "-t", ref, str(context)], check=True, capture_output=True,
+                       env={"DOCKER_BUILDKIT": "0", "PATH": "/usr/local/bin:/usr/bin:/bin"})
+    return ref
+
+
+def start_node(setup: Setup, image: str, running: bool = True) -> None:
+    """A container carrying kind's node label for the test cluster (not a Kubernetes node: no node image here)."""
+    docker("run", "-d", "--name", setup.node, "--label", f"io.x-k8s.kind.cluster={setup.cluster}", image,
+           "sleep", "600")
+    if not running:
+        docker("stop", "-t", "0", setup.node)
+
+
+def versions_with_registry(setup: Setup, image: str) -> dict[str, str]:
+    """A copy of versions.env whose REGISTRY_IMAGE is the local registry image; returns the env to use it."""
+    from tests.shopbox.offline_image import ROOT
+
+    text = (ROOT / "versions.env").read_text()
+    lines = [f"REGISTRY_IMAGE={image}" if line.startswith("REGISTRY_IMAGE=") else line for line in text.splitlines()]
+    path = setup.cache.parent / "versions.env"
+    path.write_text("\n".join(lines) + "\n")
+    return {"SHOPBOX_VERSIONS_FILE": str(path)}

@@ -1,0 +1,151 @@
+"""Build the shopbox image offline, from the project's Dockerfile, through `shopbox.sh build`.
+
+No image or release file can be downloaded here, so the build arguments point at local sources instead of the
+pinned downloads: kubectl and the Docker CLI from this machine, kind built from the Go module proxy at the pinned
+version, a forge wheelhouse built on the host, and a debootstrap base with the image's Debian packages
+preinstalled (the Dockerfile then skips apt). Everything is cached (SHOPBOX_CACHE and the engine's images), so
+only the first build is slow. Run as a module to build ahead of the tests; it prints the image reference.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.platform.base_images import CACHE, ROOT, BaseImage, ensure
+
+SHOPBOX_SH = ROOT / "shopbox.sh"
+LOCAL_KUBECTL = Path("/usr/bin/kubectl")
+LOCAL_DOCKER = Path("/usr/local/bin/docker")
+
+
+def versions() -> dict[str, str]:
+    """versions.env as a dict (KEY=value lines; comments and blank lines skipped)."""
+    pairs = {}
+    for line in (ROOT / "versions.env").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            pairs[key] = value
+    return pairs
+
+
+def packages() -> tuple[str, ...]:
+    """The Debian packages the Dockerfile installs (shopbox/packages.txt)."""
+    lines = (ROOT / "shopbox" / "packages.txt").read_text().splitlines()
+    return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+BASE = BaseImage(repository="shopbox-test/shopbox-base", debs=packages())
+
+
+def _run(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(argv, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, argv[:4]))} failed ({result.returncode}):\n"
+                           f"{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
+    return result
+
+
+@contextmanager
+def _locked(name: str) -> Iterator[None]:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def kind_binary() -> Path:
+    """kind at the pinned version, built once from the Go module proxy (`go install sigs.k8s.io/kind@vX`)."""
+    version = versions()["KIND_VERSION"]
+    target = CACHE / f"kind-v{version}" / "kind"
+    with _locked("kind-build"):
+        if not target.exists():
+            print(f"building kind v{version} from the Go module proxy", file=sys.stderr)
+            env = {**os.environ, "GOBIN": str(target.parent), "CGO_ENABLED": "0"}
+            _run(["go", "install", f"sigs.k8s.io/kind@v{version}"], env=env)
+    return target
+
+
+def _digest(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _pip_wheel(out: Path, *options: str) -> None:
+    """`pip wheel` of a copy of pyproject.toml + forge/, so the build leaves nothing in the repository."""
+    with tempfile.TemporaryDirectory(prefix="shopbox-src-") as tmp:
+        src = Path(tmp)
+        shutil.copy2(ROOT / "pyproject.toml", src)
+        shutil.copytree(ROOT / "forge", src / "forge", ignore=shutil.ignore_patterns("__pycache__"))
+        _run([sys.executable, "-m", "pip", "wheel", "-q", *options, "--wheel-dir", str(out), str(src)])
+
+
+def wheelhouse() -> Path:
+    """Wheels of forge and its pinned dependencies, built on the host. The dependencies are cached by
+    pyproject.toml, the forge wheel by forge's sources (it changes often and builds in seconds)."""
+    root = CACHE / "shopbox-wheels"
+    deps = root / f"deps-{_digest([ROOT / 'pyproject.toml'])}"
+    forge_sources = sorted(p for p in (ROOT / "forge").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    target = root / _digest([ROOT / "pyproject.toml", *forge_sources])
+    with _locked("shopbox-wheels"):
+        if not deps.exists():
+            _pip_wheel(root / "deps.tmp")
+            for wheel in (root / "deps.tmp").glob("shopbox_forge-*.whl"):
+                wheel.unlink()
+            (root / "deps.tmp").rename(deps)
+        if not target.exists():
+            for old in root.iterdir():  # earlier forge versions
+                if old.is_dir() and not old.name.startswith("deps-"):
+                    shutil.rmtree(old)
+            staging = root / "forge.tmp"
+            staging.mkdir()
+            for wheel in deps.glob("*.whl"):
+                os.link(wheel, staging / wheel.name)
+            _pip_wheel(staging, "--no-deps")
+            staging.rename(target)
+    return target
+
+
+def tools_dir(into: Path) -> Path:
+    """A directory with the local kubectl, kind and docker binaries, the layout SHOPBOX_TOOLS_DIR expects."""
+    into.mkdir(parents=True, exist_ok=True)
+    for name, source in (("kubectl", LOCAL_KUBECTL.resolve()), ("kind", kind_binary()),
+                         ("docker", LOCAL_DOCKER)):
+        shutil.copy2(source, into / name)
+    return into
+
+
+def build_env(tools: Path) -> dict[str, str]:
+    """Environment for `shopbox.sh build` that takes every input from a local source."""
+    return {**os.environ, "SHOPBOX_TOOLS_DIR": str(tools), "SHOPBOX_WHEELS_DIR": str(wheelhouse()),
+            "SHOPBOX_BASE_IMAGE": ensure(BASE)}
+
+
+REPOSITORY = "shopbox-test/shopbox"
+
+
+def build() -> str:
+    """Build (or reuse) the shopbox image offline; return its reference. Older test builds are removed (each
+    holds its own forge layer)."""
+    with tempfile.TemporaryDirectory(prefix="shopbox-tools-") as tmp:
+        env = {**build_env(tools_dir(Path(tmp))), "SHOPBOX_IMAGE_REPOSITORY": REPOSITORY}
+        ref = _run(["bash", str(SHOPBOX_SH), "build"], env=env, timeout=1200).stdout.strip().splitlines()[-1]
+    tags = _run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", REPOSITORY]).stdout.split()
+    stale = [tag for tag in tags if tag != ref]
+    if stale:
+        subprocess.run(["docker", "rmi", *stale], capture_output=True)
+    return ref
+
+
+if __name__ == "__main__":
+    print(build())

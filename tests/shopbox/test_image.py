@@ -1,0 +1,224 @@
+"""The shopbox image, built offline from shopbox/Dockerfile by `shopbox.sh build` (local tools, wheelhouse and
+base image through build arguments), then run: tools, completion, prompt, non-root user, the Docker socket
+group, the kubeconfig, the registry forward, and a checksum that does not match."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+import forge
+from tests.platform.fixtures import require, require_command
+from tests.platform.procs import free_port, port_open, running
+from tests.shopbox import offline_image
+from tests.shopbox.script import argv, call
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture(scope="session")
+def shopbox_image(docker_client) -> str:
+    require_command("debootstrap")
+    require_command("go")
+    require(offline_image.LOCAL_KUBECTL.exists() and offline_image.LOCAL_DOCKER.exists(),
+            "local kubectl and docker binaries (the offline build's tool sources)")
+    return offline_image.build()
+
+
+def run(image: str, *command: str, docker_args: tuple[str, ...] = (), stdin: str | None = None,
+        timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", "run", "--rm", "-i", *docker_args, image, *command], input=stdin or "",
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, f"exit {result.returncode}: {result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def test_forge_is_installed_from_this_repository(shopbox_image):
+    assert ok(run(shopbox_image, "forge", "--version")).split()[-1] == forge.__version__
+
+
+def test_tools_are_the_verified_ones(shopbox_image):
+    local_kubectl = subprocess.run([str(offline_image.LOCAL_KUBECTL), "version", "--client"], capture_output=True,
+                                   text=True).stdout.splitlines()[0]
+    assert ok(run(shopbox_image, "kubectl", "version", "--client")).splitlines()[0] == local_kubectl
+    version = offline_image.versions()["KIND_VERSION"]
+    assert ok(run(shopbox_image, "kind", "version")).startswith(f"kind v{version} ")
+    assert "Docker version" in ok(run(shopbox_image, "docker", "--version"))
+
+
+def test_exercise_tools_are_on_path(shopbox_image):
+    tools = ("curl", "jq", "dig", "git", "nano", "vi", "hey", "socat", "less", "python3")
+    ok(run(shopbox_image, "bash", "-c", " && ".join(f"command -v {tool}" for tool in tools)))
+
+
+def test_completion_is_loaded_in_an_interactive_shell(shopbox_image):
+    out = ok(run(shopbox_image, "bash", "-ic", "complete -p kubectl kind forge docker k"))
+    assert "-F __start_kubectl kubectl" in out
+    assert "-F __start_kind kind" in out
+    assert "_forge_completion forge" in out
+    assert "-F __start_kubectl k\n" in out  # the `k` alias completes like kubectl
+
+
+def test_forge_completion_answers(shopbox_image):
+    out = ok(run(shopbox_image, "bash", "-c", "COMP_WORDS='forge ' COMP_CWORD=1 _FORGE_COMPLETE=bash_complete forge"))
+    assert "deploy" in out
+
+
+def test_runs_as_a_non_root_user(shopbox_image):
+    assert ok(run(shopbox_image, "id", "-u")).strip() == "1000"
+    assert ok(run(shopbox_image, "id", "-un")).strip() == "shopbox"
+
+
+def test_takes_the_host_users_uid(shopbox_image):
+    out = ok(run(shopbox_image, "sh", "-c", "id -u; stat -c %u $HOME", docker_args=("-e", "SHOPBOX_UID=4321")))
+    assert out.split() == ["4321", "4321"]
+
+
+def test_welcome_names_the_next_step(shopbox_image):
+    out = ok(run(shopbox_image))  # the default command: the shell, with stdin closed
+    assert "Next step:" in out and "kubectl get nodes" in out
+    assert f"forge {forge.__version__}" in out
+
+
+@pytest.fixture
+def fake_socket(tmp_path):
+    """A unix socket file owned by gid 4242 (a group the image does not have), mode 660."""
+    path = tmp_path / "docker.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    os.chown(path, 0, 4242)
+    path.chmod(0o660)
+    yield path
+    server.close()
+
+
+def test_joins_the_group_that_owns_the_socket(shopbox_image, fake_socket):
+    before = fake_socket.stat()
+    out = ok(run(shopbox_image, "sh", "-c", "id -G; test -w /var/run/docker.sock && echo writable",
+                 docker_args=("-v", f"{fake_socket}:/var/run/docker.sock")))
+    groups, verdict = out.splitlines()
+    assert "4242" in groups.split() and verdict == "writable"
+    after = fake_socket.stat()
+    assert (after.st_uid, after.st_gid, after.st_mode) == (before.st_uid, before.st_gid, before.st_mode)
+
+
+def test_real_docker_socket_works_as_the_user(shopbox_image, docker_client):
+    host_socket = Path("/var/run/docker.sock")
+    before = host_socket.stat()
+    out = ok(run(shopbox_image, "sh", "-c", "id -u; docker version --format '{{.Server.Version}}'",
+                 docker_args=("-v", f"{host_socket}:/var/run/docker.sock")))
+    uid, server = out.split()
+    assert uid != "0" and server == docker_client.version()["Version"]
+    after = host_socket.stat()
+    assert (after.st_uid, after.st_gid, after.st_mode) == (before.st_uid, before.st_gid, before.st_mode)
+
+
+def test_kubeconfig_and_prompt(shopbox_image, tmp_path):
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: kind-shopbox\n"
+        "clusters: [{name: kind-shopbox, cluster: {server: 'https://shopbox-control-plane:6443'}}]\n"
+        "users: [{name: kind-shopbox, user: {}}]\n"
+        "contexts: [{name: kind-shopbox, context: {cluster: kind-shopbox, user: kind-shopbox, namespace: qotm}}]\n")
+    kubeconfig.chmod(0o600)  # root-only on the host: the entrypoint still hands it to the user
+    out = ok(run(shopbox_image, "bash", "-ic", 'stat -c "%U %a" ~/.kube/config; __shopbox_kube; echo; echo "$PS1"',
+                 docker_args=("-v", f"{kubeconfig}:/run/shopbox/kubeconfig:ro")))
+    owner, prompt_part, ps1 = out.splitlines()
+    assert owner == "shopbox 600"
+    assert prompt_part == "kind-shopbox/qotm"
+    assert "__shopbox_kube" in ps1
+
+
+def test_registry_forward_makes_localhost_the_registry(shopbox_image, registry):
+    port = free_port()
+    forward = f"{port}:{registry.host}"  # PORT:HOST:HOSTPORT, here the test registry on the host's loopback
+    script = f"for i in $(seq 50); do curl -sf http://127.0.0.1:{port}/v2/_catalog && exit 0; sleep 0.1; done; exit 1"
+    out = ok(run(shopbox_image, "bash", "-c", script,
+                 docker_args=("--network", "host", "-e", f"SHOPBOX_REGISTRY_FORWARD={forward}")))
+    assert out.strip() == requests.get(f"{registry.url}/v2/_catalog", timeout=5).text.strip()
+
+
+def test_a_tool_that_does_not_match_its_checksum_fails_the_build(shopbox_image, tmp_path):
+    """The same verification the pinned downloads go through, fed a wrong checksum for kind."""
+    tools = offline_image.tools_dir(tmp_path / "tools")
+    env = {k: v for k, v in offline_image.build_env(tools).items() if k.startswith("SHOPBOX_")}
+    context = tmp_path / "context"
+    call(f"ARCH=amd64; stage_context {context}", env)
+    command = argv(f"ARCH=amd64; build_command shopbox-test/bad-checksum:{time.time_ns()} {context}", env)
+    wrong = "0" * 64
+    command = [f"KIND_SHA256_AMD64={wrong}" if arg.startswith("KIND_SHA256_AMD64=") else arg for arg in command]
+    command.insert(command.index("build") + 1, "--force-rm")  # no stopped container left from the failed step
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode != 0
+    assert f"install-tools: kind does not match KIND_SHA256_AMD64={wrong}" in result.stdout + result.stderr
+
+
+def _mirror_tree(root: Path, tools: Path) -> dict[str, Path]:
+    """Lay out the local binaries where the pinned download URLs point (host/path under root), like a mirror of
+    dl.k8s.io, github.com and download.docker.com, with the publishers' checksum files."""
+    pinned = offline_image.versions()
+    files = {
+        "kubectl": root / f"dl.k8s.io/release/v{pinned['KUBECTL_VERSION']}/bin/linux/amd64/kubectl",
+        "kind": root / f"github.com/kubernetes-sigs/kind/releases/download/v{pinned['KIND_VERSION']}/kind-linux-amd64",
+        "docker": root / f"download.docker.com/linux/static/stable/x86_64/docker-{pinned['DOCKER_CLI_VERSION']}.tgz",
+    }
+    for path in files.values():
+        path.parent.mkdir(parents=True)
+    shutil.copy2(tools / "kubectl", files["kubectl"])
+    shutil.copy2(tools / "kind", files["kind"])
+    with tarfile.open(files["docker"], "w:gz") as archive:
+        archive.add(tools / "docker", arcname="docker/docker")
+    Path(f"{files['kubectl']}.sha256").write_text(_sha256(files["kubectl"]))
+    Path(f"{files['kind']}.sha256sum").write_text(f"{_sha256(files['kind'])}  kind-linux-amd64\n")
+    return files
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_download_path_through_a_mirror(shopbox_image, tmp_path, docker_client):
+    """TOOLS_FROM=download (the default) against a local mirror: curl, the docker tarball, and the fallback to
+    the publisher's checksum file when no checksum is pinned (kubectl here)."""
+    mirror = tmp_path / "mirror"
+    files = _mirror_tree(mirror, offline_image.tools_dir(tmp_path / "tools"))
+    port = free_port()
+    env = {"SHOPBOX_TOOLS_MIRROR": f"http://127.0.0.1:{port}", "SHOPBOX_WHEELS_DIR": str(offline_image.wheelhouse()),
+           "SHOPBOX_BASE_IMAGE": offline_image.ensure(offline_image.BASE)}
+    context = tmp_path / "context"
+    call(f"ARCH=amd64; stage_context {context}", env)
+    ref = f"shopbox-test/download-path:{time.time_ns()}"
+    overrides = {"KUBECTL_SHA256_AMD64": "", "KIND_SHA256_AMD64": _sha256(files["kind"]),
+                 "DOCKER_CLI_SHA256_AMD64": _sha256(files["docker"])}
+    command = []
+    for arg in argv(f"ARCH=amd64; build_command {ref} {context}", env):
+        name = arg.split("=", 1)[0]
+        command.append(f"{name}={overrides[name]}" if name in overrides and "=" in arg else arg)
+    command[command.index("build") + 1:command.index("build") + 1] = ["--network=host", "--force-rm"]
+    server = ["python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", str(mirror), str(port)]
+    log = tmp_path / "mirror.log"
+    with running(server, log, ready=lambda: port_open(port), what="mirror"):
+        result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    try:
+        assert "kubectl, kind, docker installed from download (amd64), checksums verified" in result.stdout
+        requested = log.read_text()
+        for path in (*files.values(), Path(f"{files['kubectl']}.sha256")):
+            assert f'"GET /{path.relative_to(mirror)} HTTP' in requested
+        assert ".sha256sum" not in requested  # kind's checksum is pinned: its checksum file is not needed
+        out = ok(run(ref, "sh", "-c", "kind version; docker --version; kubectl version --client"))
+        assert f"kind v{offline_image.versions()['KIND_VERSION']} " in out and "Docker version" in out
+    finally:
+        docker_client.images.remove(ref, force=True)

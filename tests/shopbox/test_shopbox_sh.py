@@ -1,0 +1,324 @@
+"""shopbox.sh without a Docker engine: help, argument and versions.env errors, the missing/stopped Docker
+errors, and the exact commands and configuration it generates for kind's local-registry recipe."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.shopbox.offline_image import ROOT, SHOPBOX_SH, versions
+from tests.shopbox.script import argv, call, run_script
+
+pytestmark = pytest.mark.unit
+
+DOCKERFILE = ROOT / "shopbox" / "Dockerfile"
+
+
+@pytest.fixture
+def dead_docker(tmp_path) -> dict[str, str]:
+    """Environment where the Docker CLI finds no engine (a socket path nobody listens on)."""
+    return {"DOCKER_HOST": f"unix://{tmp_path}/dead.sock"}
+
+
+def _one_line_error(result, *fragments: str) -> str:
+    assert result.returncode != 0, result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("shopbox: error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+    return lines[0]
+
+
+# --- help and arguments ----------------------------------------------------------------------------------
+
+
+def test_help_lists_every_command_and_option():
+    result = run_script("--help")
+    assert result.returncode == 0
+    for word in ("doctor", "build", "down", "prefetch", "load BUNDLE", "--no-cluster", "SHOPBOX_DRY_RUN"):
+        assert word in result.stdout
+    assert run_script("-h").stdout == result.stdout
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["--bogus"], "unknown option --bogus"),
+    (["doctor", "down"], "only one command at a time"),
+    (["doctor", "extra"], "unexpected argument 'extra'"),
+    (["load", "a.tar", "b.tar"], "unexpected argument 'b.tar'"),
+    (["load"], "load needs the bundle file"),
+    (["--no-cluster", "down"], "--no-cluster only applies"),
+])
+def test_argument_errors(args, fragment):
+    _one_line_error(run_script(*args), fragment)
+
+
+def test_load_of_a_missing_bundle_names_the_file(tmp_path):
+    _one_line_error(run_script("load", str(tmp_path / "nope.tar")), f"{tmp_path}/nope.tar not found", "prefetch")
+
+
+# --- versions.env ----------------------------------------------------------------------------------------
+
+
+def _versions_copy(tmp_path: Path, edit) -> dict[str, str]:
+    text = edit((ROOT / "versions.env").read_text())
+    path = tmp_path / "versions.env"
+    path.write_text(text)
+    return {"SHOPBOX_VERSIONS_FILE": str(path)}
+
+
+def test_versions_env_bad_line_names_file_and_line(tmp_path):
+    env = _versions_copy(tmp_path, lambda t: t + "kubectl version = 1.2\n")
+    line = len((tmp_path / "versions.env").read_text().splitlines())
+    _one_line_error(run_script("build", env=env), f"{tmp_path}/versions.env:{line}:", "expected KEY=value")
+
+
+def test_versions_env_missing_key_is_named(tmp_path):
+    env = _versions_copy(tmp_path, lambda t: re.sub(r"(?m)^REGISTRY_IMAGE=.*\n", "", t))
+    _one_line_error(run_script("build", env=env), "REGISTRY_IMAGE is missing")
+
+
+def test_versions_env_cannot_override_the_scripts_variables(tmp_path):
+    env = _versions_copy(tmp_path, lambda t: t + "PATH=/nowhere\n")
+    _one_line_error(run_script("build", env=env), "PATH is reserved")
+
+
+def test_sourced_versions_equal_the_file():
+    """shopbox.sh reads versions.env into variables with exactly the file's values."""
+    for key, value in versions().items():
+        assert call(f'printf "%s" "${key}"') == value
+
+
+# --- Docker missing or stopped ---------------------------------------------------------------------------
+
+
+def test_no_docker_on_path(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for directory in ("/usr/local/bin", "/usr/bin", "/bin"):
+        for entry in Path(directory).iterdir():
+            if not entry.name.startswith("docker") and not (bin_dir / entry.name).exists():
+                (bin_dir / entry.name).symlink_to(entry)
+    result = run_script("build", env={"PATH": str(bin_dir)})
+    _one_line_error(result, "Docker is not installed", "https://docs.docker.com/get-docker/")
+
+
+def test_docker_not_running(dead_docker):
+    error = _one_line_error(run_script("build", env=dead_docker), "Docker is not running")
+    assert dead_docker["DOCKER_HOST"] in error and "systemctl start docker" in error
+
+
+def test_unreachable_tcp_docker_host():
+    env = {"DOCKER_HOST": "tcp://127.0.0.1:1"}  # nothing listens: reported as not running, before anything else
+    _one_line_error(run_script("down", env=env), "Docker is not running", "tcp://127.0.0.1:1")
+
+
+# --- generated configuration -----------------------------------------------------------------------------
+
+
+def test_kind_config(dead_docker):
+    config = yaml.safe_load(call("kind_config", dead_docker))
+    assert config["kind"] == "Cluster" and config["apiVersion"] == "kind.x-k8s.io/v1alpha4"
+    assert config["name"] == "shopbox"
+    assert config["networking"] == {"apiServerAddress": "127.0.0.1", "apiServerPort": 6443}
+    assert config["nodes"] == [{"role": "control-plane", "image": versions()["KIND_NODE_IMAGE"]}]
+    patch = tomllib.loads(config["containerdConfigPatches"][0])
+    assert patch["plugins"]["io.containerd.grpc.v1.cri"]["registry"]["config_path"] == "/etc/containerd/certs.d"
+
+
+def test_kind_config_follows_the_settings(dead_docker):
+    env = {**dead_docker, "SHOPBOX_API_PORT": "7443", "SHOPBOX_CLUSTER": "other"}
+    config = yaml.safe_load(call("kind_config", env))
+    assert config["name"] == "other" and config["networking"]["apiServerPort"] == 7443
+
+
+def test_hosts_toml_points_localhost_port_at_the_registry_container():
+    assert call("hosts_toml_dir").strip() == "/etc/containerd/certs.d/localhost:5001"
+    assert tomllib.loads(call("hosts_toml")) == {"host": {"http://shopbox-registry:5000": {}}}
+    env = {"SHOPBOX_REGISTRY_PORT": "5002", "SHOPBOX_REGISTRY_NAME": "reg"}
+    assert call("hosts_toml_dir", env).strip() == "/etc/containerd/certs.d/localhost:5002"
+    assert tomllib.loads(call("hosts_toml", env)) == {"host": {"http://reg:5000": {}}}
+
+
+def test_registry_configmap_follows_kep_1755():
+    configmap = yaml.safe_load(call("registry_configmap"))
+    assert configmap["apiVersion"] == "v1" and configmap["kind"] == "ConfigMap"
+    assert configmap["metadata"] == {"name": "local-registry-hosting", "namespace": "kube-public"}
+    hosting = yaml.safe_load(configmap["data"]["localRegistryHosting.v1"])
+    assert hosting == {
+        "host": "localhost:5001",
+        "hostFromContainerRuntime": "shopbox-registry:5000",
+        "hostFromClusterNetwork": "shopbox-registry:5000",
+        "help": "https://kind.sigs.k8s.io/docs/user/local-registry/",
+    }
+
+
+# --- generated commands ----------------------------------------------------------------------------------
+
+
+def test_registry_command():
+    assert argv("registry_command") == [
+        "docker", "run", "-d", "--restart=always", "--name", "shopbox-registry", "-p", "127.0.0.1:5001:5000",
+        "--network", "bridge", versions()["REGISTRY_IMAGE"],
+    ]
+
+
+def test_tool_command_drives_the_host_docker_and_joins_kind_for_kubectl(tmp_path):
+    env = {"SHOPBOX_CACHE": str(tmp_path)}
+    assert argv('IMAGE=shopbox:x; tool_command kind get nodes', env) == [
+        "docker", "run", "--rm", "-i", "-v", "/var/run/docker.sock:/var/run/docker.sock", "shopbox:x",
+        "kind", "get", "nodes",
+    ]
+    assert argv('IMAGE=shopbox:x; tool_command --kube kubectl apply -f -', env) == [
+        "docker", "run", "--rm", "-i", "-v", "/var/run/docker.sock:/var/run/docker.sock",
+        "--network", "kind", "-v", f"{tmp_path}/kubeconfig-shopbox-internal:/run/shopbox/kubeconfig:ro",
+        "shopbox:x", "kubectl", "apply", "-f", "-",
+    ]
+
+
+def test_tool_command_uses_the_socket_of_docker_host(tmp_path):
+    env = {"DOCKER_HOST": "unix:///run/user/1000/docker.sock", "SHOPBOX_KIND_NETWORK": "kind-test"}
+    assert argv('IMAGE=i; tool_command kind get clusters', env) == [
+        "docker", "run", "--rm", "-i", "-v", "/run/user/1000/docker.sock:/var/run/docker.sock",
+        "-e", "KIND_EXPERIMENTAL_DOCKER_NETWORK=kind-test", "i", "kind", "get", "clusters",
+    ]
+
+
+def test_shell_command_mounts_the_workspace_at_the_same_path(tmp_path):
+    workspace = tmp_path / "ws"
+    (workspace / "qotm").mkdir(parents=True)
+    env = {"SHOPBOX_WORKSPACE": str(workspace)}
+    command = argv(f'IMAGE=shopbox:x; cd {workspace}/qotm; shell_command /k/config kind', env)
+    assert command == [
+        "docker", "run", "--rm", "-i", "--hostname", "shopbox", "--network", "kind",
+        "-v", f"{workspace}:{workspace}", "-w", f"{workspace}/qotm",
+        "-v", "/var/run/docker.sock:/var/run/docker.sock",
+        "-v", "/k/config:/run/shopbox/kubeconfig:ro",
+        "-e", f"SHOPBOX_UID={os.getuid()}", "-e", "SHOPBOX_REGISTRY=localhost:5001",
+        "-e", "SHOPBOX_REGISTRY_FORWARD=5001:shopbox-registry:5000", "shopbox:x",
+    ]
+    outside = argv(f'IMAGE=shopbox:x; cd {tmp_path}; shell_command /k/config host', env)
+    assert outside[outside.index("-w") + 1] == str(workspace)  # started elsewhere: the shell opens the workspace
+    assert not any(arg.startswith("SHOPBOX_REGISTRY_FORWARD") for arg in outside)  # not on the kind network
+
+
+# --- the image build -------------------------------------------------------------------------------------
+
+
+def _dockerfile_args() -> dict[str, str | None]:
+    args: dict[str, str | None] = {}
+    for line in DOCKERFILE.read_text().splitlines():
+        if match := re.match(r"ARG (\w+)(?:=(.*))?$", line):
+            args[match[1]] = match[2]
+    return args
+
+
+def test_dockerfile_base_default_is_the_pinned_debian():
+    assert _dockerfile_args()["BASE_IMAGE"] == versions()["DEBIAN_BASE_IMAGE"]
+    assert "FROM ${BASE_IMAGE}" in DOCKERFILE.read_text()
+
+
+def test_every_dockerfile_arg_comes_from_versions_env():
+    """Versions are pinned in versions.env only: the Dockerfile declares them without defaults."""
+    pinned = versions()
+    for name, default in _dockerfile_args().items():
+        if name in ("BASE_IMAGE", "TOOLS_FROM", "TOOLS_MIRROR"):
+            continue
+        assert name in pinned, f"Dockerfile ARG {name} has no versions.env key"
+        assert default is None, f"Dockerfile ARG {name} repeats a default; versions.env is the one place"
+
+
+def _build_args(env: dict[str, str] | None = None) -> dict[str, str]:
+    lines = call("build_args", env).splitlines()
+    assert lines[0::2] == ["--build-arg"] * (len(lines) // 2)
+    return dict(line.split("=", 1) for line in lines[1::2])
+
+
+def test_build_args_default_to_the_pinned_downloads():
+    args = _build_args()
+    pinned = versions()
+    assert args["BASE_IMAGE"] == pinned["DEBIAN_BASE_IMAGE"]
+    assert args["TOOLS_FROM"] == "download" and args["TOOLS_MIRROR"] == ""
+    assert set(args) == set(_dockerfile_args())
+    for name, value in args.items():
+        if name not in ("BASE_IMAGE", "TOOLS_FROM", "TOOLS_MIRROR"):
+            assert value == pinned[name]
+    assert _build_args({"SHOPBOX_TOOLS_MIRROR": "http://mirror:8080"})["TOOLS_MIRROR"] == "http://mirror:8080"
+
+
+def test_build_args_for_an_offline_build_verify_the_local_files(tmp_path):
+    for name in ("kubectl", "kind", "docker"):
+        (tmp_path / name).write_bytes(f"fake {name} binary".encode())
+    args = _build_args({"SHOPBOX_TOOLS_DIR": str(tmp_path), "SHOPBOX_BASE_IMAGE": "local/base:1"})
+    assert args["TOOLS_FROM"] == "local" and args["BASE_IMAGE"] == "local/base:1"
+    for key, name in (("KUBECTL", "kubectl"), ("KIND", "kind"), ("DOCKER_CLI", "docker")):
+        assert args[f"{key}_SHA256_AMD64"] == hashlib.sha256(f"fake {name} binary".encode()).hexdigest()
+        assert args[f"{key}_SHA256_ARM64"] == versions()[f"{key}_SHA256_ARM64"]
+
+
+def test_build_command_uses_the_legacy_builder_without_buildx():
+    buildx = subprocess.run(["docker", "buildx", "version"], capture_output=True).returncode == 0
+    command = argv("build_command shopbox:abc /ctx")
+    assert command[:2] == ["env", f"DOCKER_BUILDKIT={int(buildx)}"]
+    assert command[2:8] == ["docker", "build", "--tag", "shopbox:abc", "--file", "/ctx/shopbox/Dockerfile"]
+    assert command[-1] == "/ctx"
+    assert f"BASE_IMAGE={versions()['DEBIAN_BASE_IMAGE']}" in command
+
+
+def test_image_tag_follows_the_inputs(tmp_path):
+    tag = call("image_ref").strip()
+    assert re.fullmatch(r"shopbox:[0-9a-f]{16}", tag)
+    assert call("image_ref").strip() == tag
+    changed = _versions_copy(tmp_path, lambda t: t.replace("KIND_VERSION=", "KIND_VERSION=9"))
+    assert call("image_ref", changed).strip() != tag
+    unrelated = _versions_copy(tmp_path, lambda t: t + "SOME_OTHER_IMAGE=example/other:1\n")
+    assert call("image_ref", unrelated).strip() == tag  # a pin the image does not use
+    assert call("image_ref", {"SHOPBOX_BASE_IMAGE": "other:1"}).strip() != tag
+    assert call("image_ref", {"SHOPBOX_IMAGE": "mine:1"}).strip() == "mine:1"
+
+
+def test_staged_context_holds_only_the_image_inputs(tmp_path):
+    context = tmp_path / "ctx"
+    call(f"stage_context {context}")
+    staged = sorted(str(p.relative_to(context)) for p in context.rglob("*") if p.is_file())
+    assert "shopbox/Dockerfile" in staged and "pyproject.toml" in staged
+    assert "forge/__init__.py" in staged and "forge/README.md" in staged  # pyproject's readme
+    assert not [p for p in staged if "__pycache__" in p or p.startswith((".venv", "tests", "qotm"))]
+    assert (context / "shopbox/local/tools").is_dir() and (context / "shopbox/local/wheels").is_dir()
+
+
+# --- images and bundles ----------------------------------------------------------------------------------
+
+
+def test_tag_of_strips_the_digest():
+    assert call("tag_of kindest/node:v1.36.1@sha256:abc").strip() == "kindest/node:v1.36.1"
+    assert call("tag_of localhost:5001/qotm@sha256:abc").strip() == "localhost:5001/qotm:pinned"
+
+
+def test_prefetch_takes_every_pinned_image():
+    expected = list(dict.fromkeys(v for k, v in versions().items() if k.endswith("_IMAGE")))
+    assert call("pinned_images").split() == expected
+    assert versions()["KIND_NODE_IMAGE"] in expected and versions()["REGISTRY_IMAGE"] in expected
+
+
+def test_kubernetes_versions_agree():
+    """kubectl, the kind node image and (when pinned) forge's KUBERNETES_VERSION are one Kubernetes version."""
+    pinned = versions()
+    node_version = re.match(r"kindest/node:v(\d+\.\d+\.\d+)@sha256:[0-9a-f]{64}$", pinned["KIND_NODE_IMAGE"])
+    assert node_version, "KIND_NODE_IMAGE must be kindest/node:vX.Y.Z@sha256:<digest> (kind requires the digest)"
+    assert pinned["KUBECTL_VERSION"] == node_version[1]
+    assert pinned.get("KUBERNETES_VERSION", node_version[1]) == node_version[1]
+
+
+def test_wrong_architecture():
+    """The engine's architecture comes from `docker info`; stand in for an s390x engine's answer."""
+    engine = 'docker() { if [[ $1 == info ]]; then echo s390x; else return 0; fi; }'
+    snippet = f'source "$1"; {engine}; load_versions; require_docker'
+    result = subprocess.run(["bash", "-c", snippet, "t", str(SHOPBOX_SH)], capture_output=True, text=True, timeout=30)
+    _one_line_error(result, "wrong architecture: the Docker engine runs on s390x", "amd64 and arm64 only")
