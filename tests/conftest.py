@@ -10,7 +10,7 @@ import pytest
 
 TIERS = ("unit", "dataplane", "docker", "cluster")
 
-pytest_plugins = ["tests.platform.fixtures"]
+pytest_plugins = ["tests.platform.fixtures", "tests.cluster.fixtures"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

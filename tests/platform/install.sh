@@ -11,7 +11,6 @@ declare -A packages=(
   [docker.io]=dockerd
   [docker-registry]=docker-registry
   [prometheus]=promtool
-  [etcd-server]=etcd
   [debootstrap]=debootstrap
   [shellcheck]=shellcheck
   [git]=git
