@@ -30,6 +30,7 @@ class Side:
     p50_ms: float | None = None
     p95_ms: float | None = None
     error_rate: float | None = None  # 5xx / completed, 0..1
+    healthy_hosts: float | None = None  # Envoy's healthy members of this cluster (and of `<cluster>-*` members)
 
 
 @dataclass
@@ -72,6 +73,10 @@ def queries(service: str, window: str) -> dict[str, str]:
                   f"[{window}]))",
         "p50": f"histogram_quantile(0.5, {histogram})",
         "p95": f"histogram_quantile(0.95, {histogram})",
+        # The canary's healthy hosts, its own and those of clusters behind it (`<svc>-canary-pods` when the
+        # canary cluster is an aggregate that falls back to stable), labelled as the canary cluster.
+        "healthy": f'label_replace(sum(envoy_cluster_membership_healthy{{envoy_cluster_name=~"{service}-canary(-.+)?"}}'
+                   f'), "envoy_cluster_name", "{service}-canary", "", "")',
     }
 
 
@@ -107,6 +112,7 @@ def collect(service: str, query: Query, window: str = "1m") -> Status:
         side.rps = values["rps"].get(name)
         side.p50_ms = values["p50"].get(name)
         side.p95_ms = values["p95"].get(name)
+        side.healthy_hosts = values["healthy"].get(name)
         if side.rps:
             side.error_rate = values["errors"].get(name, 0.0) / side.rps
     total = sum(side.rps or 0.0 for side in sides.values())
@@ -121,8 +127,10 @@ def collect(service: str, query: Query, window: str = "1m") -> Status:
 
 def judge(status: Status, *, max_p95_ratio: float | None = None, max_error_rate: float | None = None) -> Status:
     """Add the threshold checks that were asked for; a check without data to judge fails."""
-    asked = (("max-p95-ratio", max_p95_ratio, status.p95_ratio),
-             ("max-error-rate", max_error_rate, status.canary.error_rate))
+    # With no healthy canary host, Envoy serves the canary's share from stable: its numbers are not the canary's.
+    judgeable = status.canary.healthy_hosts != 0
+    asked = (("max-p95-ratio", max_p95_ratio, status.p95_ratio if judgeable else None),
+             ("max-error-rate", max_error_rate, status.canary.error_rate if judgeable else None))
     status.checks = [Check(name, limit, value, value is not None and value <= limit)
                      for name, limit, value in asked if limit is not None]
     return status
@@ -180,6 +188,9 @@ def _problem(status: Status) -> str | None:
         return f"no data for {canary.cluster}: is the canary deployed (CANARY=true forge deploy) and routed to?"
     if not stable.seen:
         return f"no data for {stable.cluster}: is the stable build deployed and routed to?"
+    if canary.healthy_hosts == 0:
+        return (f"{canary.cluster} has no healthy hosts: its share is served by stable, so its numbers are stable's "
+                "(is the canary deployed and ready?)")
     if not stable.rps and not canary.rps:
         return f"no traffic: neither cluster answered a request in the last {window}"
     if not canary.rps:

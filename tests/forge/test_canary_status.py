@@ -110,6 +110,19 @@ def test_no_data_or_no_traffic_is_explained(data, problem):
 
 
 @pytest.mark.unit
+def test_canary_without_healthy_hosts_is_not_judged_on_stables_numbers():
+    """The edge's aggregate canary cluster falls back to stable: fast, error-free numbers that are not the canary's."""
+    status = judge(collect("qotm", canned("qotm", **HEALTHY, healthy=vector(qotm_canary=0))),
+                   max_p95_ratio=10, max_error_rate=0.5)
+    assert status.problem == ("qotm-canary has no healthy hosts: its share is served by stable, so its numbers are "
+                              "stable's (is the canary deployed and ready?)")
+    assert not status.ok and [c.value for c in status.checks] == [None, None]
+    healthy = judge(collect("qotm", canned("qotm", **HEALTHY, healthy=vector(qotm_canary=1))),
+                    max_p95_ratio=10, max_error_rate=0.5)
+    assert healthy.problem is None and healthy.ok and healthy.canary.healthy_hosts == 1
+
+
+@pytest.mark.unit
 def test_table():
     status = judge(collect("qotm", canned("qotm", **HEALTHY)), max_p95_ratio=2, max_error_rate=0.5)
     assert render_table(status) == "\n".join([
@@ -155,7 +168,7 @@ def test_json_output(monkeypatch):
     data = json.loads(result.output)
     assert data["prometheus"] == "http://p.test" and data["window"] == "30s" and data["ok"] is False
     assert data["canary"] == {"cluster": "qotm-canary", "seen": True, "rps": 1.0, "share": 0.1, "p50_ms": 30.0,
-                              "p95_ms": 60.0, "error_rate": pytest.approx(0.1)}
+                              "p95_ms": 60.0, "error_rate": pytest.approx(0.1), "healthy_hosts": None}
     assert data["checks"] == [{"name": "max-p95-ratio", "limit": 2.0, "value": 3.0, "ok": False}]
 
 
@@ -345,6 +358,7 @@ def test_real_stable_vs_canary(live_prometheus):
     data = json.loads(result.output)
     stable, canary = data["stable"], data["canary"]
     assert stable["cluster"] == SERVICE and canary["cluster"] == f"{SERVICE}-canary"
+    assert canary["healthy_hosts"] >= 1  # the healthy-host query works on a real Prometheus
     assert stable["rps"] > 0 and canary["rps"] > 0
     assert stable["share"] + canary["share"] == pytest.approx(1.0)
     assert 0.2 < canary["share"] < 0.8  # 50/50 weights

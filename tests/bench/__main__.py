@@ -1,0 +1,6 @@
+"""`make bench`: every benchmark in turn; each prints its numbers and asserts nothing."""
+
+from tests.bench import cluster_bench, forge_bench
+
+forge_bench.main()
+cluster_bench.main()
