@@ -314,6 +314,9 @@ class LocalCluster(KubeCluster):
             f"--cluster-signing-key-file={pki.ca.key}",
             f"--service-cluster-ip-range={SERVICE_CIDR}",
             "--cluster-name=shopbox-test",
+            # kwok renews the node's lease; on a loaded 2-core machine a renewal can be late, and a node marked
+            # NotReady turns every pod unready, which kwok's stages never undo. Be patient with the simulated node.
+            "--node-monitor-grace-period=5m",
             "--profiling=false",
         ]
 
