@@ -87,7 +87,7 @@ def main(ctx: click.Context, verbose: bool) -> None:
     """forge: from source to a rolled-out Kubernetes deployment in one command.
 
     \b
-    Pipeline: discover services -> version -> build -> render -> validate -> apply -> wait.
+    Pipeline: discover -> version -> render -> validate -> build and push -> dry run -> apply -> prune -> wait.
     Run it in a service directory (one with a service.yaml) or at the workspace root.
 
     \b

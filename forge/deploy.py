@@ -52,7 +52,7 @@ class DeployRequest:
     dry_run: bool = False
     timeout: float = DEFAULT_TIMEOUT
     docker_client: Any = None  # for tests; None: from the environment
-    progress: TextIO | None = None  # where build progress goes (default stderr)
+    progress: TextIO | None = None  # where build progress goes (default stdout)
 
 
 def deploy(req: DeployRequest, say: Say) -> list[Applied]:

@@ -11,19 +11,13 @@ from forge.endpoints import Endpoint, endpoints
 from forge.errors import ForgeError
 from forge.inventory import Inventory
 from forge.kube import Cluster, ObjectRef
-from forge.profiles import CANARY, DEFAULT, TRUTHY
+from forge.profiles import DEFAULT, requested_profile
 from forge.wait import is_workload, rollout_status
 
 
 def profile_for(profile: str | None, canary: bool, env: Mapping[str, str]) -> str:
-    """--profile, --canary, FORGE_PROFILE, CANARY=true, else "default" (as deploy picks it, minus branches)."""
-    if profile:
-        return profile
-    if canary:
-        return CANARY
-    if env.get("FORGE_PROFILE"):
-        return env["FORGE_PROFILE"]
-    return CANARY if env.get("CANARY", "").strip().lower() in TRUTHY else DEFAULT
+    """The deployment a command means: chosen as deploy chooses it, minus `branches` (no service dir to read)."""
+    return requested_profile(profile, canary, env) or DEFAULT
 
 
 def deployed(cluster: Cluster, service: str, profile: str) -> Inventory:

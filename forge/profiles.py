@@ -31,6 +31,14 @@ def git_branch(start: Path) -> str | None:
     return None
 
 
+def requested_profile(profile: str | None, canary: bool, env: Mapping[str, str]) -> str | None:
+    """The profile asked for: --profile / FORGE_PROFILE; else --canary / CANARY=true|1|yes -> canary; else None."""
+    chosen = profile or env.get("FORGE_PROFILE") or None
+    if chosen is None and (canary or env.get("CANARY", "").strip().lower() in TRUTHY):
+        chosen = CANARY
+    return chosen
+
+
 def choose_profile(
     service: Service,
     *,
@@ -40,9 +48,7 @@ def choose_profile(
     branch: str | None = None,
 ) -> str:
     """--profile / FORGE_PROFILE; --canary / CANARY=true|1|yes -> canary; first matching `branches` glob; default."""
-    chosen = profile or env.get("FORGE_PROFILE") or None
-    if chosen is None and (canary or env.get("CANARY", "").strip().lower() in TRUTHY):
-        chosen = CANARY
+    chosen = requested_profile(profile, canary, env)
     if chosen is None and service.branches:
         current = branch if branch is not None else git_branch(service.root)
         if current is not None:

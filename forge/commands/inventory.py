@@ -51,7 +51,7 @@ def delete_command(service: str, canary: bool, profile: str | None, context: str
                    namespace: str | None) -> None:
     """Delete exactly one deployment of SERVICE: the objects forge applied for it in one profile.
 
-    The profile is --profile, --canary, FORGE_PROFILE or CANARY=true, else default. Only objects that still carry
+    The profile is --profile or FORGE_PROFILE, else --canary or CANARY=true, else default. Only objects that still carry
     forge's labels for that service and profile are deleted.
 
     \b

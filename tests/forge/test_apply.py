@@ -147,6 +147,7 @@ def test_promote_refuses_when_the_canary_lacks_a_container(web: Build, web_canar
         (None, False, {"CANARY": "yes"}, "canary"),
         (None, False, {"CANARY": "false"}, "default"),
         (None, False, {"FORGE_PROFILE": "blue", "CANARY": "1"}, "blue"),
+        (None, True, {"FORGE_PROFILE": "blue"}, "blue"),  # the order forge deploy uses
     ],
 )
 def test_profile_for(profile, canary, env, expected):
