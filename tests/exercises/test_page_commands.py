@@ -1,0 +1,123 @@
+"""Every exercise page's `$ forge ...` and `./shopbox.sh ...` calls exist as written: the subcommands, options
+and arguments resolve with forge's own click CLI and match `./shopbox.sh --help`. So a page never shows a
+command or flag the tools do not have."""
+
+from __future__ import annotations
+
+import functools
+import re
+import subprocess
+from pathlib import Path
+
+import click
+import pytest
+
+from forge.cli import main as forge_main
+from tests.exercises.steps import Step, program_calls, read
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+EXERCISES = ROOT / "exercises"
+# One page per module of the day's outline (slides/README.md).
+PAGES = ["01-docker.md", "02-kubernetes.md", "03-forge.md", "04-edge.md", "05-prometheus.md", "06-canary.md"]
+
+
+def all_steps() -> list[Step]:
+    return [step for page in PAGES for step in read(EXERCISES / page)]
+
+
+def resolve_forge(args: list[str]) -> None:
+    """Parse `forge ARGS` down to the last subcommand the way click does before invoking it; raises
+    click.UsageError (unknown command or option, bad value, missing argument)."""
+    command: click.Command = forge_main
+    ctx = command.make_context("forge", list(args))
+    while isinstance(command, click.Group):
+        rest = [*ctx._protected_args, *ctx.args]  # what Group.invoke hands to the subcommand
+        if not rest:
+            raise click.UsageError("missing command", ctx)
+        name, sub, rest = command.resolve_command(ctx, rest)
+        assert name is not None and sub is not None
+        command, ctx = sub, sub.make_context(name, rest, parent=ctx)
+
+
+def forge_error(args: list[str]) -> str | None:
+    try:
+        resolve_forge(args)
+    except click.exceptions.Exit as done:  # --help, --version
+        return None if done.exit_code == 0 else f"exit {done.exit_code}"
+    except click.ClickException as err:
+        return err.format_message()
+    return None
+
+
+def test_every_module_has_a_page_with_steps_and_a_check() -> None:
+    for page in PAGES:
+        text = (EXERCISES / page).read_text(encoding="utf-8")
+        assert text.startswith("# "), page
+        assert "**Goal:**" in text, page
+        assert "\n## Check\n" in text, page
+        assert read(EXERCISES / page), f"{page}: no `$ ` steps"
+
+
+def test_the_resolver_rejects_what_forge_rejects() -> None:
+    assert forge_error(["deploy", "qotm", "--canary", "--timeout", "90s"]) is None
+    assert forge_error(["canary", "status", "qotm", "--help"]) is None
+    assert "No such option '--no-such-flag'" in (forge_error(["deploy", "--no-such-flag"]) or "")
+    assert "No such command 'statuz'" in (forge_error(["canary", "statuz", "qotm"]) or "")
+    assert "Missing argument 'SERVICE'" in (forge_error(["canary", "abort"]) or "")
+    assert "is not in the range" in (forge_error(["canary", "status", "q", "--max-error-rate", "2"]) or "")
+    assert forge_error(["canary"]) is not None
+
+
+def test_every_forge_call_on_the_pages_parses() -> None:
+    calls = program_calls(all_steps(), "forge")
+    assert len(calls) >= 20, "the pages lost their forge steps"
+    bad = [f"{step.command!r} (line {step.line}): {err}" for step, args in calls if (err := forge_error(args))]
+    assert not bad, "\n".join(bad)
+
+
+@functools.cache
+def shopbox_usage() -> tuple[set[str], dict[str, range]]:
+    """Options and commands (with how many arguments each takes) from `./shopbox.sh --help`."""
+    text = subprocess.run([str(ROOT / "shopbox.sh"), "--help"], capture_output=True, text=True, check=True).stdout
+    options = {"--help", "-h", *re.findall(r"^  (--[a-z-]+)  ", text.split("Options:")[1], re.M)}
+    commands: dict[str, range] = {}
+    for name, params in re.findall(r"^  ([a-z]+)((?: \[?[A-Z]+\]?)*)\s", text.split("Commands:")[1], re.M):
+        words = params.split()
+        required = sum(1 for w in words if not w.startswith("["))
+        commands[name] = range(required, len(words) + 1)
+    return options, commands
+
+
+def shopbox_error(args: list[str]) -> str | None:
+    options, commands = shopbox_usage()
+    unknown = [a for a in args if a.startswith("-") and a not in options]
+    words = [a for a in args if not a.startswith("-")]
+    if unknown:
+        return f"unknown option {unknown[0]}"
+    if words and words[0] not in commands:
+        return f"unknown command {words[0]}"
+    if words and len(words) - 1 not in commands[words[0]]:
+        return f"{words[0]}: wrong number of arguments"
+    return None
+
+
+def test_shopbox_help_is_understood() -> None:
+    assert shopbox_error([]) is None
+    assert shopbox_error(["--no-cluster"]) is None
+    assert shopbox_error(["doctor"]) is None
+    assert shopbox_error(["prefetch"]) is None
+    assert shopbox_error(["prefetch", "b.tar"]) is None
+    assert shopbox_error(["load", "b.tar"]) is None
+    assert shopbox_error(["load"]) == "load: wrong number of arguments"
+    assert shopbox_error(["doctor", "x"]) == "doctor: wrong number of arguments"
+    assert shopbox_error(["up"]) == "unknown command up"
+    assert shopbox_error(["--force"]) == "unknown option --force"
+
+
+def test_every_shopbox_call_on_the_pages_matches_its_help() -> None:
+    calls = program_calls(all_steps(), "./shopbox.sh")
+    assert calls, "the pages lost their ./shopbox.sh steps"
+    bad = [f"{step.command!r} (line {step.line}): {err}" for step, args in calls if (err := shopbox_error(args))]
+    assert not bad, "\n".join(bad)
