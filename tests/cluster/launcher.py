@@ -15,9 +15,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+from tests.platform.procs import Process, free_ports
+
 from .api import Api
 from .pki import CertPair, Pki, create_pki
-from .procs import Process, free_ports
 
 HERE = Path(__file__).resolve().parent
 BUILD_SCRIPT = HERE / "build.sh"
@@ -264,7 +265,7 @@ class LocalCluster(KubeCluster):
                 "--node-lease-duration-seconds=40",
             ],
             # kwok also reads ~/.kwok/kwok.yaml: keep a developer's own config out of it.
-            env={**os.environ, "HOME": str(d)},
+            env={"HOME": str(d)},
         )
         self._create_node()
         self._wait(f"node {NODE_NAME} Ready and schedulable", deadline, self._node_ready)
@@ -321,15 +322,15 @@ class LocalCluster(KubeCluster):
         ]
 
     def _run(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
-        proc = Process(name, argv, self.data_dir / "logs" / f"{name}.log")
-        env = {k: v for k, v in (env or os.environ).items() if k != "KUBECONFIG"}
-        proc.start(env=env, cwd=self.data_dir)
+        # The components get explicit kubeconfigs; a KUBECONFIG from the caller's shell must not leak in.
+        proc = Process(argv, self.data_dir / "logs" / f"{name}.log", env={"KUBECONFIG": None, **(env or {})},
+                       cwd=self.data_dir, name=name)
         self.processes.append(proc)
 
     def _wait(self, what: str, deadline: float, check: Callable[[], bool]) -> None:
         while True:
             for proc in self.processes:
-                if not proc.running():
+                if not proc.alive():
                     raise ClusterStartError(f"{proc.name} exited while waiting for {what}")
             try:
                 if check():

@@ -22,7 +22,7 @@ from typing import Any
 import requests
 
 from tests.platform.fixtures import require
-from tests.platform.procs import Process, free_port, wait_for
+from tests.platform.procs import Process, free_port, wait_for, wait_ready
 from tests.services import apps
 from tests.services.rendered import ENVOY_DIR, PROMETHEUS_DIR, config_file, find, render, write_config_files
 
@@ -62,12 +62,10 @@ class Server:
             return
         self.process = proc = Process(self.argv, self.log, env=self.env, cwd=self.cwd)
         try:
-            wait_for(lambda: not proc.alive() or self.ready(), timeout, self.what)
-        except TimeoutError as exc:
+            wait_ready(proc, self.ready, self.what, timeout)
+        except RuntimeError:
             self.stop()
-            raise RuntimeError(f"{exc}; last lines of {self.log}:\n{proc.tail()}") from None
-        if not proc.alive():
-            raise RuntimeError(f"{self.what} exited with {proc.popen.returncode}; log {self.log}:\n{proc.tail()}")
+            raise
 
     def stop(self) -> None:
         """SIGTERM (gunicorn finishes the requests in flight), SIGKILL after 10 s."""
