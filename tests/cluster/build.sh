@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Build the local Kubernetes control plane used by the `cluster` pytest tier:
-# kube-apiserver, kube-controller-manager, kube-scheduler (k8s.io/kubernetes), etcd
-# (go.etcd.io/etcd/server/v3) and kwok (sigs.k8s.io/kwok), from the pinned Go module here.
+# Build the Kubernetes binaries the tests run, from the pinned Go module here: for the `cluster` tier's local
+# control plane kube-apiserver, kube-controller-manager, kube-scheduler (k8s.io/kubernetes), etcd
+# (go.etcd.io/etcd/server/v3) and kwok (sigs.k8s.io/kwok); for the `workshop` tier's offline kind node image
+# (tests/kind/) also kubelet, kubeadm, kube-proxy and kubectl.
 #
-# Output: ${SHOPBOX_CACHE:-$HOME/.cache/shopbox}/cluster-bin/<hash>/, where <hash> covers
+# Output: ${SHOPBOX_CACHE:-$HOME/.cache/shopbox}/kube-bin/<hash>/, where <hash> covers
 # this script, go.mod, go.sum, the cmd/ sources and the Go version, so a rebuild happens only when a pin
 # changes. Prints that directory (and nothing else) on stdout; progress goes to stderr.
 # Idempotent: when the binaries are already built it returns at once.
@@ -11,7 +12,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="${SHOPBOX_CACHE:-$HOME/.cache/shopbox}"
-bins=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+bins=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubelet kubeadm kube-proxy kubectl)
 
 if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
   PATH="$PATH:/usr/local/go/bin"
@@ -25,7 +26,7 @@ export GOTOOLCHAIN=local
 cd "$here"
 mapfile -t sources < <(find cmd -name '*.go' -type f | LC_ALL=C sort)
 hash="$({ go version; cat build.sh go.mod go.sum "${sources[@]}"; } | sha256sum | cut -c1-16)"
-root="$cache/cluster-bin"
+root="$cache/kube-bin"
 out="$root/$hash"
 
 complete() {
