@@ -6,6 +6,7 @@ set -euo pipefail
 usage() {
   cat <<'EOF'
 Usage: ./shopbox.sh [--no-cluster] [COMMAND]
+       ./shopbox.sh [--no-cluster] run -- COMMAND [ARG...]
 
 Start the workshop shell. With no command: make sure the kind cluster `shopbox` and the registry on
 localhost:5001 exist (kind's local-registry recipe), build the shopbox image if needed (or reuse it), and open
@@ -14,10 +15,13 @@ Re-running reuses what exists.
 
 Commands:
   (none)          set up (or reuse) cluster + registry + image, then open the shell
+  run -- CMD...   the same set-up, then run CMD in the shell non-interactively (as a participant would type
+                  it) and exit with its exit code, e.g. ./shopbox.sh run -- forge deploy
   doctor          pre-flight checks with a fix for each problem (Docker, socket, ports, disk, inotify, kind
                   network, registry, API server); exits 1 if a check fails
   build           build (or reuse) the shopbox image only
-  down            remove the cluster and the registry (the image and the `kind` network stay)
+  down            remove the cluster, the registry and the `kind` network when nothing else uses it (the image
+                  stays)
   prefetch [FILE] pull every pinned image in versions.env, build the shopbox image, save them all into one
                   bundle (default: ./shopbox-bundle.tar) for an offline site
   load BUNDLE     offline site: load BUNDLE into Docker, set up cluster + registry from it, put the workshop
@@ -31,6 +35,8 @@ Options:
 Environment (defaults in brackets):
   SHOPBOX_CACHE [~/.cache/shopbox]   kubeconfig, build context and bundles
   SHOPBOX_REGISTRY_PORT [5001]       SHOPBOX_API_PORT [6443]
+  SHOPBOX_EDGE_PORT [8080]           SHOPBOX_PROMETHEUS_PORT [9090]
+                                     host ports (127.0.0.1) of the Envoy edge and Prometheus NodePorts
   SHOPBOX_DRY_RUN=1                  print the docker commands instead of running them (state is still read)
   SHOPBOX_IMAGE_REPOSITORY [shopbox] the image is <repository>:<hash of its inputs>
   SHOPBOX_TOOLS_MIRROR=URL            download kubectl, kind and docker from URL/<host>/<path> (a mirror)
@@ -47,6 +53,12 @@ CLUSTER=${SHOPBOX_CLUSTER:-shopbox}
 REGISTRY_NAME=${SHOPBOX_REGISTRY_NAME:-shopbox-registry}
 REGISTRY_PORT=${SHOPBOX_REGISTRY_PORT:-5001}
 API_PORT=${SHOPBOX_API_PORT:-6443}
+EDGE_PORT=${SHOPBOX_EDGE_PORT:-8080}
+PROMETHEUS_PORT=${SHOPBOX_PROMETHEUS_PORT:-9090}
+# The fixed NodePorts of the Envoy edge and of Prometheus (node_port in envoy-canary/envoy/service.yaml and
+# prometheus-canary/service.yaml; a test keeps them equal), mapped to EDGE_PORT / PROMETHEUS_PORT on the host.
+EDGE_NODE_PORT=30080
+PROMETHEUS_NODE_PORT=30090
 KIND_NETWORK=${SHOPBOX_KIND_NETWORK:-kind}
 WORKSPACE=${SHOPBOX_WORKSPACE:-$SHOPBOX_ROOT}
 DRY_RUN=${SHOPBOX_DRY_RUN:-}
@@ -55,6 +67,7 @@ NODE_LABEL=io.x-k8s.kind.cluster=$CLUSTER
 REQUIRED_KEYS="DEBIAN_BASE_IMAGE KUBECTL_VERSION KIND_VERSION DOCKER_CLI_VERSION KIND_NODE_IMAGE REGISTRY_IMAGE"
 # Names versions.env must not set: this script's own globals and the shell's.
 RESERVED_KEYS="PATH HOME IFS PWD SHELL USER SHOPBOX_ROOT VERSIONS_FILE CACHE CLUSTER REGISTRY_NAME REGISTRY_PORT API_PORT
+ EDGE_PORT PROMETHEUS_PORT EDGE_NODE_PORT PROMETHEUS_NODE_PORT
  KIND_NETWORK WORKSPACE DRY_RUN KUBECONFIG_INTERNAL NODE_LABEL REQUIRED_KEYS RESERVED_KEYS VERSION_KEYS IMAGE CMD ARCH
  FAILED MISSING DOCKER_OK"
 
@@ -176,6 +189,41 @@ engine_arch() {
   esac
 }
 
+# engine_cgroup_version: 1 or 2, the cgroup version of the kernel the engine (and so every kind node) runs on.
+engine_cgroup_version() {
+  local version
+  version=$(docker info --format '{{.CgroupVersion}}' 2>/dev/null || true)
+  echo "${version:-2}"
+}
+
+# privileged_probe_command: a throwaway privileged container (kind runs every node --privileged), from the
+# registry image that the set-up needs anyway.
+privileged_probe_command() {
+  CMD=(docker run --rm --privileged --entrypoint true "$REGISTRY_IMAGE")
+}
+
+# privileged_problem: nothing when the engine starts a privileged container, else the engine's error (one line).
+privileged_problem() {
+  local out
+  if ! image_exists "$REGISTRY_IMAGE"; then
+    docker pull -q "$REGISTRY_IMAGE" >/dev/null 2>&1 || { echo "cannot pull $REGISTRY_IMAGE to check"; return; }
+  fi
+  privileged_probe_command
+  if ! out=$("${CMD[@]}" 2>&1); then
+    echo "$out" | grep -v '^$' | grep -v "docker run --help" | tail -n 1
+  fi
+}
+
+PRIVILEGED_FIX="kind runs its nodes as privileged containers: use an engine that allows them (Docker Desktop, or \
+Docker Engine on a Linux host or full VM; for rootless Docker see https://kind.sigs.k8s.io/docs/user/rootless/)"
+
+require_privileged() {
+  local problem
+  [[ -z $DRY_RUN ]] || return 0
+  problem=$(privileged_problem)
+  [[ -z $problem ]] || die "this Docker engine cannot start a privileged container ($problem); $PRIVILEGED_FIX"
+}
+
 is_docker_desktop() { [[ $(docker info --format '{{.OperatingSystem}}' 2>/dev/null) == *"Docker Desktop"* ]]; }
 
 container_state() { docker container inspect --format '{{.State.Status}}' "$1" 2>/dev/null || true; }
@@ -216,7 +264,29 @@ containerdConfigPatches:
 nodes:
 - role: control-plane
   image: $(node_image)
+  # The edge and Prometheus on the host's localhost (a browser on macOS/Windows cannot reach node addresses).
+  extraPortMappings:
+  - {containerPort: $EDGE_NODE_PORT, hostPort: $EDGE_PORT, listenAddress: "127.0.0.1", protocol: TCP}
+  - {containerPort: $PROMETHEUS_NODE_PORT, hostPort: $PROMETHEUS_PORT, listenAddress: "127.0.0.1", protocol: TCP}
 EOF
+  if [[ $(engine_cgroup_version) == 1 ]]; then
+    cat <<EOF
+# cgroup v1 engine: the kubelet (>= 1.35) refuses cgroup v1 unless failCgroupV1 is false, and kubeadm's
+# SystemVerification preflight check fails on it (KEP-5573). cgroup v1 support is deprecated: prefer a cgroup v2 host.
+kubeadmConfigPatches:
+- |
+  kind: KubeletConfiguration
+  failCgroupV1: false
+- |
+  kind: InitConfiguration
+  nodeRegistration:
+    ignorePreflightErrors: [SystemVerification]
+- |
+  kind: JoinConfiguration
+  nodeRegistration:
+    ignorePreflightErrors: [SystemVerification]
+EOF
+  fi
 }
 
 # On each node, localhost:PORT (what participants push to) is served by the registry container on the kind
@@ -419,6 +489,10 @@ ensure_cluster() {
   if [[ -z $nodes ]]; then
     ! port_in_use "$API_PORT" \
       || die "port $API_PORT (Kubernetes API) is taken by another program (Docker Desktop's Kubernetes?): stop it, or use SHOPBOX_API_PORT=<port>"
+    ! port_in_use "$EDGE_PORT" \
+      || die "port $EDGE_PORT (the edge's host port) is taken by another program: stop it, or use SHOPBOX_EDGE_PORT=<port>"
+    ! port_in_use "$PROMETHEUS_PORT" \
+      || die "port $PROMETHEUS_PORT (Prometheus' host port) is taken by another program: stop it, or use SHOPBOX_PROMETHEUS_PORT=<port>"
     tool_command kind create cluster --name "$CLUSTER" --config=- --wait 2m
     kind_config | run_stdin "${CMD[@]}"
   else
@@ -445,12 +519,13 @@ ensure_cluster() {
 
 # --- the shell -------------------------------------------------------------------------------------------
 
-# shell_command KUBECONFIG NETWORK: the docker run of the interactive shell.
+# shell_command KUBECONFIG NETWORK [CMD...]: the docker run of the shell (interactive without CMD).
 shell_command() {
   local kubeconfig=$1 network=$2 workdir=$PWD
+  shift 2
   [[ $workdir == "$WORKSPACE" || $workdir == "$WORKSPACE"/* ]] || workdir=$WORKSPACE
   CMD=(docker run --rm -i)
-  if [[ -t 0 && -t 1 ]]; then CMD+=(-t); fi
+  if [[ $# -eq 0 && -t 0 && -t 1 ]]; then CMD+=(-t); fi
   CMD+=(--hostname shopbox --network "$network"
     -v "$WORKSPACE:$WORKSPACE" -w "$workdir"
     -v "$(docker_socket):/var/run/docker.sock"
@@ -459,7 +534,7 @@ shell_command() {
   if [[ $network == "$KIND_NETWORK" ]]; then
     CMD+=(-e "SHOPBOX_REGISTRY_FORWARD=$REGISTRY_PORT:$REGISTRY_NAME:5000")
   fi
-  CMD+=("$IMAGE")
+  CMD+=("$IMAGE" "$@")
 }
 
 user_kubeconfig() {
@@ -469,21 +544,27 @@ user_kubeconfig() {
   echo "$first"
 }
 
+# start NO_CLUSTER [CMD...]: set up, then the interactive shell, or CMD in the shell (its exit code).
 start() {
-  local no_cluster=$1 network kubeconfig
+  local no_cluster=$1 network kubeconfig out=2
+  shift
+  # The set-up's own output goes to stderr, so that stdout is the shell's (`run -- CMD` output stays clean);
+  # a dry run prints its plan on stdout.
+  [[ -z $DRY_RUN ]] || out=1
   require_docker
-  ensure_image
+  if [[ $no_cluster == no ]]; then require_privileged; fi
+  ensure_image >&"$out"
   if [[ $no_cluster == yes ]]; then
     kubeconfig=$(user_kubeconfig)
     network=bridge
     if ! is_docker_desktop; then network=host; fi  # an API server on the host's 127.0.0.1 stays reachable
   else
-    ensure_registry
-    ensure_cluster
+    ensure_registry >&"$out"
+    ensure_cluster >&"$out"
     kubeconfig=$KUBECONFIG_INTERNAL
     network=$KIND_NETWORK
   fi
-  shell_command "$kubeconfig" "$network"
+  shell_command "$kubeconfig" "$network" "$@"
   run "${CMD[@]}"
 }
 
@@ -501,6 +582,14 @@ down() {
     log "no registry $REGISTRY_NAME"
   fi
   run rm -f "$KUBECONFIG_INTERNAL"
+  # kind created the network; remove it too unless something else (another kind cluster) still uses it.
+  if network_exists "$KIND_NETWORK"; then
+    if [[ -z $(docker network inspect "$KIND_NETWORK" --format '{{range .Containers}}{{.Name}} {{end}}') || -n $DRY_RUN ]]; then
+      run docker network rm "$KIND_NETWORK"
+    else
+      log "network $KIND_NETWORK is still used by other containers: kept"
+    fi
+  fi
 }
 
 # pinned_images: every *_IMAGE value in versions.env, once.
@@ -626,8 +715,28 @@ doctor() {
     fi
   fi
 
+  if [[ -n $DOCKER_OK ]]; then
+    if [[ $(engine_cgroup_version) == 1 ]]; then
+      report warn cgroups "the engine runs cgroup v1: Kubernetes >= 1.35 refuses it by default; shopbox sets the kubelet's failCgroupV1: false and skips kubeadm's SystemVerification check, so the cluster works, but cgroup v1 support is deprecated" \
+        "boot the host (or Docker's VM) with cgroup v2 (kernel option systemd.unified_cgroup_hierarchy=1)"
+    else
+      report ok cgroups "v2"
+    fi
+    problem=$(privileged_problem)
+    if [[ -z $problem ]]; then
+      report ok privileged "the engine starts privileged containers (kind's nodes are privileged)"
+    else
+      report fail privileged "the engine cannot start a privileged container: $problem" "$PRIVILEGED_FIX"
+    fi
+  else
+    report skip cgroups "needs Docker"
+    report skip privileged "needs Docker"
+  fi
+
   doctor_port "$REGISTRY_PORT" "registry" "$REGISTRY_NAME" REGISTRY
   doctor_port "$API_PORT" "Kubernetes API server" "$CLUSTER-control-plane" API
+  doctor_port "$EDGE_PORT" "edge (Envoy NodePort $EDGE_NODE_PORT)" "$CLUSTER-control-plane" EDGE
+  doctor_port "$PROMETHEUS_PORT" "Prometheus (NodePort $PROMETHEUS_NODE_PORT)" "$CLUSTER-control-plane" PROMETHEUS
 
   dir=$HOME
   if [[ -n $DOCKER_OK ]]; then
@@ -703,6 +812,14 @@ main() {
     case $1 in
       -h | --help) usage; return 0 ;;
       --no-cluster) no_cluster=yes ;;
+      run)
+        [[ -z $command ]] || die "only one command at a time (got $command and $1); see ./shopbox.sh --help"
+        [[ ${2:-} == -- && $# -gt 2 ]] || die "run needs the command after --: ./shopbox.sh run -- COMMAND [ARG...]"
+        shift 2
+        load_versions
+        start "$no_cluster" "$@"
+        return
+        ;;
       doctor | build | down | prefetch | load)
         [[ -z $command ]] || die "only one command at a time (got $command and $1); see ./shopbox.sh --help"
         command=$1

@@ -9,6 +9,7 @@ template carries the `shopbox.test/fail` annotation (tests/cluster/kwok.yaml).
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -119,6 +120,12 @@ def services_copy(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> 
     for name in SERVICE_DIRS:
         shutil.copytree(repo_root / name, root / name,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache"))
+    # The workshop's fixed NodePorts (mapped to the host by kind) would collide between the namespaces of this
+    # one shared API server: let Kubernetes choose them here.
+    for descriptor in (root / "envoy-canary/envoy/service.yaml", root / "prometheus-canary/service.yaml"):
+        text = descriptor.read_text()
+        assert re.search(r"^node_port: \d+ ", text, re.M), f"{descriptor}: no fixed node_port any more"
+        descriptor.write_text(re.sub(r"^node_port: \d+ ", "node_port: null ", text, flags=re.M))
     return root
 
 

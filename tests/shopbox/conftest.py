@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.platform.fixtures import require_command
-from tests.platform.procs import free_port
+from tests.platform.procs import free_ports
 
 REGISTRY_CONFIG = """\
 version: 0.1
@@ -38,6 +38,8 @@ class Setup:
     registry_port: int
     api_port: int
     cache: Path
+    edge_port: int = 0
+    prometheus_port: int = 0
 
     @property
     def node(self) -> str:
@@ -49,6 +51,7 @@ class Setup:
             "SHOPBOX_CLUSTER": self.cluster, "SHOPBOX_REGISTRY_NAME": self.registry,
             "SHOPBOX_KIND_NETWORK": self.network, "SHOPBOX_REGISTRY_PORT": str(self.registry_port),
             "SHOPBOX_API_PORT": str(self.api_port), "SHOPBOX_CACHE": str(self.cache),
+            "SHOPBOX_EDGE_PORT": str(self.edge_port), "SHOPBOX_PROMETHEUS_PORT": str(self.prometheus_port),
         }
 
 
@@ -62,8 +65,9 @@ def docker(*args: str, check: bool = True) -> str:
 @pytest.fixture
 def setup(docker_client, tmp_path) -> Iterator[Setup]:
     name = f"sbt-{uuid.uuid4().hex[:8]}"
-    s = Setup(cluster=name, registry=f"{name}-registry", network=f"{name}-kind", registry_port=free_port(),
-              api_port=free_port(), cache=tmp_path / "cache")
+    registry_port, api_port, edge_port, prometheus_port = free_ports(4)
+    s = Setup(cluster=name, registry=f"{name}-registry", network=f"{name}-kind", registry_port=registry_port,
+              api_port=api_port, cache=tmp_path / "cache", edge_port=edge_port, prometheus_port=prometheus_port)
     yield s
     ids = docker("ps", "-aq", "--filter", f"name={name}", check=False).split()
     if ids:

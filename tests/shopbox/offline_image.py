@@ -46,7 +46,7 @@ def packages() -> tuple[str, ...]:
 BASE = BaseImage(repository="shopbox-test/shopbox-base", debs=packages())
 
 
-def _run(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+def run_checked(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(argv, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, argv[:4]))} failed ({result.returncode}):\n"
@@ -55,7 +55,7 @@ def _run(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
 
 
 @contextmanager
-def _locked(name: str) -> Iterator[None]:
+def cache_lock(name: str) -> Iterator[None]:
     CACHE.mkdir(parents=True, exist_ok=True)
     with open(CACHE / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -66,11 +66,11 @@ def kind_binary() -> Path:
     """kind at the pinned version, built once from the Go module proxy (`go install sigs.k8s.io/kind@vX`)."""
     version = versions()["KIND_VERSION"]
     target = CACHE / f"kind-v{version}" / "kind"
-    with _locked("kind-build"):
+    with cache_lock("kind-build"):
         if not target.exists():
             print(f"building kind v{version} from the Go module proxy", file=sys.stderr)
             env = {**os.environ, "GOBIN": str(target.parent), "CGO_ENABLED": "0"}
-            _run(["go", "install", f"sigs.k8s.io/kind@v{version}"], env=env)
+            run_checked(["go", "install", f"sigs.k8s.io/kind@v{version}"], env=env)
     return target
 
 
@@ -87,7 +87,7 @@ def _pip_wheel(out: Path, *options: str) -> None:
         src = Path(tmp)
         shutil.copy2(ROOT / "pyproject.toml", src)
         shutil.copytree(ROOT / "forge", src / "forge", ignore=shutil.ignore_patterns("__pycache__"))
-        _run([sys.executable, "-m", "pip", "wheel", "-q", *options, "--wheel-dir", str(out), str(src)])
+        run_checked([sys.executable, "-m", "pip", "wheel", "-q", *options, "--wheel-dir", str(out), str(src)])
 
 
 def wheelhouse() -> Path:
@@ -97,7 +97,7 @@ def wheelhouse() -> Path:
     deps = root / f"deps-{_digest([ROOT / 'pyproject.toml'])}"
     forge_sources = sorted(p for p in (ROOT / "forge").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     target = root / _digest([ROOT / "pyproject.toml", *forge_sources])
-    with _locked("shopbox-wheels"):
+    with cache_lock("shopbox-wheels"):
         if not deps.exists():
             _pip_wheel(root / "deps.tmp")
             for wheel in (root / "deps.tmp").glob("shopbox_forge-*.whl"):
@@ -139,8 +139,8 @@ def build() -> str:
     holds its own forge layer)."""
     with tempfile.TemporaryDirectory(prefix="shopbox-tools-") as tmp:
         env = {**build_env(tools_dir(Path(tmp))), "SHOPBOX_IMAGE_REPOSITORY": REPOSITORY}
-        ref = _run(["bash", str(SHOPBOX_SH), "build"], env=env, timeout=1200).stdout.strip().splitlines()[-1]
-    tags = _run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", REPOSITORY]).stdout.split()
+        ref = run_checked(["bash", str(SHOPBOX_SH), "build"], env=env, timeout=1200).stdout.strip().splitlines()[-1]
+    tags = run_checked(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", REPOSITORY]).stdout.split()
     stale = [tag for tag in tags if tag != ref]
     if stale:
         subprocess.run(["docker", "rmi", *stale], capture_output=True)

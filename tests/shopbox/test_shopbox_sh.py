@@ -127,15 +127,77 @@ def test_kind_config(dead_docker):
     assert config["kind"] == "Cluster" and config["apiVersion"] == "kind.x-k8s.io/v1alpha4"
     assert config["name"] == "shopbox"
     assert config["networking"] == {"apiServerAddress": "127.0.0.1", "apiServerPort": 6443}
-    assert config["nodes"] == [{"role": "control-plane", "image": versions()["KIND_NODE_IMAGE"]}]
+    assert config["nodes"] == [{"role": "control-plane", "image": versions()["KIND_NODE_IMAGE"], "extraPortMappings": [
+        {"containerPort": 30080, "hostPort": 8080, "listenAddress": "127.0.0.1", "protocol": "TCP"},
+        {"containerPort": 30090, "hostPort": 9090, "listenAddress": "127.0.0.1", "protocol": "TCP"}]}]
     patch = tomllib.loads(config["containerdConfigPatches"][0])
     assert patch["plugins"]["io.containerd.grpc.v1.cri"]["registry"]["config_path"] == "/etc/containerd/certs.d"
+    assert "kubeadmConfigPatches" not in config  # no engine answered: cgroup v2 assumed
 
 
 def test_kind_config_follows_the_settings(dead_docker):
-    env = {**dead_docker, "SHOPBOX_API_PORT": "7443", "SHOPBOX_CLUSTER": "other"}
+    env = {**dead_docker, "SHOPBOX_API_PORT": "7443", "SHOPBOX_CLUSTER": "other", "SHOPBOX_EDGE_PORT": "18080",
+           "SHOPBOX_PROMETHEUS_PORT": "19090"}
     config = yaml.safe_load(call("kind_config", env))
     assert config["name"] == "other" and config["networking"]["apiServerPort"] == 7443
+    assert [m["hostPort"] for m in config["nodes"][0]["extraPortMappings"]] == [18080, 19090]
+
+
+def test_node_ports_match_the_services(dead_docker):
+    """The NodePorts kind maps to the host are the ones the edge and Prometheus Services ask for."""
+    for descriptor, variable in (("envoy-canary/envoy/service.yaml", "EDGE_NODE_PORT"),
+                                 ("prometheus-canary/service.yaml", "PROMETHEUS_NODE_PORT")):
+        wanted = yaml.safe_load((ROOT / descriptor).read_text())["node_port"]
+        assert call(f'echo "${variable}"', dead_docker).strip() == str(wanted)
+
+
+def fake_docker(tmp_path: Path, cgroup_version: str = "1", privileged_error: str = "") -> dict[str, str]:
+    """PATH with a `docker` that reports an engine on cgroup v<cgroup_version> and, when privileged_error is set,
+    refuses privileged containers with that error (as Docker does: on stderr, exit 125)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    script = bin_dir / "docker"
+    script.write_text(f"""#!/usr/bin/env bash
+case "$*" in
+  *CgroupVersion*) echo {cgroup_version} ;;
+  "info --format {{{{.Architecture}}}}") echo x86_64 ;;
+  version*) echo 20.10.24 ;;
+  "image inspect"*) exit 0 ;;
+  *--privileged*) if [ -n "{privileged_error}" ]; then echo "docker: {privileged_error}" >&2; echo >&2;
+      echo "Run 'docker run --help' for more information" >&2; exit 125; fi ;;
+  *) echo "fake docker: unexpected: $*" >&2; exit 99 ;;
+esac
+""")
+    script.chmod(0o755)
+    return {"PATH": f"{bin_dir}:{os.environ['PATH']}", "DOCKER_HOST": f"unix://{tmp_path}/docker.sock"}
+
+
+def test_kind_config_on_a_cgroup_v1_engine_turns_the_kubelet_check_off(tmp_path):
+    config = yaml.safe_load(call("kind_config", fake_docker(tmp_path, "1")))
+    patches = [yaml.safe_load(p) for p in config["kubeadmConfigPatches"]]
+    assert patches == [
+        {"kind": "KubeletConfiguration", "failCgroupV1": False},
+        {"kind": "InitConfiguration", "nodeRegistration": {"ignorePreflightErrors": ["SystemVerification"]}},
+        {"kind": "JoinConfiguration", "nodeRegistration": {"ignorePreflightErrors": ["SystemVerification"]}},
+    ]
+    assert "kubeadmConfigPatches" not in yaml.safe_load(call("kind_config", fake_docker(tmp_path, "2")))
+
+
+def test_an_engine_that_refuses_privileged_containers_stops_before_building(tmp_path):
+    error = ("Error response from daemon: failed to create shim: OCI runtime create failed: runc create failed: "
+             "unable to start container process: unable to apply caps: operation not permitted: unknown.")
+    env = {**fake_docker(tmp_path, "1", error), "SHOPBOX_CACHE": str(tmp_path / "cache")}
+    result = run_script("run", "--", "true", env=env)
+    line = _one_line_error(result, "cannot start a privileged container", "unable to apply caps",
+                           "kind runs its nodes as privileged containers")
+    assert "unexpected" not in result.stderr  # nothing was built or started: the fake docker knows no more
+    assert line.count("docker run --help") == 0
+    assert call("privileged_problem", env).strip() == f"docker: {error}"
+
+
+def test_run_needs_a_command_after_two_dashes():
+    for args in (("run",), ("run", "true"), ("run", "--")):
+        _one_line_error(run_script(*args), "run needs the command after --")
 
 
 def test_hosts_toml_points_localhost_port_at_the_registry_container():
