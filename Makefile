@@ -7,16 +7,18 @@ PY := $(VENV)/bin/python
 .PHONY: test setup lint test-unit test-tier bench
 
 test: setup lint
-	$(PY) -m tests.platform.tiers unit dataplane docker cluster
+	$(PY) -m tests.platform.tiers unit dataplane docker cluster workshop
 
 # Idempotent: installs what is missing, starts dockerd, builds the cached control plane and base images.
 setup:
 	bash tests/platform/install.sh
 	bash tests/platform/start.sh
 	bash tests/cluster/build.sh >/dev/null
-	bash tests/services/build_promtool.sh
+	bash tests/services/build_prometheus.sh
 	$(PY) -m tests.platform.base_images
 	$(PY) -m tests.shopbox.offline_image
+	$(PY) -m tests.kind.node_image >/dev/null
+	$(PY) -m tests.kind.standins >/dev/null
 
 lint:
 	bash tests/platform/lint.sh

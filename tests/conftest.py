@@ -1,6 +1,6 @@
 """Test tiers and shared fixtures.
 
-Every test belongs to exactly one tier marker: unit, dataplane, docker or cluster. The README's test command
+Every test belongs to exactly one tier marker: unit, dataplane, docker, cluster or workshop. The README's test command
 runs each tier in turn; with CI=true a tier whose prerequisite is missing fails instead of skipping.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-TIERS = ("unit", "dataplane", "docker", "cluster")
+TIERS = ("unit", "dataplane", "docker", "cluster", "workshop")
 
-pytest_plugins = ["tests.platform.fixtures", "tests.cluster.fixtures"]
+pytest_plugins = ["tests.platform.fixtures", "tests.cluster.fixtures", "tests.workshop.fixtures"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -142,11 +142,11 @@ def test_console_page_defaults_to_the_first_service(objects):
 
 
 def promtool_with_kubernetes_sd() -> str:
-    """promtool of the pinned Prometheus version with Kubernetes discovery, as tests/services/build_promtool.sh
+    """promtool of the pinned Prometheus version with Kubernetes discovery, as tests/services/build_prometheus.sh
     builds it (SHOPBOX_PROMTOOL overrides the path)."""
     version = versions_env()["PROMETHEUS_IMAGE"].rsplit(":v", 1)[1]
-    path = Path(os.environ.get("SHOPBOX_PROMTOOL") or base_images.CACHE / f"promtool-{version}" / "promtool")
-    require(path.is_file(), f"{path} is missing: run tests/services/build_promtool.sh (Debian's promtool has no "
+    path = Path(os.environ.get("SHOPBOX_PROMTOOL") or base_images.CACHE / f"prometheus-{version}" / "promtool")
+    require(path.is_file(), f"{path} is missing: run tests/services/build_prometheus.sh (Debian's promtool has no "
                             "Kubernetes discovery, so it cannot check the cluster's config)")
     return str(path)
 

@@ -1,0 +1,246 @@
+"""The workshop as a participant runs it: `./shopbox.sh` makes a real kind cluster, registry and shell; forge
+deploys QOTM, auth, Envoy and Prometheus into real pods; traffic goes through the Envoy NodePort (from the shell,
+and from the host through kind's port mapping); a slow canary is measured in Prometheus, aborted and promoted
+under load; `./shopbox.sh down` leaves nothing behind. One cluster for the module (tests run in file order; each
+test first brings the cluster into the state it needs, so a single test also runs alone). Numbers are printed.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from typing import Any
+
+import pytest
+import requests
+
+from tests.kind import standins
+from tests.services.stack import Answer, Load, failures
+from tests.workshop.fixtures import CLUSTER, Workshop
+
+pytestmark = pytest.mark.workshop
+
+P95 = "envoy_cluster_name:upstream_rq_time_ms:p95_1m"
+CANARY_WEIGHT = 0.10  # routes./qotm/ in envoy-canary/envoy/service.yaml
+SLOW = '    """The quote handler."""\n'  # where exercise 06 adds time.sleep(0.5)
+
+
+def ready(pod: dict[str, Any]) -> bool:
+    conditions = {c["type"]: c["status"] for c in pod["status"].get("conditions", [])}
+    return pod["status"].get("phase") == "Running" and conditions.get("Ready") == "True"
+
+
+def versions(answers: list[Answer]) -> dict[str | None, int]:
+    counts: dict[str | None, int] = {}
+    for answer in answers:
+        counts[answer.version] = counts.get(answer.version, 0) + 1
+    return counts
+
+
+def ensure_cluster(ws: Workshop) -> None:
+    """Cluster, registry and shell up (created or reused), the stand-in images side-loaded into the node."""
+    ws.run("kind", "load", "docker-image", "--name", CLUSTER, *standins.images())
+
+
+def ensure_deployed(ws: Workshop) -> None:
+    ensure_cluster(ws)
+    ws.run("forge", "setup", "--yes")
+    ws.run("forge", "deploy", "--timeout", "300s")
+    ws.wait_for("every pod Ready", lambda: all(ready(p) for p in ws.pods("app.kubernetes.io/managed-by=forge")))
+
+
+def load(ws: Workshop, **kwargs: Any) -> Load:
+    return Load(url=f"{ws.edge}/qotm/", headers={}, **kwargs)
+
+
+def p95s(ws: Workshop) -> dict[str, float]:
+    result = requests.get(f"{ws.prometheus}/api/v1/query", params={"query": P95}, timeout=10).json()
+    return {r["metric"].get("envoy_cluster_name", ""): float(r["value"][1]) for r in result["data"]["result"]
+            if r["value"][1] not in ("NaN", "+Inf")}
+
+
+def canary_deployed(ws: Workshop, slow: bool) -> None:
+    """qotm-canary Ready, built from qotm.py with (or without) exercise 06's half-second sleep."""
+    source = ws.root / "qotm/qotm.py"
+    text = source.read_text().replace(SLOW + "    time.sleep(0.5)\n", SLOW)
+    assert SLOW in text, "qotm.py no longer has the line exercise 06 edits"
+    source.write_text(text.replace(SLOW, SLOW + "    time.sleep(0.5)\n") if slow else text)
+    ws.sh("CANARY=true forge deploy qotm --timeout 300s")
+    ws.wait_for("the canary pod Ready",
+                lambda: any(ready(p) for p in ws.pods("app.kubernetes.io/instance=qotm-canary")))
+
+
+# ---- 1. ./shopbox.sh: cluster, registry, shell; a second run reuses them ----------------------------------------
+
+
+def test_shopbox_creates_the_cluster_registry_and_shell_then_reuses_them(workshop: Workshop, report: Any):
+    start = time.monotonic()
+    nodes = json.loads(workshop.run("kubectl", "get", "nodes", "-o", "json").stdout)["items"]
+    cold = time.monotonic() - start
+    assert [n["metadata"]["name"] for n in nodes] == [workshop.node]
+    workshop.wait_for("the node Ready", lambda: all(
+        c["status"] == "True" for n in workshop.kubectl_json("get", "nodes")["items"]
+        for c in n["status"]["conditions"] if c["type"] == "Ready"))
+    hosting = workshop.kubectl_json("get", "configmap", "local-registry-hosting", "-n", "kube-public")
+    assert f"localhost:{workshop.ports['registry']}" in hosting["data"]["localRegistryHosting.v1"]
+
+    start = time.monotonic()
+    again = workshop.run("true")
+    warm = time.monotonic() - start
+    assert f"cluster {CLUSTER} exists" in again.stderr
+    assert "is running on localhost" in again.stderr
+    assert warm < cold
+    workshop.timings.update({"./shopbox.sh cold": cold, "./shopbox.sh warm": warm})
+    report(f"./shopbox.sh to a command in the shell: cold {cold:.0f} s (cluster created), warm {warm:.1f} s; "
+           f"images {workshop.timings['images ready (built or cached)']:.0f} s before that")
+
+
+# ---- 2. forge setup + forge deploy of every service; the edge from the shell and from the host -----------------
+
+
+def test_forge_deploys_every_service_into_running_pods(workshop: Workshop, report: Any):
+    ensure_cluster(workshop)
+    workshop.run("forge", "setup", "--yes")
+    start = time.monotonic()
+    workshop.run("forge", "deploy", "--timeout", "300s")
+    cold = time.monotonic() - start
+    pods = workshop.pods("app.kubernetes.io/managed-by=forge")
+    names = {p["metadata"]["labels"]["app.kubernetes.io/name"] for p in pods}
+    assert names == {"qotm", "auth", "envoy", "prometheus"}
+    workshop.wait_for("every pod Ready", lambda: all(ready(p) for p in workshop.pods(
+        "app.kubernetes.io/managed-by=forge")))
+
+    start = time.monotonic()
+    workshop.run("forge", "deploy", "--timeout", "300s")
+    warm = time.monotonic() - start
+
+    from_shell = json.loads(workshop.sh('curl -sf "$(forge url envoy)/qotm/"').stdout)
+    assert from_shell["version"] == "stable"
+    from_host = requests.get(f"{workshop.edge}/qotm/", timeout=10)
+    assert from_host.status_code == 200 and from_host.json()["version"] == "stable"
+    assert requests.get(f"{workshop.prometheus}/-/ready", timeout=10).status_code == 200
+    report(f"forge deploy of qotm, auth, envoy, prometheus: cold {cold:.0f} s (build, push, rollout), "
+           f"warm {warm:.1f} s (nothing to build)")
+
+
+# ---- 3. /crash on a real pod: the container restarts, the edge keeps serving ----------------------------------
+
+
+def test_crash_restarts_the_container_and_the_edge_keeps_serving(workshop: Workshop, report: Any):
+    ensure_deployed(workshop)
+
+    def restarts() -> int:
+        return sum(s["restartCount"] for p in workshop.pods("app.kubernetes.io/instance=qotm")
+                   for s in p["status"]["containerStatuses"])
+
+    before = restarts()
+    running = load(workshop, threads=4, count=100_000, seconds=40).start()
+    time.sleep(2)
+    crash = requests.get(f"http://127.0.0.1:{workshop.ports['edge']}/qotm/crash", timeout=10)
+    workshop.wait_for("a QOTM container restart", lambda: restarts() > before, timeout=90)
+    workshop.wait_for("both QOTM pods Ready again", lambda: all(
+        ready(p) for p in workshop.pods("app.kubernetes.io/instance=qotm")), timeout=90)
+    answers = running.stop()
+    failed = failures(answers)
+    report(f"/crash: answer {crash.status_code}, restarts {before} -> {restarts()}, "
+           f"{len(failed)} of {len(answers)} requests through the edge failed meanwhile")
+    assert len(answers) > 200
+    assert len(failed) / len(answers) < 0.01
+    assert all(a.ok for a in answers[-50:])
+
+
+# ---- 4. a slow canary: its share, the latency gap in Prometheus, forge canary status ---------------------------
+
+
+def test_slow_canary_share_and_latency_gap_in_prometheus(workshop: Workshop, report: Any):
+    ensure_deployed(workshop)
+    canary_deployed(workshop, slow=True)
+    started = time.monotonic()
+    running = load(workshop, threads=32, count=6000, seconds=300).start()
+    gap = workshop.wait_for("canary p95 - stable p95 >= 0.4 s in Prometheus", lambda: (
+        (v := p95s(workshop)).get("qotm-canary", 0) - v.get("qotm", 1e9) >= 400 and v), timeout=240, interval=5)
+    seen_after = time.monotonic() - started
+    status = workshop.sh('forge canary status qotm --prometheus "$(forge url prometheus)" --max-p95-ratio 2',
+                         check=False)
+    answers = running.wait()
+    counts = versions(answers)
+    share = counts.get("canary", 0) / len(answers)
+    report(f"canary: {len(answers)} requests, {counts}, share {share:.1%} (weight {CANARY_WEIGHT:.0%}), "
+           f"{len(failures(answers))} failed; p95 stable {gap['qotm']:.0f} ms vs canary {gap['qotm-canary']:.0f} ms "
+           f"in Prometheus {seen_after:.0f} s after canary traffic started; canary status exit {status.returncode}")
+    assert len(answers) >= 5000
+    assert failures(answers) == []
+    assert abs(share - CANARY_WEIGHT) <= 0.02
+    assert status.returncode == 1, status.stdout + status.stderr
+    assert "qotm-canary" in status.stdout
+
+
+# ---- 5. abort and promote while a load runs: no failed request ---------------------------------------------------
+
+
+def test_canary_abort_and_promote_under_load_fail_no_request(workshop: Workshop, report: Any):
+    ensure_deployed(workshop)
+    canary_deployed(workshop, slow=True)
+    running = load(workshop, threads=8, count=100_000, seconds=120).start()
+    time.sleep(5)
+    workshop.run("forge", "canary", "abort", "qotm")
+    aborted = time.monotonic()
+    workshop.wait_for("qotm-canary gone", lambda: not workshop.pods("app.kubernetes.io/instance=qotm-canary"))
+    time.sleep(10)
+    answers = running.stop()
+    after = [a for a in answers if a.started > aborted + 5]
+    report(f"abort under load: {len(answers)} requests, {len(failures(answers))} failed, "
+           f"{versions(after)} after the abort")
+    assert failures(answers) == []
+    assert after and versions(after) == {"stable": len(after)}
+
+    canary_deployed(workshop, slow=False)
+    running = load(workshop, threads=8, count=100_000, seconds=180).start()
+    time.sleep(5)
+    workshop.run("forge", "canary", "promote", "qotm", "--timeout", "300s")
+    workshop.wait_for("qotm-canary gone", lambda: not workshop.pods("app.kubernetes.io/instance=qotm-canary"))
+    time.sleep(5)
+    answers = running.stop()
+    report(f"promote under load: {len(answers)} requests, {len(failures(answers))} failed, {versions(answers)}")
+    assert len(answers) > 200
+    assert failures(answers) == []
+
+
+# ---- 6. one stable pod deleted under load ------------------------------------------------------------------------
+
+
+def test_deleting_a_stable_pod_under_load_fails_under_one_percent(workshop: Workshop, report: Any):
+    ensure_deployed(workshop)
+    pods = workshop.pods("app.kubernetes.io/instance=qotm")
+    assert len(pods) >= 2
+    running = load(workshop, threads=8, count=100_000, seconds=60).start()
+    time.sleep(3)
+    victim = pods[0]["metadata"]["name"]
+    workshop.run("kubectl", "delete", "pod", victim, "--wait=false")
+    workshop.wait_for("a replacement pod Ready", lambda: sum(
+        ready(p) for p in workshop.pods("app.kubernetes.io/instance=qotm")
+        if p["metadata"]["name"] != victim) >= 2, timeout=120)
+    time.sleep(3)
+    answers = running.stop()
+    failed = failures(answers)
+    report(f"stable pod {victim} deleted under load: {len(failed)} of {len(answers)} failed")
+    assert len(answers) > 200
+    assert len(failed) / len(answers) < 0.01
+
+
+# ---- 7. ./shopbox.sh down leaves no container and no network -----------------------------------------------------
+
+
+def test_down_removes_every_container_and_network(workshop: Workshop):
+    ensure_cluster(workshop)
+    ours = set(workshop.containers())
+    assert {workshop.node, f"{CLUSTER}-registry"} <= ours
+    on_network = set(subprocess.run(["docker", "network", "inspect", "kind", "--format",
+                                     "{{range .Containers}}{{.Name}} {{end}}"],
+                                    capture_output=True, text=True, check=True).stdout.split())
+    workshop.shopbox("down")
+    assert workshop.containers() == []
+    network_left = subprocess.run(["docker", "network", "inspect", "kind"], capture_output=True).returncode == 0
+    # kind's network goes too, unless containers that are not ours (another kind cluster) still use it
+    assert network_left == bool(on_network - ours)
