@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
 from typing import Any
@@ -27,6 +28,19 @@ COMMANDS = {
     "setup": "forge.commands.setup:setup_command",
     "url": "forge.commands.inventory:url_command",
 }
+
+
+class _NoteHandler(logging.Handler):
+    """forge's modules log what they skip (`log.warning`); the CLI shows each as one `note:` line on stderr.
+    click.echo looks up stderr at each call, so output captured by tests (CliRunner) gets them too."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"note: {record.getMessage()}", err=True)
+
+
+_forge_log = logging.getLogger("forge")
+_forge_log.addHandler(_NoteHandler())
+_forge_log.propagate = False
 
 
 def _report(message: str, detail: str | None, code: int) -> None:

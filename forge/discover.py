@@ -84,6 +84,12 @@ def _ignores_above(start: Path, root: Path) -> _Ignores:
     return ignores
 
 
+def names_one_service(path: Path) -> bool:
+    """PATH is a service directory or its service.yaml: the user named that service."""
+    path = Path(os.path.abspath(path))
+    return is_service_dir(path) or (path.is_file() and path.name == DESCRIPTOR_NAME)
+
+
 def discover(path: Path, root: Path) -> list[Path]:
     """service.yaml files under `path` (sorted); a service directory or its service.yaml yields just that service."""
     path = Path(os.path.abspath(path))

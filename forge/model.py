@@ -50,6 +50,7 @@ class Service:
     profiles: dict[str, dict[str, Any]]
     branches: dict[str, str]
     requires: list[str]
+    overridden: tuple[str, ...] = ()  # the --set keys applied to this service (those its service.yaml has)
 
     @property
     def templates_dir(self) -> Path:

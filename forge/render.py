@@ -16,6 +16,7 @@ import yaml
 from forge.errors import ForgeError
 from forge.model import Build, Manifest
 from forge.workspace import display_path
+from forge.yamlload import load_all
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml")
 # libyaml when PyYAML has it (several times faster on big rendered configs).
@@ -136,17 +137,17 @@ def _template_line(tb: TracebackType | None, root: Path) -> tuple[Path, int] | N
     return found
 
 
-def _load_all(text: str) -> list[Any]:
+def _load_all(text: str, shown: str) -> list[Any]:
     try:
-        return list(yaml.load_all(text, Loader=_FAST_LOADER))
+        return load_all(text, shown, _FAST_LOADER)
     except yaml.YAMLError:
-        return list(yaml.safe_load_all(text))  # fails again, with the pure-Python parser's (documented) messages
+        return load_all(text, shown)  # fails again, with the pure-Python parser's (documented) messages
 
 
 def parse_documents(template: Path, text: str) -> list[dict[str, Any]]:
     """The non-empty YAML documents of a rendered template; each must be a mapping."""
     try:
-        docs = [d for d in _load_all(text) if d is not None]
+        docs = [d for d in _load_all(text, display_path(template)) if d is not None]
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,7 +14,7 @@ from click.shell_completion import CompletionItem
 from forge.descriptor import BUILTIN_PROFILES, load_service
 from forge.discover import discover
 from forge.errors import ForgeError
-from forge.workspace import load_workspace
+from forge.workspace import DNS_LABEL, load_workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -112,7 +113,17 @@ def build_arg_option(f: F) -> F:
     )(f)
 
 
-def namespace_option(f: F) -> F:
-    return click.option(
-        "-n", "--namespace", metavar="NAMESPACE", help="Kubernetes namespace (default: forge.yaml, else default)."
-    )(f)
+def dns_label(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """A namespace or service name: a DNS-1123 label, as Kubernetes requires (checked before anything runs)."""
+    if value is not None and not re.match(DNS_LABEL, value):
+        raise click.BadParameter(f"{value!r} is not a DNS label (lowercase letters, digits and '-', at most 63 "
+                                 "characters, starting and ending with a letter or digit)")
+    return value
+
+
+def namespace_option(f: F, help_text: str = "Kubernetes namespace (default: forge.yaml, else default).") -> F:
+    return click.option("-n", "--namespace", metavar="NAMESPACE", callback=dns_label, help=help_text)(f)
+
+
+def service_argument(f: F) -> F:
+    return click.argument("service", callback=dns_label)(f)

@@ -10,9 +10,10 @@ import click
 from forge.canary_status import collect, judge, prometheus, render_table
 from forge.commands.canary_ops import abort_command, promote_command
 from forge.errors import UsageError
+from forge.workspace import DNS_LABEL
 
 PROMETHEUS_ENV = "FORGE_PROMETHEUS_URL"
-_SERVICE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_SERVICE = re.compile(DNS_LABEL)
 _WINDOW = re.compile(r"^[1-9][0-9]*[smh]$")
 
 

@@ -144,3 +144,19 @@ def test_profile_completion(sample_workspace: Path, monkeypatch: pytest.MonkeyPa
     assert [c.value for c in complete.get_completions(["render", "--profile"], "st")] == ["staging"]
     monkeypatch.chdir(sample_workspace / "web")
     assert [c.value for c in complete.get_completions(["render", "--profile"], "")] == ["canary", "default"]
+
+
+def test_help_examples_work_on_the_workshop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_env: None,
+                                            forge_cli: Callable[..., Result]) -> None:
+    """Every `forge render` example of --help runs on the repository's own services (-o goes to tmp_path)."""
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    lines = [line.split("#")[0].split() for line in forge_cli("render", "--help").stdout.splitlines()
+             if line.strip().startswith("forge render")]
+    assert len(lines) == 4
+    for argv in lines:
+        args = [str(tmp_path / "out") if a == "build/manifests" else a for a in argv[2:]]
+        result = forge_cli("render", *args)
+        assert result.exit_code == 0, (argv, result.stderr)
+        if "--set" in args:
+            assert "  replicas: 3\n" in result.stdout
+    assert (tmp_path / "out" / "qotm").is_dir()

@@ -96,11 +96,10 @@ def test_duplicate_objects_across_services(sample_workspace: Path) -> None:
     )
 
 
-def test_same_name_in_other_namespace_or_kind_is_no_duplicate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                               clean_env: None) -> None:
+def test_same_name_in_other_kind_is_no_duplicate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 clean_env: None) -> None:
     monkeypatch.chdir(tmp_path)
     template = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n"
-                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: other}\n---\n"
                 "apiVersion: v1\nkind: Secret\nmetadata: {name: a}\n")
     assert validate(manifests_of(tmp_path, template), "1.36") == []
 
