@@ -83,7 +83,9 @@ class ForgeGroup(click.Group):
         except BrokenPipeError:
             raise  # stdout closed early (`forge render | head`): click exits quietly
         except OSError as err:
-            where = f"{err.filename}: " if err.filename else ""
+            from forge.workspace import display_path  # only on this path: keeps `forge --help` light
+
+            where = f"{display_path(err.filename)}: " if err.filename else ""
             _report(f"{where}{err.strerror or err}", None, 1)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise

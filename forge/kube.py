@@ -31,20 +31,23 @@ LOCAL_REGISTRY_CONFIGMAP = ("kube-public", "local-registry-hosting")  # KEP-1755
 class ApiError(ForgeError):
     """The API server answered with an error status."""
 
-    def __init__(self, status: int, reason: str, message: str):
-        super().__init__(message or reason or f"HTTP {status}")
+    def __init__(self, status: int, reason: str, message: str, detail: str | None = None):
+        super().__init__(message or reason or f"HTTP {status}", detail)
         self.status = status
         self.reason = reason  # the Status reason, e.g. "Invalid", "NotFound", "Forbidden"
 
     @classmethod
     def from_exception(cls, exc: ApiException) -> ApiError:
+        body = exc.body if isinstance(exc.body, str) else ""
         try:
-            status = json.loads(exc.body or "")
-        except (TypeError, ValueError):
-            status = {}
-        if not isinstance(status, dict):
-            status = {}
-        message = status.get("message") or (exc.body if isinstance(exc.body, str) else "") or str(exc.reason)
+            status = json.loads(body)
+        except ValueError:
+            status = None
+        if not isinstance(status, dict):  # not a Kubernetes Status: a proxy's or web server's answer
+            hint, first = not_the_api(body), (body.strip().splitlines() or [""])[0][:200]
+            message = first if first and not hint else f"HTTP {exc.status} {exc.reason or ''}".strip() + hint
+            return cls(exc.status or 0, str(exc.reason or ""), message, detail=body or None)
+        message = status.get("message") or str(exc.reason)
         return cls(exc.status or 0, status.get("reason") or str(exc.reason or ""), message.strip())
 
     def explain(self) -> str:
@@ -161,7 +164,11 @@ class Cluster:
         text = data.decode("utf-8", "replace")
         if raw:
             return text
-        return json.loads(text) if text else {}
+        try:
+            return json.loads(text) if text else {}
+        except ValueError:
+            raise ForgeError(f"context {self.context} at {self.server}: HTTP {response.status} from {path} is not "
+                             f"JSON{not_the_api(text)}", text) from None
 
     def get(self, path: str, **query: Any) -> dict[str, Any] | None:
         """GET; None when the object does not exist."""
@@ -224,6 +231,13 @@ class Cluster:
             raw=True,
             timeout=(5, 10),
         )
+
+
+def not_the_api(body: str) -> str:
+    """A hint when an answer is not from a Kubernetes API server (e.g. an HTML login or error page)."""
+    if body.lstrip()[:200].lower().startswith(("<!doctype html", "<html")) or "<html" in body[:500].lower():
+        return " (an HTML page: is the kubeconfig's server address a Kubernetes API server? -v shows the page)"
+    return ""
 
 
 def _short_reason(exc: BaseException) -> str:

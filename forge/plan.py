@@ -117,12 +117,12 @@ def _with_profile(services: list[Service], requested: str | None, named: Path | 
     if requested is None:
         return services
     kept = [s for s in services if has_profile(s, requested) or s.descriptor_path == named]
+    if not kept:
+        raise ForgeError(f"{display_path(path)}: no service here has a {requested} profile")
     for service in services:
         if service not in kept:
             log.warning("skipped %s: %s has no %s profile", service.name, display_path(service.descriptor_path),
                         requested)
-    if not kept:
-        raise ForgeError(f"{display_path(path)}: no service here has a {requested} profile")
     return kept
 
 

@@ -177,5 +177,13 @@ def describe_error(exc: BaseException) -> str:
         return "TLS handshake failed (a plain-HTTP registry must be on localhost, 127.x or *.local)"
     if isinstance(exc, requests.Timeout):
         return "timed out"
-    match = _ERRNO.search(str(exc)) or _OS_ERROR.search(str(exc))
-    return match.group(1).strip() if match else type(exc).__name__
+    if isinstance(exc, requests.exceptions.InvalidSchema | requests.exceptions.MissingSchema):
+        return "not an http:// or https:// URL"
+    if isinstance(exc, requests.exceptions.InvalidURL):
+        return "not a valid URL"
+    text = str(exc)
+    match = _ERRNO.search(text) or _OS_ERROR.search(text)
+    if match:
+        return match.group(1).strip()
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first[:200] if first and "Error(" not in first else "failed"  # never a library's class name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -14,10 +15,11 @@ import jinja2
 import yaml
 
 from forge.errors import ForgeError
-from forge.model import Build, Manifest
+from forge.model import Build, Manifest, Service
 from forge.workspace import display_path
 from forge.yamlload import load_all
 
+log = logging.getLogger(__name__)
 TEMPLATE_SUFFIXES = (".yaml", ".yml")
 # libyaml when PyYAML has it (several times faster on big rendered configs).
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -47,9 +49,9 @@ def sha256(value: Any) -> str:
     return hashlib.sha256(str(_defined(value)).encode()).hexdigest()
 
 
-def templates(build: Build) -> list[Path]:
-    """The k8s/**/*.yaml|yml files of a build's service, sorted."""
-    root = build.service.templates_dir
+def templates(service: Service) -> list[Path]:
+    """The k8s/**/*.yaml|yml files of a service, sorted."""
+    root = service.templates_dir
     if not root.is_dir():
         return []
     return sorted(p for p in root.rglob("*") if p.suffix in TEMPLATE_SUFFIXES and p.is_file())
@@ -90,7 +92,11 @@ def render(builds: Sequence[Build], env: Mapping[str, str] | None = None) -> lis
     for build in builds:
         jinja = environment(build.service.root)
         values = context(build, env)
-        for template in templates(build):
+        found = templates(build.service)
+        if not found:
+            log.warning("%s: no templates in %s, nothing to deploy for it", build.service.name,
+                        display_path(build.service.templates_dir) + "/")
+        for template in found:
             text = render_template(jinja, build.service.root, template, values)
             for doc in parse_documents(template, text):
                 inject_labels(doc, build.labels())

@@ -160,3 +160,38 @@ def test_help_examples_work_on_the_workshop(tmp_path: Path, monkeypatch: pytest.
         if "--set" in args:
             assert "  replicas: 3\n" in result.stdout
     assert (tmp_path / "out" / "qotm").is_dir()
+
+
+def test_canary_at_the_root_skips_services_without_a_canary_profile(sample_workspace: Path) -> None:
+    """`CANARY=true forge render` at the root: web has a canary profile, db and api do not (one line each)."""
+    result = forge("render", cwd=sample_workspace, env={"CANARY": "true"})
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "note: skipped db: db/service.yaml has no canary profile",
+        "note: skipped api: api/service.yaml has no canary profile",
+    ]
+    assert {d["metadata"]["name"] for d in yaml.safe_load_all(result.stdout)} == {"web-canary", "web-canary-conf"}
+
+
+def test_a_service_without_templates_says_so(sample_workspace: Path) -> None:
+    write_tree(sample_workspace, {"bare/service.yaml": "{}\n"})
+    result = forge("render", "bare", cwd=sample_workspace)
+    assert (result.returncode, result.stdout) == (0, "")
+    assert result.stderr == "note: bare: no templates in bare/k8s/, nothing to deploy for it\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["canary", "status", "qotm", "--prometheus", "localhost:9090"], {},
+         "error: Prometheus at localhost:9090 is unreachable: not an http:// or https:// URL"),
+        (["canary", "status", "qotm", "--prometheus", "ftp://prom"], {},
+         "error: Prometheus at ftp://prom is unreachable: not an http:// or https:// URL"),
+        (["setup", "--registry", "localhost:5001", "--skip-cluster", "--yes"], {"DOCKER_HOST": "foo://bar"},
+         "error: Docker engine at foo://bar does not answer: Invalid bind address protocol: foo://bar"),
+    ],
+    ids=["prometheus-no-scheme", "prometheus-ftp", "docker-host-bad-scheme"],
+)
+def test_errors_use_no_library_words(tmp_path: Path, args: list[str], env: dict[str, str], message: str) -> None:
+    result = forge(*args, cwd=tmp_path, env=env)
+    assert (result.returncode, result.stderr) == (1, message + "\n")
