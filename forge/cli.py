@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import sys
@@ -12,21 +11,27 @@ import click
 from click.shell_completion import get_completion_class
 
 from forge import __version__
-from forge.commands import verbose_enabled, verbose_option
+from forge.commands import LazyGroup, verbose_enabled
 from forge.errors import ForgeError
 
 COMPLETE_VAR = "_FORGE_COMPLETE"
 
-# Command name -> "module:attribute". Imported only when used, so `forge render` or `forge --version` does not pay
-# for the Docker and Kubernetes clients. Register a new command by adding a line here.
+# Command name -> ("module:attribute", first paragraph of its help). Imported only when used, so `forge --help`,
+# `forge render` or `forge canary status` do not pay for the Docker and Kubernetes clients. Register a new command
+# by adding a line here (tests/forge/test_startup.py checks the help texts).
 COMMANDS = {
-    "canary": "forge.commands.canary:canary_group",
-    "delete": "forge.commands.inventory:delete_command",
-    "deploy": "forge.commands.deploy:deploy_command",
-    "list": "forge.commands.inventory:list_command",
-    "render": "forge.commands.render:render_command",
-    "setup": "forge.commands.setup:setup_command",
-    "url": "forge.commands.inventory:url_command",
+    "canary": ("forge.commands.canary:canary_group", "Canary deployments: compare with stable, promote, abort."),
+    "delete": ("forge.commands.inventory:delete_command",
+               "Delete exactly one deployment of SERVICE: the objects forge applied for it in one profile."),
+    "deploy": ("forge.commands.deploy:deploy_command", "Build, push, render, validate, apply and wait for the "
+               "services under PATH (default: the current directory)."),
+    "list": ("forge.commands.inventory:list_command",
+             "List what forge deployed in the namespace: service, profile, build name, version, readiness."),
+    "render": ("forge.commands.render:render_command", "Render and validate the Kubernetes manifests of the "
+               "services under PATH (default: the current directory)."),
+    "setup": ("forge.commands.setup:setup_command", "Check that Docker, the cluster and the registry work, then "
+              "write forge.yaml."),
+    "url": ("forge.commands.inventory:url_command", "Print a URL that reaches SERVICE from this shell."),
 }
 
 
@@ -50,30 +55,9 @@ def _report(message: str, detail: str | None, code: int) -> None:
     sys.exit(code)
 
 
-def _add_verbose(command: click.Command) -> None:
-    """Give every (sub)command -v, so `forge render -v` works as well as `forge -v render`."""
-    if not any(p.name == "verbose" for p in command.params):
-        command.params.append(verbose_option())
-    for sub in getattr(command, "commands", {}).values():
-        _add_verbose(sub)
-
-
-class ForgeGroup(click.Group):
-    """Loads commands lazily (COMMANDS); turns ForgeError (and OS errors) into one line on stderr; tracebacks only
-    for bugs, and only with -v."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*COMMANDS, *self.commands})
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        command = super().get_command(ctx, cmd_name)
-        if command is None and cmd_name in COMMANDS:
-            module, attribute = COMMANDS[cmd_name].split(":")
-            command = getattr(importlib.import_module(module), attribute)
-            self.add_command(command, cmd_name)
-        if command is not None:
-            _add_verbose(command)
-        return command
+class ForgeGroup(LazyGroup):
+    """The root group: turns ForgeError (and OS errors) into one line on stderr; tracebacks only for bugs, and only
+    with -v."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -95,7 +79,7 @@ class ForgeGroup(click.Group):
             _report(f"internal error: {type(err).__name__}: {err} (run with -v for the traceback)", None, 1)
 
 
-@click.group(cls=ForgeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ForgeGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="forge")
 @click.option("-v", "--verbose", is_flag=True, help="Show details (e.g. the full error).")
 @click.pass_context

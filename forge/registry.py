@@ -11,8 +11,6 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-import docker.auth
-import docker.errors
 import requests
 
 from forge.errors import ForgeError
@@ -48,6 +46,8 @@ def parse_reference(ref: str) -> Reference:
     last = ref.rsplit("/", 1)[-1]
     if ":" in last:
         name, tag = ref.rsplit(":", 1)
+    import docker.auth  # here, not at the top: `forge canary status` uses describe_error without Docker
+
     host, repository = docker.auth.split_repo_name(name)
     if host == DOCKER_HUB and "/" not in repository:
         repository = f"library/{repository}"
@@ -163,6 +163,9 @@ class Registry:
 
     def _credentials(self) -> dict[str, str]:
         """Username/password or identity token for this host from Docker's config, keys lower-cased."""
+        import docker.auth
+        import docker.errors
+
         try:
             config = docker.auth.load_config()
             found = docker.auth.resolve_authconfig(config, self.host) or {}

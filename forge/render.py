@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any
 
 import jinja2
+import jinja2.bccache
 import yaml
 
 from forge.errors import ForgeError
@@ -73,6 +74,31 @@ def context(build: Build, env: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+class _TemplateCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates under ~/.cache/forge (keyed by path and checked against the source), so a render does
+    not parse and compile every template again; a cache that cannot be read or written is simply not used."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except (OSError, EOFError, ValueError):
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def template_cache_dir() -> Path:
+    """$FORGE_CACHE_DIR, else $XDG_CACHE_HOME/forge, else ~/.cache/forge; then `templates`."""
+    base = os.environ.get("FORGE_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "forge")
+    return Path(base) / "templates"
+
+
 def environment(service_root: Path) -> jinja2.Environment:
     """Jinja2 rooted at the service directory, so a template can include a file next to service.yaml."""
     env = jinja2.Environment(
@@ -80,6 +106,7 @@ def environment(service_root: Path) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
+        bytecode_cache=_TemplateCache(str(template_cache_dir())),
     )
     env.filters.update(to_yaml=to_yaml, to_json=to_json, sha256=sha256)
     return env

@@ -3,11 +3,11 @@ the target version (offline, kubernetes-validate, strict: unknown fields are err
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 from kubernetes_validate.utils import all_versions, schema_contents
@@ -75,14 +75,20 @@ def schema_version(requested: str | None) -> str:
 
 
 @functools.cache
-def _definitions(schema_dir: str) -> Resource:
-    return Resource.from_contents(schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json", schema_dir))
+def _definitions_json(shipped: str) -> dict[str, Any]:
+    """The schema's 2 MB _definitions.json, parsed once per process."""
+    return schema_contents(f"kubernetes-json-schema/v{shipped}-local-strict/_definitions.json", shipped)
+
+
+@functools.cache
+def _definitions(shipped: str) -> Resource:
+    return Resource.from_contents(_definitions_json(shipped))
 
 
 @functools.cache
 def _built_in(shipped: str) -> tuple[frozenset[str], dict[str, frozenset[str]]]:
     """(every built-in API group the schema knows of, even as removed; kinds per served apiVersion)."""
-    definitions = schema_contents(f"kubernetes-json-schema/v{shipped}-local-strict/_definitions.json", shipped)
+    definitions = _definitions_json(shipped)
     groups = {""}
     served: dict[str, set[str]] = {}
     for name, schema in definitions["$defs"].items():
@@ -111,6 +117,8 @@ def _kind_problem(manifest: Manifest, shipped: str) -> str | None:
         hint = f" ({kind} is {homes[-1] if len(homes) == 1 else ' or '.join(homes)})" if homes else ""
         return f"apiVersion {api_version} is not served by Kubernetes {_minor(shipped)}{hint}"
     if kind not in served[api_version]:
+        import difflib  # only for this message
+
         close = difflib.get_close_matches(kind, served[api_version], n=1)
         hint = f"; did you mean {close[0]}?" if close else ""
         return f"kind {kind} does not exist in {api_version} (Kubernetes {_minor(shipped)}{hint})"
@@ -127,7 +135,7 @@ def _validator(shipped: str, api_version: str, kind: str) -> jsonschema.Draft202
         schema = schema_contents(f"kubernetes-json-schema/{schema_dir}/{kind.lower()}-{group}.json", shipped)
     except FileNotFoundError:
         return None
-    registry = _definitions(schema_dir) @ (Resource.from_contents(schema) @ Registry())
+    registry = _definitions(shipped) @ (Resource.from_contents(schema) @ Registry())
     return jsonschema.Draft202012Validator(schema, registry=registry)
 
 

@@ -1,8 +1,8 @@
 """Content versions: the same sources and build args give the same version on any machine.
 
 A container's version covers exactly what Docker gets: its Dockerfile, every file of its build context that
-.dockerignore does not exclude (tracked by git or not; matched with the docker SDK's own .dockerignore rules,
-so the hash and the build context agree), and its build args.
+.dockerignore does not exclude (tracked by git or not; matched by the docker SDK's .dockerignore rules, see
+forge.dockerignore, so the hash and the build context agree), and its build args.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any
 
 import jinja2
 import jinja2.meta
-from docker.utils.build import exclude_paths
 
 from forge.discover import is_service_dir, is_skipped_dir
+from forge.dockerignore import included_paths
 from forge.errors import ForgeError
 from forge.model import Container, Service
 from forge.render import environment, templates
@@ -29,20 +29,11 @@ LENGTH = 16  # hex characters of sha256 kept in a version
 _CHUNK = 1 << 20
 
 
-def dockerignore_patterns(context: Path) -> list[str]:
-    """The patterns of `<context>/.dockerignore`, read exactly as the docker SDK reads them for a build."""
-    ignore_file = context / ".dockerignore"
-    if not ignore_file.is_file():
-        return []
-    lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
-
-
 def context_files(container: Container) -> list[str]:
     """Paths (relative, '/'-separated, sorted) of the build context that Docker would receive."""
     dockerfile = os.path.relpath(container.dockerfile, container.context)
     try:
-        paths = exclude_paths(str(container.context), dockerignore_patterns(container.context), dockerfile=dockerfile)
+        paths = included_paths(str(container.context), dockerfile)
     except OSError as err:
         where = display_path(Path(err.filename or container.context))
         raise ForgeError(f"{where}: cannot read it (build context of {display_path(container.dockerfile)}): "

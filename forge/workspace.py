@@ -9,14 +9,13 @@ from typing import Any
 import yaml
 
 from forge.errors import ForgeError
-from forge.model import Workspace
+from forge.model import DNS_LABEL, Workspace
 from forge.schema import check
 from forge.yamlload import load_one
 
 CONFIG_NAME = "forge.yaml"
 
 # Image names and namespaces are DNS labels; a registry is host[:port][/path].
-DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 _REGISTRY = r"^[A-Za-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$"
 
 SCHEMA: dict[str, Any] = {
