@@ -102,6 +102,20 @@ def names_one_service(path: Path) -> bool:
     return is_service_dir(path) or (path.is_file() and path.name == DESCRIPTOR_NAME)
 
 
+def enclosing_service(path: Path, root: Path) -> Path | None:
+    """The service.yaml of the nearest service directory above `path`, not above the workspace root (the original
+    Forge's upward search: `forge deploy` in qotm/static/ means qotm)."""
+    here, top = Path(os.path.abspath(path)), Path(os.path.abspath(root))
+    if here != top and top not in here.parents:
+        return None
+    for directory in (here, *here.parents):
+        if is_service_dir(directory):
+            return directory / DESCRIPTOR_NAME
+        if directory == top:
+            break
+    return None
+
+
 def discover(path: Path, root: Path) -> list[Path]:
     """service.yaml files under `path` (sorted); a service directory or its service.yaml yields just that service."""
     path = Path(os.path.abspath(path))

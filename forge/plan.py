@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from forge.descriptor import load_service
-from forge.discover import discover, names_one_service
+from forge.discover import discover, enclosing_service, names_one_service
 from forge.errors import ForgeError
 from forge.model import Build, Image, Service, Workspace
 from forge.profiles import CANARY, build_name, choose_profile, has_profile, profile_values, requested_profile
@@ -44,6 +44,9 @@ def plan(
         raise ForgeError(f"{path}: no such file or directory")
     workspace = workspace or load_workspace(path)
     descriptors = discover(path, workspace.root)
+    enclosing = None if descriptors else enclosing_service(path, workspace.root)
+    if enclosing:
+        descriptors = [enclosing]
     if not descriptors:
         raise ForgeError(f"{display_path(path)}: no service.yaml found")
     services = _unique([load_service(d, overrides) for d in descriptors])
@@ -51,10 +54,11 @@ def plan(
     services = order_by_requires(_with_requirements(services, workspace))
     _check_unique_images(services)
     env = os.environ if env is None else env
-    named = descriptors[0] if names_one_service(path) else None
-    services = _with_profile(services, requested_profile(profile, canary, env), named, path)
+    named = descriptors[0] if enclosing or names_one_service(path) else None
+    requested = requested_profile(profile, canary, env)
+    kept = _with_profile(services, requested, named, path)
     registry = registry if registry is not None else workspace.registry
-    return [
+    builds = [
         _build(
             service,
             profile=choose_profile(service, profile=profile, canary=canary, env=env),
@@ -63,8 +67,12 @@ def plan(
             build_args=workspace.build_args,
             extra_args=build_args or {},
         )
-        for service in services
+        for service in kept
     ]
+    for service in (s for s in services if s not in kept):  # said once the named service's profile is known good
+        log.warning("skipped %s: %s has no %s profile", service.name, display_path(service.descriptor_path),
+                    requested)
+    return builds
 
 
 def image_ref(registry: str | None, name: str, version: str) -> str:
@@ -119,10 +127,6 @@ def _with_profile(services: list[Service], requested: str | None, named: Path | 
     kept = [s for s in services if has_profile(s, requested) or s.descriptor_path == named]
     if not kept:
         raise ForgeError(f"{display_path(path)}: no service here has a {requested} profile")
-    for service in services:
-        if service not in kept:
-            log.warning("skipped %s: %s has no %s profile", service.name, display_path(service.descriptor_path),
-                        requested)
     return kept
 
 

@@ -195,3 +195,13 @@ def test_a_service_without_templates_says_so(sample_workspace: Path) -> None:
 def test_errors_use_no_library_words(tmp_path: Path, args: list[str], env: dict[str, str], message: str) -> None:
     result = forge(*args, cwd=tmp_path, env=env)
     assert (result.returncode, result.stderr) == (1, message + "\n")
+
+
+def test_from_a_subdirectory_of_a_service_forge_searches_upward(sample_workspace: Path) -> None:
+    """As the original Forge did: `forge render` in web/app/ means web (and web alone, even with CANARY)."""
+    result = forge("render", cwd=sample_workspace / "web" / "app")
+    assert result.returncode == 0, result.stderr
+    assert {d["metadata"]["name"] for d in yaml.safe_load_all(result.stdout)} == {"web", "web-conf"}
+    named = forge("render", cwd=sample_workspace / "api" / "worker", env={"CANARY": "true"})
+    assert (named.returncode, named.stderr) == (1, f"error: {sample_workspace}/api/service.yaml: profile 'canary' "
+                                                   "is not defined (profiles: default)\n")
