@@ -20,6 +20,8 @@ COMPLETE_VAR = "_FORGE_COMPLETE"
 # `forge render` or `forge canary status` do not pay for the Docker and Kubernetes clients. Register a new command
 # by adding a line here (tests/forge/test_startup.py checks the help texts).
 COMMANDS = {
+    "build": ("forge.commands.build:build_command", "Build and push the images of the services under PATH (default: "
+              "the current directory); deploy nothing."),
     "canary": ("forge.commands.canary:canary_group", "Canary deployments: compare with stable, promote, abort."),
     "delete": ("forge.commands.inventory:delete_command",
                "Delete exactly one deployment of SERVICE: the objects forge applied for it in one profile."),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,11 @@ def plan(
         log.warning("skipped %s: %s has no %s profile", service.name, display_path(service.descriptor_path),
                     requested)
     return builds
+
+
+def unique_images(builds: Sequence[Build]) -> list[Image]:
+    """Every image of the builds once (two builds of one service share theirs)."""
+    return list({image.ref: image for b in builds for image in b.images.values()}.values())
 
 
 def image_ref(registry: str | None, name: str, version: str) -> str:
