@@ -29,6 +29,10 @@ COMMANDS = {
                "services under PATH (default: the current directory)."),
     "list": ("forge.commands.inventory:list_command",
              "List what forge deployed in the namespace: service, profile, build name, version, readiness."),
+    "logs": ("forge.commands.pods:logs_command",
+             "Print the logs of every pod of SERVICE, each line prefixed with [pod] (or [pod/container])."),
+    "port-forward": ("forge.commands.pods:port_forward_command",
+                     "Forward a local port to SERVICE's Service (runs `kubectl port-forward` until Ctrl-C)."),
     "render": ("forge.commands.render:render_command", "Render and validate the Kubernetes manifests of the "
                "services under PATH (default: the current directory)."),
     "setup": ("forge.commands.setup:setup_command", "Check that Docker, the cluster and the registry work, then "

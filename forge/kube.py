@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import urllib3
@@ -23,6 +24,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from forge.errors import ForgeError
 
+T = TypeVar("T")
 DEFAULT_KUBECONFIG = "~/.kube/config"
 REQUEST_TIMEOUT = (5, 30)  # seconds: connect, read
 LOCAL_REGISTRY_CONFIGMAP = ("kube-public", "local-registry-hosting")  # KEP-1755
@@ -144,23 +146,8 @@ class Cluster:
     ) -> Any:
         """One API call; parsed JSON (or text with raw=True). ApiError for an error status, ForgeError when the
         server cannot be reached."""
-        params = [(k, v) for k, v in (query or {}).items() if v is not None]
-        headers = {"Accept": "*/*" if raw else "application/json", "Content-Type": content_type}
-        request = self.api.param_serialize(
-            method, path, query_params=params, header_params=headers, body=body, auth_settings=["BearerToken"]
-        )
-        try:
-            response = self.api.call_api(*request, _request_timeout=timeout)
-            data = response.read()
-        except ApiException as exc:
-            raise ApiError.from_exception(exc) from None
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise ForgeError(
-                f"cluster unreachable: context {self.context} at {self.server}: {_short_reason(exc)}", str(exc)
-            ) from None
-        if not 200 <= response.status <= 299:
-            raise ApiError.from_exception(ApiException(status=response.status, reason=response.reason,
-                                                      body=data.decode("utf-8", "replace")))
+        response = self._call(method, path, query, body, content_type, "*/*" if raw else "application/json", timeout)
+        data = self._unreachable_on_error(response.read)
         text = data.decode("utf-8", "replace")
         if raw:
             return text
@@ -169,6 +156,46 @@ class Cluster:
         except ValueError:
             raise ForgeError(f"context {self.context} at {self.server}: HTTP {response.status} from {path} is not "
                              f"JSON{not_the_api(text)}", text) from None
+
+    def stream_lines(self, path: str, *, query: dict[str, Any] | None = None) -> Iterator[str]:
+        """GET a streaming endpoint (pod logs with follow=true): its lines as they arrive, until the server ends
+        the stream. No read timeout: a quiet stream is not a dead one."""
+        response = self._call("GET", path, query, None, "application/json", "*/*", (REQUEST_TIMEOUT[0], None))
+        pending = b""
+        chunks = response.response.stream(4096, decode_content=True)
+        while chunk := self._unreachable_on_error(lambda: next(chunks, b"")):
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            yield from (line.decode("utf-8", "replace") for line in lines)
+        if pending:
+            yield pending.decode("utf-8", "replace")
+
+    def _call(self, method: str, path: str, query: dict[str, Any] | None, body: Any, content_type: str,
+              accept: str, timeout: float | tuple[float, float | None]) -> Any:
+        """Send one request; the (unread) response when its status is 2xx, else ApiError."""
+        params = [(k, v) for k, v in (query or {}).items() if v is not None]
+        headers = {"Accept": accept, "Content-Type": content_type}
+        request = self.api.param_serialize(
+            method, path, query_params=params, header_params=headers, body=body, auth_settings=["BearerToken"]
+        )
+        try:
+            response = self._unreachable_on_error(lambda: self.api.call_api(*request, _request_timeout=timeout))
+        except ApiException as exc:
+            raise ApiError.from_exception(exc) from None
+        if not 200 <= response.status <= 299:
+            data = self._unreachable_on_error(response.read)
+            raise ApiError.from_exception(ApiException(status=response.status, reason=response.reason,
+                                                      body=data.decode("utf-8", "replace")))
+        return response
+
+    def _unreachable_on_error(self, action: Callable[[], T]) -> T:
+        """Run a network step; a connection failure becomes one ForgeError line naming the context and server."""
+        try:
+            return action()
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ForgeError(
+                f"cluster unreachable: context {self.context} at {self.server}: {_short_reason(exc)}", str(exc)
+            ) from None
 
     def get(self, path: str, **query: Any) -> dict[str, Any] | None:
         """GET; None when the object does not exist."""

@@ -14,26 +14,10 @@ from kubernetes.client.exceptions import ApiException
 from forge.cli import main
 from forge.errors import ForgeError
 from forge.kube import ApiError, ResourceType, connect, kind_rank, label_selector
+from tests.forge.fake_api import write_kubeconfig
 from tests.platform.procs import free_port
 
 pytestmark = pytest.mark.unit
-
-
-def write_kubeconfig(path: Path, server: str, contexts: dict[str, str | None], current: str | None) -> Path:
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "c", "cluster": {"server": server, "insecure-skip-tls-verify": True}}],
-        "users": [{"name": "u", "user": {"token": "not-a-secret"}}],
-        "contexts": [
-            {"name": name, "context": {"cluster": "c", "user": "u", **({"namespace": ns} if ns else {})}}
-            for name, ns in contexts.items()
-        ],
-    }
-    if current:
-        config["current-context"] = current
-    path.write_text(json.dumps(config))
-    return path
 
 
 @pytest.fixture
