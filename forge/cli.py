@@ -27,6 +27,8 @@ COMMANDS = {
                "Delete exactly one deployment of SERVICE: the objects forge applied for it in one profile."),
     "deploy": ("forge.commands.deploy:deploy_command", "Build, push, render, validate, apply and wait for the "
                "services under PATH (default: the current directory)."),
+    "dev": ("forge.commands.deploy:dev_command", "Deploy the services under PATH, stream their pods' logs, and deploy "
+            "again whenever a file changes."),
     "list": ("forge.commands.inventory:list_command",
              "List what forge deployed in the namespace: service, profile, build name, version, readiness."),
     "logs": ("forge.commands.pods:logs_command",
