@@ -64,18 +64,7 @@ def deploy_command(
 @click.option("--max-deploys", type=click.IntRange(min=1), metavar="N",
               help="Stop after N deploys (for scripts and tests); default: until Ctrl-C.")
 @cluster_options
-def dev_command(
-    path: Path,
-    canary: bool,
-    profile: str | None,
-    overrides: dict[str, Any],
-    build_args: dict[str, str],
-    timeout: float,
-    interval: float,
-    max_deploys: int | None,
-    context: str | None,
-    namespace: str | None,
-) -> None:
+def dev_command(interval: float, max_deploys: int | None, **options: Any) -> None:
     """Deploy the services under PATH, stream their pods' logs, and deploy again whenever a file changes.
 
     Each round is a `forge deploy`: only images whose sources changed are rebuilt and pushed (their tags are
@@ -89,8 +78,9 @@ def dev_command(
       CANARY=true forge dev qotm       # iterate on the canary beside the stable build
     """
     request = DeployRequest(
-        path=path, target=Target(context, namespace), profile=profile, canary=canary, overrides=overrides,
-        build_args=build_args, timeout=timeout,
+        path=options["path"], target=Target(options["context"], options["namespace"]), profile=options["profile"],
+        canary=options["canary"], overrides=options["overrides"], build_args=options["build_args"],
+        timeout=options["timeout"],
     )
     loop = DevLoop(request, click.echo, lambda line: click.echo(line, err=True), interval=interval)
     stop = threading.Event()
