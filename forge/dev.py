@@ -95,6 +95,7 @@ class DevLoop:
     interval: float = 1.0
     tail: int = 20
     deployed: list[Applied] = field(default_factory=list)
+    deploying: bool = False  # a deploy is running (Ctrl-C now may leave it partly applied)
     _logs_stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self, stop: threading.Event, max_deploys: int | None = None) -> None:
@@ -105,11 +106,14 @@ class DevLoop:
             before = snapshot(roots)
             started = time.monotonic()
             try:
+                self.deploying = True
                 self.deployed = deploy(self.request, self.say)
+                self.deploying = False
                 took = time.monotonic() - (changed_at or started)
                 since = "after the change" if changed_at else "after the start"
                 self.say(f"dev: {', '.join(r.build.name for r in self.deployed)} ready {took:.1f} s {since}")
             except ForgeError as exc:
+                self.deploying = False
                 self.complain(f"error: {exc}")
                 self.say("dev: fix it and save; forge deploys again")
             count += 1
@@ -144,7 +148,8 @@ class DevLoop:
     def farewell(self) -> list[str]:
         """What is left deployed and how to remove it."""
         self._logs_stop.set()
-        lines = []
+        lines = ["stopped during a deploy: it may be partly applied (`forge list` shows what is deployed)"
+                 ] if self.deploying else []
         for result in self.deployed:
             profile = "" if result.build.profile == "default" else (
                 " --canary" if result.build.canary else f" --profile {result.build.profile}")

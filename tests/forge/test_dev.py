@@ -99,3 +99,16 @@ def test_a_failed_round_is_reported_and_the_loop_goes_on(sample_workspace: Path,
     assert [s for s in said if s.startswith("dev: web-canary ready")][-1].endswith("after the change")
     assert loop.farewell() == ["left web-canary deployed in namespace shop; remove it with: forge delete web "
                                "--canary -n shop"]
+
+
+def test_ctrl_c_during_a_deploy_says_it_may_be_partly_applied(sample_workspace: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(request: DeployRequest, say: object) -> list[Applied]:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("forge.dev.deploy", interrupted)
+    loop = DevLoop(DeployRequest(path=sample_workspace / "web"), print, print)
+    with pytest.raises(KeyboardInterrupt):
+        loop.run(threading.Event())
+    assert loop.farewell() == ["stopped during a deploy: it may be partly applied (`forge list` shows what is "
+                               "deployed)"]
