@@ -154,7 +154,7 @@ def build_image(api: docker.APIClient, image: Image, progress: Reporter) -> floa
     except docker.errors.APIError as exc:
         error = str(exc.explanation or exc)
     except (docker.errors.DockerException, requests.RequestException) as exc:
-        error = f"Docker engine error: {exc}"
+        error = f"Docker engine error: {describe_error(exc)}"
     if error is None:
         return time.monotonic() - started
     progress.finish(image.ref, error, ok=False)
@@ -184,7 +184,7 @@ def push_image(api: docker.APIClient, image: Image, progress: Reporter) -> None:
                 progress.finish(image.ref, message, ok=False)
                 raise ForgeError(f"push of {image.ref} to {host} failed: {message}")
     except (docker.errors.DockerException, requests.RequestException) as exc:
-        progress.finish(image.ref, str(exc), ok=False)
-        raise ForgeError(f"push of {image.ref} to {host} failed: {exc}") from exc
+        progress.finish(image.ref, describe_error(exc), ok=False)
+        raise ForgeError(f"push of {image.ref} to {host} failed: {describe_error(exc)}", detail=str(exc)) from exc
     progress.finish(image.ref, f"pushed in {time.monotonic() - started:.1f}s")
 

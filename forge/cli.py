@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
+import logging
 import os
 import sys
 from typing import Any
@@ -11,22 +11,49 @@ import click
 from click.shell_completion import get_completion_class
 
 from forge import __version__
-from forge.commands import verbose_enabled, verbose_option
+from forge.commands import LazyGroup, verbose_enabled
 from forge.errors import ForgeError
 
 COMPLETE_VAR = "_FORGE_COMPLETE"
 
-# Command name -> "module:attribute". Imported only when used, so `forge render` or `forge --version` does not pay
-# for the Docker and Kubernetes clients. Register a new command by adding a line here.
+# Command name -> ("module:attribute", first paragraph of its help). Imported only when used, so `forge --help`,
+# `forge render` or `forge canary status` do not pay for the Docker and Kubernetes clients. Register a new command
+# by adding a line here (tests/forge/test_startup.py checks the help texts).
 COMMANDS = {
-    "canary": "forge.commands.canary:canary_group",
-    "delete": "forge.commands.inventory:delete_command",
-    "deploy": "forge.commands.deploy:deploy_command",
-    "list": "forge.commands.inventory:list_command",
-    "render": "forge.commands.render:render_command",
-    "setup": "forge.commands.setup:setup_command",
-    "url": "forge.commands.inventory:url_command",
+    "build": ("forge.commands.build:build_command", "Build and push the images of the services under PATH (default: "
+              "the current directory); deploy nothing."),
+    "canary": ("forge.commands.canary:canary_group", "Canary deployments: compare with stable, promote, abort."),
+    "delete": ("forge.commands.inventory:delete_command",
+               "Delete exactly one deployment of SERVICE: the objects forge applied for it in one profile."),
+    "deploy": ("forge.commands.deploy:deploy_command", "Build, push, render, validate, apply and wait for the "
+               "services under PATH (default: the current directory)."),
+    "dev": ("forge.commands.deploy:dev_command", "Deploy the services under PATH, stream their pods' logs, and deploy "
+            "again whenever a file changes."),
+    "list": ("forge.commands.inventory:list_command",
+             "List what forge deployed in the namespace: service, profile, build name, version, readiness."),
+    "logs": ("forge.commands.pods:logs_command",
+             "Print the logs of every pod of SERVICE, each line prefixed with [pod] (or [pod/container])."),
+    "port-forward": ("forge.commands.pods:port_forward_command",
+                     "Forward a local port to SERVICE's Service (runs `kubectl port-forward` until Ctrl-C)."),
+    "render": ("forge.commands.render:render_command", "Render and validate the Kubernetes manifests of the "
+               "services under PATH (default: the current directory)."),
+    "setup": ("forge.commands.setup:setup_command", "Check that Docker, the cluster and the registry work, then "
+              "write forge.yaml."),
+    "url": ("forge.commands.inventory:url_command", "Print a URL that reaches SERVICE from this shell."),
 }
+
+
+class _NoteHandler(logging.Handler):
+    """forge's modules log what they skip (`log.warning`); the CLI shows each as one `note:` line on stderr.
+    click.echo looks up stderr at each call, so output captured by tests (CliRunner) gets them too."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"note: {record.getMessage()}", err=True)
+
+
+_forge_log = logging.getLogger("forge")
+_forge_log.addHandler(_NoteHandler())
+_forge_log.propagate = False
 
 
 def _report(message: str, detail: str | None, code: int) -> None:
@@ -36,30 +63,9 @@ def _report(message: str, detail: str | None, code: int) -> None:
     sys.exit(code)
 
 
-def _add_verbose(command: click.Command) -> None:
-    """Give every (sub)command -v, so `forge render -v` works as well as `forge -v render`."""
-    if not any(p.name == "verbose" for p in command.params):
-        command.params.append(verbose_option())
-    for sub in getattr(command, "commands", {}).values():
-        _add_verbose(sub)
-
-
-class ForgeGroup(click.Group):
-    """Loads commands lazily (COMMANDS); turns ForgeError (and OS errors) into one line on stderr; tracebacks only
-    for bugs, and only with -v."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*COMMANDS, *self.commands})
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        command = super().get_command(ctx, cmd_name)
-        if command is None and cmd_name in COMMANDS:
-            module, attribute = COMMANDS[cmd_name].split(":")
-            command = getattr(importlib.import_module(module), attribute)
-            self.add_command(command, cmd_name)
-        if command is not None:
-            _add_verbose(command)
-        return command
+class ForgeGroup(LazyGroup):
+    """The root group: turns ForgeError (and OS errors) into one line on stderr; tracebacks only for bugs, and only
+    with -v."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -69,7 +75,9 @@ class ForgeGroup(click.Group):
         except BrokenPipeError:
             raise  # stdout closed early (`forge render | head`): click exits quietly
         except OSError as err:
-            where = f"{err.filename}: " if err.filename else ""
+            from forge.workspace import display_path  # only on this path: keeps `forge --help` light
+
+            where = f"{display_path(err.filename)}: " if err.filename else ""
             _report(f"{where}{err.strerror or err}", None, 1)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
@@ -79,7 +87,7 @@ class ForgeGroup(click.Group):
             _report(f"internal error: {type(err).__name__}: {err} (run with -v for the traceback)", None, 1)
 
 
-@click.group(cls=ForgeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ForgeGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="forge")
 @click.option("-v", "--verbose", is_flag=True, help="Show details (e.g. the full error).")
 @click.pass_context

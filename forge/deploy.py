@@ -18,7 +18,7 @@ from forge.inventory import Inventory
 from forge.kube import Cluster, ObjectRef, connect
 from forge.listing import deployed
 from forge.model import Build, Image, Manifest, Workspace
-from forge.plan import plan
+from forge.plan import plan, unique_images
 from forge.profiles import CANARY
 from forge.prune import delete_build
 from forge.render import render
@@ -134,10 +134,6 @@ def render_and_validate(
     for warning in validate(manifests, kube_version):
         say(f"warning: {warning}")
     return [(b, [m for m in manifests if m.build is b]) for b in builds]
-
-
-def unique_images(builds: Sequence[Build]) -> list[Image]:
-    return list({image.ref: image for b in builds for image in b.images.values()}.values())
 
 
 def finish(cluster: Cluster, results: Sequence[Applied], timeout: float, say: Say) -> None:

@@ -76,12 +76,14 @@ BUILTIN_PROFILES = ("default", "canary")
 
 
 def load_service(descriptor: Path, overrides: Mapping[str, Any] | None = None) -> Service:
-    """Read a service.yaml, apply dotted `overrides` (--set), check it and resolve its containers."""
+    """Read a service.yaml, apply the dotted `overrides` (--set) it has a place for (see `settable`), check it and
+    resolve its containers."""
     descriptor = Path(os.path.abspath(descriptor))
     shown = display_path(descriptor)
     data = read_yaml_mapping(descriptor)
-    if overrides:
-        data = apply_overrides(data, overrides)
+    applicable = {key: value for key, value in (overrides or {}).items() if settable(data, key)}
+    if applicable:
+        data = apply_overrides(data, applicable)
         shown += " (with --set)"
     check(data, SCHEMA, shown)
     root = descriptor.parent
@@ -108,7 +110,24 @@ def load_service(descriptor: Path, overrides: Mapping[str, Any] | None = None) -
         profiles=profiles,
         branches=branches,
         requires=data["requires"],
+        overridden=tuple(applicable),
     )
+
+
+def settable(data: dict[str, Any], dotted: str) -> bool:
+    """Whether `--set dotted=...` has a place in this service.yaml: a top-level key must exist (a typo is not a
+    new field); a deeper key needs its parent mapping to exist (`upstreams.api` adds an upstream)."""
+    parts = dotted.split(".")
+    if not all(parts):
+        raise ForgeError(f"--set {dotted}: empty field name")
+    target: Any = data
+    for i, part in enumerate(parts[:-1]):
+        if part not in target:
+            return False
+        target = target[part]
+        if not isinstance(target, dict):
+            raise ForgeError(f"--set {dotted}: {'.'.join(parts[: i + 1])} is not a mapping")
+    return len(parts) > 1 or parts[0] in target
 
 
 def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

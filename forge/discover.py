@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path
 
 import pathspec
 
+from forge.workspace import display_path
+
 DESCRIPTOR_NAME = "service.yaml"
 IGNORE_FILES = (".gitignore", ".forgeignore")
 # Never services: dependencies, caches and build output (hidden directories and virtualenvs are skipped too).
 SKIPPED_DIR_NAMES = frozenset({"node_modules", "__pycache__", "site-packages", "build", "dist"})
+log = logging.getLogger(__name__)
 _K8S_OBJECT = re.compile(r"^apiVersion\s*:.*^kind\s*:|^kind\s*:.*^apiVersion\s*:", re.MULTILINE | re.DOTALL)
+
+
+def _is_file(path: Path) -> bool:
+    """Path.is_file, but False (not an exception) inside a directory this user may not read."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def is_skipped_dir(path: Path) -> bool:
@@ -21,7 +33,7 @@ def is_skipped_dir(path: Path) -> bool:
         name.startswith(".")
         or name in SKIPPED_DIR_NAMES
         or name.endswith(".egg-info")
-        or (path / "pyvenv.cfg").is_file()
+        or _is_file(path / "pyvenv.cfg")
     )
 
 
@@ -38,7 +50,7 @@ def is_kubernetes_object(descriptor: Path) -> bool:
 
 def is_service_dir(path: Path) -> bool:
     descriptor = path / DESCRIPTOR_NAME
-    return descriptor.is_file() and not is_kubernetes_object(descriptor)
+    return _is_file(descriptor) and not is_kubernetes_object(descriptor)
 
 
 class _Ignores:
@@ -51,7 +63,7 @@ class _Ignores:
         lines: list[str] = []
         for name in IGNORE_FILES:
             candidate = directory / name
-            if candidate.is_file():
+            if _is_file(candidate):
                 lines += candidate.read_text(encoding="utf-8", errors="replace").splitlines()
         if not lines:
             return self
@@ -84,6 +96,26 @@ def _ignores_above(start: Path, root: Path) -> _Ignores:
     return ignores
 
 
+def names_one_service(path: Path) -> bool:
+    """PATH is a service directory or its service.yaml: the user named that service."""
+    path = Path(os.path.abspath(path))
+    return is_service_dir(path) or (path.is_file() and path.name == DESCRIPTOR_NAME)
+
+
+def enclosing_service(path: Path, root: Path) -> Path | None:
+    """The service.yaml of the nearest service directory above `path`, not above the workspace root (the original
+    Forge's upward search: `forge deploy` in qotm/static/ means qotm)."""
+    here, top = Path(os.path.abspath(path)), Path(os.path.abspath(root))
+    if here != top and top not in here.parents:
+        return None
+    for directory in (here, *here.parents):
+        if is_service_dir(directory):
+            return directory / DESCRIPTOR_NAME
+        if directory == top:
+            break
+    return None
+
+
 def discover(path: Path, root: Path) -> list[Path]:
     """service.yaml files under `path` (sorted); a service directory or its service.yaml yields just that service."""
     path = Path(os.path.abspath(path))
@@ -95,15 +127,16 @@ def discover(path: Path, root: Path) -> list[Path]:
     stack = [(path, _ignores_above(path, Path(os.path.abspath(root))))]
     while stack:
         directory, ignores = stack.pop()
-        ignores = ignores.enter(directory)
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError:
+        except OSError as err:  # e.g. a database volume owned by another user: not a reason to stop
+            log.warning("skipped %s: cannot read it (%s)", display_path(directory), err.strerror)
             continue
+        ignores = ignores.enter(directory)
         for entry in entries:
             child = Path(entry.path)
             if entry.is_dir(follow_symlinks=False):
-                if not is_skipped_dir(child) and not ignores.ignored(child, is_dir=True):
+                if not ignores.ignored(child, is_dir=True) and not is_skipped_dir(child):
                     stack.append((child, ignores))
             elif (
                 entry.name == DESCRIPTOR_NAME

@@ -53,6 +53,21 @@ def node_address(cluster: Cluster) -> str | None:
     return None
 
 
+def _scheme(port: dict[str, Any]) -> str:
+    return "https" if port.get("name") == "https" or port.get("port") == 443 else "http"
+
+
+def port_forward(cluster: Cluster, svc: dict[str, Any], local: int | None = None) -> tuple[list[str], str]:
+    """The `kubectl port-forward` argv that reaches `svc` (a Service with ports) from this machine, and the URL it
+    serves: local port `local`, else the Service port (8000 + port below 1024)."""
+    meta = svc.get("metadata") or {}
+    port = pick_port((svc.get("spec") or {})["ports"])
+    local = local or local_port(int(port["port"]))
+    argv = ["kubectl", "--context", cluster.context, "-n", meta.get("namespace", cluster.namespace), "port-forward",
+            f"service/{meta.get('name', '?')}", f"{local}:{port['port']}"]
+    return argv, f"{_scheme(port)}://127.0.0.1:{local}"
+
+
 def endpoint(cluster: Cluster, svc: dict[str, Any], node: str | None) -> Endpoint | None:
     """How to reach `svc` (a Service object); None when it has no ports."""
     spec = svc.get("spec") or {}
@@ -60,7 +75,7 @@ def endpoint(cluster: Cluster, svc: dict[str, Any], node: str | None) -> Endpoin
     if not spec.get("ports") or spec.get("type") == "ExternalName":
         return None
     port = pick_port(spec["ports"])
-    scheme = "https" if port.get("name") == "https" or port.get("port") == 443 else "http"
+    scheme = _scheme(port)
     name = meta.get("name", "?")
     for ingress in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []:
         host = ingress.get("ip") or ingress.get("hostname")
@@ -68,10 +83,8 @@ def endpoint(cluster: Cluster, svc: dict[str, Any], node: str | None) -> Endpoin
             return Endpoint(name, f"{scheme}://{host}:{port['port']}")
     if spec.get("type") in ("NodePort", "LoadBalancer") and port.get("nodePort") and node:
         return Endpoint(name, f"{scheme}://{node}:{port['nodePort']}")
-    local = local_port(int(port["port"]))
-    command = (f"kubectl --context {cluster.context} -n {meta.get('namespace', cluster.namespace)} "
-               f"port-forward service/{name} {local}:{port['port']}")
-    return Endpoint(name, f"{scheme}://127.0.0.1:{local}", command)
+    argv, url = port_forward(cluster, svc)
+    return Endpoint(name, url, " ".join(argv))
 
 
 def endpoints(cluster: Cluster, services: list[dict[str, Any]], preferred: str | None = None) -> list[Endpoint]:

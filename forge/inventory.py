@@ -114,8 +114,10 @@ class Inventory:
                 images=dict(json.loads(data.get("images") or "{}")),
                 configmap_name=meta["name"],
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ForgeError(f"{where}: not a forge inventory ({type(exc).__name__}: {exc})") from None
+        except KeyError as exc:
+            raise ForgeError(f"{where}: not a forge inventory (no {exc.args[0]} in it)") from None
+        except (TypeError, ValueError) as exc:
+            raise ForgeError(f"{where}: not a forge inventory (unreadable objects or images: {exc})") from None
 
 
 def find(cluster: Cluster, namespace: str, service: str | None = None, profile: str | None = None) -> list[Inventory]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import urllib3
@@ -23,6 +24,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from forge.errors import ForgeError
 
+T = TypeVar("T")
 DEFAULT_KUBECONFIG = "~/.kube/config"
 REQUEST_TIMEOUT = (5, 30)  # seconds: connect, read
 LOCAL_REGISTRY_CONFIGMAP = ("kube-public", "local-registry-hosting")  # KEP-1755
@@ -31,20 +33,23 @@ LOCAL_REGISTRY_CONFIGMAP = ("kube-public", "local-registry-hosting")  # KEP-1755
 class ApiError(ForgeError):
     """The API server answered with an error status."""
 
-    def __init__(self, status: int, reason: str, message: str):
-        super().__init__(message or reason or f"HTTP {status}")
+    def __init__(self, status: int, reason: str, message: str, detail: str | None = None):
+        super().__init__(message or reason or f"HTTP {status}", detail)
         self.status = status
         self.reason = reason  # the Status reason, e.g. "Invalid", "NotFound", "Forbidden"
 
     @classmethod
     def from_exception(cls, exc: ApiException) -> ApiError:
+        body = exc.body if isinstance(exc.body, str) else ""
         try:
-            status = json.loads(exc.body or "")
-        except (TypeError, ValueError):
-            status = {}
-        if not isinstance(status, dict):
-            status = {}
-        message = status.get("message") or (exc.body if isinstance(exc.body, str) else "") or str(exc.reason)
+            status = json.loads(body)
+        except ValueError:
+            status = None
+        if not isinstance(status, dict):  # not a Kubernetes Status: a proxy's or web server's answer
+            hint, first = not_the_api(body), (body.strip().splitlines() or [""])[0][:200]
+            message = first if first and not hint else f"HTTP {exc.status} {exc.reason or ''}".strip() + hint
+            return cls(exc.status or 0, str(exc.reason or ""), message, detail=body or None)
+        message = status.get("message") or str(exc.reason)
         return cls(exc.status or 0, status.get("reason") or str(exc.reason or ""), message.strip())
 
     def explain(self) -> str:
@@ -141,27 +146,56 @@ class Cluster:
     ) -> Any:
         """One API call; parsed JSON (or text with raw=True). ApiError for an error status, ForgeError when the
         server cannot be reached."""
+        response = self._call(method, path, query, body, content_type, "*/*" if raw else "application/json", timeout)
+        data = self._unreachable_on_error(response.read)
+        text = data.decode("utf-8", "replace")
+        if raw:
+            return text
+        try:
+            return json.loads(text) if text else {}
+        except ValueError:
+            raise ForgeError(f"context {self.context} at {self.server}: HTTP {response.status} from {path} is not "
+                             f"JSON{not_the_api(text)}", text) from None
+
+    def stream_lines(self, path: str, *, query: dict[str, Any] | None = None) -> Iterator[str]:
+        """GET a streaming endpoint (pod logs with follow=true): its lines as they arrive, until the server ends
+        the stream. No read timeout: a quiet stream is not a dead one."""
+        response = self._call("GET", path, query, None, "application/json", "*/*", (REQUEST_TIMEOUT[0], None))
+        pending = b""
+        chunks = response.response.stream(4096, decode_content=True)
+        while chunk := self._unreachable_on_error(lambda: next(chunks, b"")):
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            yield from (line.decode("utf-8", "replace") for line in lines)
+        if pending:
+            yield pending.decode("utf-8", "replace")
+
+    def _call(self, method: str, path: str, query: dict[str, Any] | None, body: Any, content_type: str,
+              accept: str, timeout: float | tuple[float, float | None]) -> Any:
+        """Send one request; the (unread) response when its status is 2xx, else ApiError."""
         params = [(k, v) for k, v in (query or {}).items() if v is not None]
-        headers = {"Accept": "*/*" if raw else "application/json", "Content-Type": content_type}
+        headers = {"Accept": accept, "Content-Type": content_type}
         request = self.api.param_serialize(
             method, path, query_params=params, header_params=headers, body=body, auth_settings=["BearerToken"]
         )
         try:
-            response = self.api.call_api(*request, _request_timeout=timeout)
-            data = response.read()
+            response = self._unreachable_on_error(lambda: self.api.call_api(*request, _request_timeout=timeout))
         except ApiException as exc:
             raise ApiError.from_exception(exc) from None
+        if not 200 <= response.status <= 299:
+            data = self._unreachable_on_error(response.read)
+            raise ApiError.from_exception(ApiException(status=response.status, reason=response.reason,
+                                                      body=data.decode("utf-8", "replace")))
+        return response
+
+    def _unreachable_on_error(self, action: Callable[[], T]) -> T:
+        """Run a network step; a connection failure becomes one ForgeError line naming the context and server."""
+        try:
+            return action()
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise ForgeError(
                 f"cluster unreachable: context {self.context} at {self.server}: {_short_reason(exc)}", str(exc)
             ) from None
-        if not 200 <= response.status <= 299:
-            raise ApiError.from_exception(ApiException(status=response.status, reason=response.reason,
-                                                      body=data.decode("utf-8", "replace")))
-        text = data.decode("utf-8", "replace")
-        if raw:
-            return text
-        return json.loads(text) if text else {}
 
     def get(self, path: str, **query: Any) -> dict[str, Any] | None:
         """GET; None when the object does not exist."""
@@ -224,6 +258,13 @@ class Cluster:
             raw=True,
             timeout=(5, 10),
         )
+
+
+def not_the_api(body: str) -> str:
+    """A hint when an answer is not from a Kubernetes API server (e.g. an HTML login or error page)."""
+    if body.lstrip()[:200].lower().startswith(("<!doctype html", "<html")) or "<html" in body[:500].lower():
+        return " (an HTML page: is the kubeconfig's server address a Kubernetes API server? -v shows the page)"
+    return ""
 
 
 def _short_reason(exc: BaseException) -> str:

@@ -100,11 +100,16 @@ def table(found: list[Row]) -> str:
                      for line in lines)
 
 
-def build_endpoints(cluster: Cluster, inv: Inventory) -> list[Endpoint]:
+def build_services(cluster: Cluster, inv: Inventory) -> list[dict[str, Any]]:
+    """The build's Services with ports, as the API has them now; the one named like the build first."""
     services = []
     for ref in inv.objects:
         if ref.kind == "Service" and ref.api_version == "v1":
             obj = cluster.get(f"/api/v1/namespaces/{ref.namespace}/services/{ref.name}")
-            if obj is not None:
+            if obj is not None and (obj.get("spec") or {}).get("ports"):
                 services.append(obj)
-    return endpoints(cluster, services, preferred=inv.build_name)
+    return sorted(services, key=lambda s: s["metadata"]["name"] != inv.build_name)
+
+
+def build_endpoints(cluster: Cluster, inv: Inventory) -> list[Endpoint]:
+    return endpoints(cluster, build_services(cluster, inv), preferred=inv.build_name)

@@ -13,6 +13,7 @@ LABEL_INSTANCE = "app.kubernetes.io/instance"  # build.name (e.g. qotm or qotm-c
 LABEL_VERSION = "app.kubernetes.io/version"
 LABEL_PROFILE = "forge.shopbox.io/profile"
 MANAGER = "forge"  # value of LABEL_MANAGED_BY and the server-side apply field manager
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"  # namespaces, service names (RFC 1123 label)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class Service:
     profiles: dict[str, dict[str, Any]]
     branches: dict[str, str]
     requires: list[str]
+    overridden: tuple[str, ...] = ()  # the --set keys applied to this service (those its service.yaml has)
 
     @property
     def templates_dir(self) -> Path:

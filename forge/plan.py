@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from forge.descriptor import load_service
-from forge.discover import discover
+from forge.discover import discover, enclosing_service, names_one_service
 from forge.errors import ForgeError
 from forge.model import Build, Image, Service, Workspace
-from forge.profiles import CANARY, build_name, choose_profile, profile_values
+from forge.profiles import CANARY, build_name, choose_profile, has_profile, profile_values, requested_profile
 from forge.version import combined_version, config_version, container_version
 from forge.workspace import display_path, load_workspace
 
 DEFAULT_NAMESPACE = "default"
+log = logging.getLogger(__name__)
 
 
 def plan(
@@ -42,14 +44,21 @@ def plan(
         raise ForgeError(f"{path}: no such file or directory")
     workspace = workspace or load_workspace(path)
     descriptors = discover(path, workspace.root)
+    enclosing = None if descriptors else enclosing_service(path, workspace.root)
+    if enclosing:
+        descriptors = [enclosing]
     if not descriptors:
         raise ForgeError(f"{display_path(path)}: no service.yaml found")
     services = _unique([load_service(d, overrides) for d in descriptors])
+    _check_overrides_used(overrides or {}, services, path)
     services = order_by_requires(_with_requirements(services, workspace))
     _check_unique_images(services)
     env = os.environ if env is None else env
+    named = descriptors[0] if enclosing or names_one_service(path) else None
+    requested = requested_profile(profile, canary, env)
+    kept = _with_profile(services, requested, named, path)
     registry = registry if registry is not None else workspace.registry
-    return [
+    builds = [
         _build(
             service,
             profile=choose_profile(service, profile=profile, canary=canary, env=env),
@@ -58,8 +67,17 @@ def plan(
             build_args=workspace.build_args,
             extra_args=build_args or {},
         )
-        for service in services
+        for service in kept
     ]
+    for service in (s for s in services if s not in kept):  # said once the named service's profile is known good
+        log.warning("skipped %s: %s has no %s profile", service.name, display_path(service.descriptor_path),
+                    requested)
+    return builds
+
+
+def unique_images(builds: Sequence[Build]) -> list[Image]:
+    """Every image of the builds once (two builds of one service share theirs)."""
+    return list({image.ref: image for b in builds for image in b.images.values()}.values())
 
 
 def image_ref(registry: str | None, name: str, version: str) -> str:
@@ -94,6 +112,27 @@ def _build(
         images=images,
         namespace=namespace,
     )
+
+
+def _check_overrides_used(overrides: Mapping[str, Any], services: list[Service], path: Path) -> None:
+    """Every --set key must have a place in at least one service.yaml under PATH: a typo is an error."""
+    used = {key for s in services for key in s.overridden}
+    for key in overrides:
+        if key not in used:
+            where = (display_path(services[0].descriptor_path) if len(services) == 1
+                     else f"any of the {len(services)} service.yaml files under {display_path(path)}")
+            raise ForgeError(f"--set {key}: no such field in {where}")
+
+
+def _with_profile(services: list[Service], requested: str | None, named: Path | None, path: Path) -> list[Service]:
+    """Skip (with one line each) the services that lack the requested profile, except the one PATH names:
+    `CANARY=true forge deploy` at the root deploys the canaries there are; `forge deploy auth --canary` fails."""
+    if requested is None:
+        return services
+    kept = [s for s in services if has_profile(s, requested) or s.descriptor_path == named]
+    if not kept:
+        raise ForgeError(f"{display_path(path)}: no service here has a {requested} profile")
+    return kept
 
 
 def _unique(services: list[Service]) -> list[Service]:

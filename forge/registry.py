@@ -11,8 +11,6 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-import docker.auth
-import docker.errors
 import requests
 
 from forge.errors import ForgeError
@@ -48,6 +46,8 @@ def parse_reference(ref: str) -> Reference:
     last = ref.rsplit("/", 1)[-1]
     if ":" in last:
         name, tag = ref.rsplit(":", 1)
+    import docker.auth  # here, not at the top: `forge canary status` uses describe_error without Docker
+
     host, repository = docker.auth.split_repo_name(name)
     if host == DOCKER_HUB and "/" not in repository:
         repository = f"library/{repository}"
@@ -163,6 +163,9 @@ class Registry:
 
     def _credentials(self) -> dict[str, str]:
         """Username/password or identity token for this host from Docker's config, keys lower-cased."""
+        import docker.auth
+        import docker.errors
+
         try:
             config = docker.auth.load_config()
             found = docker.auth.resolve_authconfig(config, self.host) or {}
@@ -177,5 +180,13 @@ def describe_error(exc: BaseException) -> str:
         return "TLS handshake failed (a plain-HTTP registry must be on localhost, 127.x or *.local)"
     if isinstance(exc, requests.Timeout):
         return "timed out"
-    match = _ERRNO.search(str(exc)) or _OS_ERROR.search(str(exc))
-    return match.group(1).strip() if match else type(exc).__name__
+    if isinstance(exc, requests.exceptions.InvalidSchema | requests.exceptions.MissingSchema):
+        return "not an http:// or https:// URL"
+    if isinstance(exc, requests.exceptions.InvalidURL):
+        return "not a valid URL"
+    text = str(exc)
+    match = _ERRNO.search(text) or _OS_ERROR.search(text)
+    if match:
+        return match.group(1).strip()
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first[:200] if first and "Error(" not in first else "failed"  # never a library's class name

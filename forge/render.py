@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -11,12 +12,15 @@ from types import TracebackType
 from typing import Any
 
 import jinja2
+import jinja2.bccache
 import yaml
 
 from forge.errors import ForgeError
-from forge.model import Build, Manifest
+from forge.model import Build, Manifest, Service
 from forge.workspace import display_path
+from forge.yamlload import load_all
 
+log = logging.getLogger(__name__)
 TEMPLATE_SUFFIXES = (".yaml", ".yml")
 # libyaml when PyYAML has it (several times faster on big rendered configs).
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -46,9 +50,9 @@ def sha256(value: Any) -> str:
     return hashlib.sha256(str(_defined(value)).encode()).hexdigest()
 
 
-def templates(build: Build) -> list[Path]:
-    """The k8s/**/*.yaml|yml files of a build's service, sorted."""
-    root = build.service.templates_dir
+def templates(service: Service) -> list[Path]:
+    """The k8s/**/*.yaml|yml files of a service, sorted."""
+    root = service.templates_dir
     if not root.is_dir():
         return []
     return sorted(p for p in root.rglob("*") if p.suffix in TEMPLATE_SUFFIXES and p.is_file())
@@ -70,6 +74,31 @@ def context(build: Build, env: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+class _TemplateCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates under ~/.cache/forge (keyed by path and checked against the source), so a render does
+    not parse and compile every template again; a cache that cannot be read or written is simply not used."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except (OSError, EOFError, ValueError):
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def template_cache_dir() -> Path:
+    """$FORGE_CACHE_DIR, else $XDG_CACHE_HOME/forge, else ~/.cache/forge; then `templates`."""
+    base = os.environ.get("FORGE_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "forge")
+    return Path(base) / "templates"
+
+
 def environment(service_root: Path) -> jinja2.Environment:
     """Jinja2 rooted at the service directory, so a template can include a file next to service.yaml."""
     env = jinja2.Environment(
@@ -77,6 +106,7 @@ def environment(service_root: Path) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
+        bytecode_cache=_TemplateCache(str(template_cache_dir())),
     )
     env.filters.update(to_yaml=to_yaml, to_json=to_json, sha256=sha256)
     return env
@@ -89,7 +119,11 @@ def render(builds: Sequence[Build], env: Mapping[str, str] | None = None) -> lis
     for build in builds:
         jinja = environment(build.service.root)
         values = context(build, env)
-        for template in templates(build):
+        found = templates(build.service)
+        if not found:
+            log.warning("%s: no templates in %s, nothing to deploy for it", build.service.name,
+                        display_path(build.service.templates_dir) + "/")
+        for template in found:
             text = render_template(jinja, build.service.root, template, values)
             for doc in parse_documents(template, text):
                 inject_labels(doc, build.labels())
@@ -136,17 +170,17 @@ def _template_line(tb: TracebackType | None, root: Path) -> tuple[Path, int] | N
     return found
 
 
-def _load_all(text: str) -> list[Any]:
+def _load_all(text: str, shown: str) -> list[Any]:
     try:
-        return list(yaml.load_all(text, Loader=_FAST_LOADER))
+        return load_all(text, shown, _FAST_LOADER)
     except yaml.YAMLError:
-        return list(yaml.safe_load_all(text))  # fails again, with the pure-Python parser's (documented) messages
+        return load_all(text, shown)  # fails again, with the pure-Python parser's (documented) messages
 
 
 def parse_documents(template: Path, text: str) -> list[dict[str, Any]]:
     """The non-empty YAML documents of a rendered template; each must be a mapping."""
     try:
-        docs = [d for d in _load_all(text) if d is not None]
+        docs = [d for d in _load_all(text, display_path(template)) if d is not None]
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""

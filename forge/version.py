@@ -1,8 +1,8 @@
 """Content versions: the same sources and build args give the same version on any machine.
 
 A container's version covers exactly what Docker gets: its Dockerfile, every file of its build context that
-.dockerignore does not exclude (tracked by git or not; matched with the docker SDK's own .dockerignore rules,
-so the hash and the build context agree), and its build args.
+.dockerignore does not exclude (tracked by git or not; matched by the docker SDK's .dockerignore rules, see
+forge.dockerignore, so the hash and the build context agree), and its build args.
 """
 
 from __future__ import annotations
@@ -15,33 +15,29 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from docker.utils.build import exclude_paths
+import jinja2
+import jinja2.meta
 
 from forge.discover import is_service_dir, is_skipped_dir
+from forge.dockerignore import included_paths
 from forge.errors import ForgeError
 from forge.model import Container, Service
+from forge.render import environment, templates
 from forge.workspace import display_path
 
 LENGTH = 16  # hex characters of sha256 kept in a version
 _CHUNK = 1 << 20
 
 
-def dockerignore_patterns(context: Path) -> list[str]:
-    """The patterns of `<context>/.dockerignore`, read exactly as the docker SDK reads them for a build."""
-    ignore_file = context / ".dockerignore"
-    if not ignore_file.is_file():
-        return []
-    lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
-
-
 def context_files(container: Container) -> list[str]:
     """Paths (relative, '/'-separated, sorted) of the build context that Docker would receive."""
     dockerfile = os.path.relpath(container.dockerfile, container.context)
     try:
-        paths = exclude_paths(str(container.context), dockerignore_patterns(container.context), dockerfile=dockerfile)
+        paths = included_paths(str(container.context), dockerfile)
     except OSError as err:
-        raise ForgeError(f"{display_path(container.context)}: cannot read build context: {err}") from err
+        where = display_path(Path(err.filename or container.context))
+        raise ForgeError(f"{where}: cannot read it (build context of {display_path(container.dockerfile)}): "
+                         f"{err.strerror}") from err
     return sorted(Path(p).as_posix() for p in paths)
 
 
@@ -84,13 +80,41 @@ def combined_version(versions: Mapping[str, str]) -> str:
 
 
 def config_version(service: Service) -> str:
-    """Version of a service without containers: its effective descriptor (with --set) and every file of the
-    service directory (k8s templates and the files they include), nested services and caches excepted."""
+    """Version of a service without containers: its effective descriptor (with --set), its k8s templates and the
+    files they include (transitively). Other files (a README, notes) do not count: editing them must not roll
+    the pods. A template that includes a computed name makes every file of the service directory count."""
     digest = hashlib.sha256(json.dumps(service.data, sort_keys=True, default=str).encode())
+    for relative in template_sources(service):
+        _hash_entry(digest, service.root, relative)
+    return digest.hexdigest()[:LENGTH]
+
+
+def template_sources(service: Service) -> list[str]:
+    """The templates and every file they include, import or extend, as paths relative to the service dir."""
+    jinja = environment(service.root)
+    pending = [t.relative_to(service.root).as_posix() for t in templates(service)]
+    seen: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in seen or not (service.root / name).is_file():
+            continue  # a missing include is reported by the render, with its line
+        seen.add(name)
+        try:
+            tree = jinja.parse((service.root / name).read_text(encoding="utf-8"))
+        except (jinja2.TemplateSyntaxError, UnicodeDecodeError):
+            continue  # reported by the render, with its line
+        for referenced in jinja2.meta.find_referenced_templates(tree):
+            if referenced is None:
+                return _all_files(service)
+            pending.append(referenced)
+    return sorted(seen)
+
+
+def _all_files(service: Service) -> list[str]:
+    """Every file of the service directory, nested services and caches excepted."""
+    found = []
     for directory, dirnames, filenames in os.walk(service.root):
         here = Path(directory)
         dirnames[:] = sorted(d for d in dirnames if not is_skipped_dir(here / d) and not is_service_dir(here / d))
-        for filename in sorted(filenames):
-            relative = (here / filename).relative_to(service.root).as_posix()
-            _hash_entry(digest, service.root, relative)
-    return digest.hexdigest()[:LENGTH]
+        found += [(here / f).relative_to(service.root).as_posix() for f in sorted(filenames)]
+    return found

@@ -9,13 +9,13 @@ from typing import Any
 import yaml
 
 from forge.errors import ForgeError
-from forge.model import Workspace
+from forge.model import DNS_LABEL, Workspace
 from forge.schema import check
+from forge.yamlload import load_one
 
 CONFIG_NAME = "forge.yaml"
 
 # Image names and namespaces are DNS labels; a registry is host[:port][/path].
-_DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 _REGISTRY = r"^[A-Za-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$"
 
 SCHEMA: dict[str, Any] = {
@@ -24,7 +24,7 @@ SCHEMA: dict[str, Any] = {
     "properties": {
         "registry": {"type": "string", "pattern": _REGISTRY, "description": "a registry like localhost:5001"},
         "concurrency": {"type": "integer", "minimum": 1, "maximum": 64},
-        "namespace": {"type": "string", "pattern": _DNS_LABEL, "description": "a DNS label"},
+        "namespace": {"type": "string", "pattern": DNS_LABEL, "description": "a DNS label"},
         "build_args": {
             "type": "object",
             "additionalProperties": {"type": ["string", "number", "boolean"]},
@@ -73,7 +73,7 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as err:
         raise ForgeError(f"{shown}: cannot read: {getattr(err, 'strerror', None) or err}") from err
     try:
-        data = yaml.safe_load(text)
+        data = load_one(text, shown)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""

@@ -452,3 +452,60 @@ def test_kind_the_cluster_does_not_serve_applies_nothing(ws: Workspace):
         "error: Widget/qotm: the cluster does not serve kind Widget in apiVersion shop.example.com/v1"
     )
     assert state(ws) == {}
+
+
+# ---- forge dev (issue 15) ----------------------------------------------------------------------------------------
+
+def test_dev_redeploys_a_one_file_change_and_leaves_the_deployment_on_ctrl_c(ws: Workspace):
+    """`forge dev qotm`: deploy, watch; a one-line edit of qotm.py -> a new image, the new version rolled out;
+    Ctrl-C -> exit 0, the deployment stays, forge says how to delete it. Prints the edit-to-Ready time."""
+    import os
+    import queue
+    import signal
+    import threading
+
+    env = {k: v for k, v in {**ws.cluster.env, "NO_COLOR": "1"}.items() if k not in ("CANARY", "FORGE_PROFILE")}
+    process = subprocess.Popen([FORGE, "dev", "qotm", "--timeout", ROLLOUT, "--interval", "0.5"], cwd=ws.root,
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    seen: list[str] = []
+    threading.Thread(target=lambda: [lines.put(line.rstrip("\n")) for line in process.stdout], daemon=True).start()
+
+    def wait_for(prefix: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                line = lines.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            seen.append(line)
+            if line.startswith(prefix):
+                return line
+        raise AssertionError(f"no {prefix!r} line; forge dev said:\n" + "\n".join(seen)
+                             + ("" if process.poll() is None else process.stderr.read()))
+
+    try:
+        wait_for("dev: watching", 900)
+        first = deployment(ws, "qotm")
+        edited = time.monotonic()
+        ws.edit("qotm/qotm.py", '    """The quote handler."""\n',
+                '    """The quote handler."""\n    log.debug("dev loop")\n')
+        ready = wait_for("dev: qotm ready", 300)
+        seconds = time.monotonic() - edited
+        wait_for("dev: watching", 60)
+        second = deployment(ws, "qotm")
+        assert version_of(second) != version_of(first) and image_of(second) != image_of(first)
+        assert second["status"].get("availableReplicas") == second["spec"]["replicas"]
+        assert ready.endswith("after the change")
+        print(f"\nforge dev: one-file change of qotm.py -> new version Ready in {seconds:.1f} s "
+              f"(forge: {ready}); kwok: no image pull, no container start")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+        stderr = process.stderr.read()
+        assert (f"left qotm deployed in namespace {ws.namespace}; remove it with: forge delete qotm -n "
+                f"{ws.namespace}") in stderr, stderr
+        assert ws.exists("deployment", "qotm")
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+        process.wait()

@@ -8,15 +8,25 @@ import re
 import click
 
 from forge.canary_status import collect, judge, prometheus, render_table
-from forge.commands.canary_ops import abort_command, promote_command
+from forge.commands import LazyGroup
 from forge.errors import UsageError
+from forge.model import DNS_LABEL
 
 PROMETHEUS_ENV = "FORGE_PROMETHEUS_URL"
-_SERVICE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_SERVICE = re.compile(DNS_LABEL)
 _WINDOW = re.compile(r"^[1-9][0-9]*[smh]$")
 
 
-@click.group("canary")
+# promote and abort deploy and delete: their module loads the Kubernetes and Docker clients, status does not.
+OPERATIONS = {
+    "abort": ("forge.commands.canary_ops:abort_command",
+              "Delete SERVICE's canary (only the canary's objects; the stable deployment is untouched)."),
+    "promote": ("forge.commands.canary_ops:promote_command",
+                "Deploy the canary's images and version as the stable SERVICE, wait for it, then delete the canary."),
+}
+
+
+@click.group("canary", cls=LazyGroup, lazy=OPERATIONS)
 def canary_group() -> None:
     """Canary deployments: compare with stable, promote, abort.
 
@@ -72,6 +82,3 @@ def status_command(service: str, url: str | None, window: str, max_p95_ratio: fl
     if not status.ok:
         click.get_current_context().exit(1)
 
-
-canary_group.add_command(promote_command)
-canary_group.add_command(abort_command)

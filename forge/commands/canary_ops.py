@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from forge.commands import service_argument
 from forge.commands.inventory import connect
 from forge.commands.target import cluster_options, timeout_option
 from forge.deploy import Target, promote
@@ -15,7 +16,7 @@ from forge.prune import delete_build
 
 
 @click.command("promote")
-@click.argument("service")
+@service_argument
 @click.option("--path", "path", default=".", type=click.Path(exists=True, path_type=Path),
               help="The workspace or service directory holding SERVICE's templates (default: here).")
 @click.option("--profile", "-p", metavar="PROFILE",
@@ -36,7 +37,7 @@ def promote_command(service: str, path: Path, profile: str | None, timeout: floa
 
 
 @click.command("abort")
-@click.argument("service")
+@service_argument
 @cluster_options
 def abort_command(service: str, context: str | None, namespace: str | None) -> None:
     """Delete SERVICE's canary (only the canary's objects; the stable deployment is untouched).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import click
 from forge.commands import build_arg_option, path_argument, profile_options
 from forge.commands.target import cluster_options, timeout_option
 from forge.deploy import DeployRequest, Target, deploy
+from forge.dev import DevLoop
 
 
 @click.command("deploy")
@@ -50,3 +52,42 @@ def deploy_command(
         build_args=build_args, dry_run=dry_run, timeout=timeout,
     )
     deploy(request, click.echo)
+
+
+@click.command("dev")
+@path_argument
+@profile_options
+@build_arg_option
+@timeout_option
+@click.option("--interval", type=click.FloatRange(0.1, 60), default=1.0, show_default=True, metavar="SECONDS",
+              help="How often to look for changed files.")
+@click.option("--max-deploys", type=click.IntRange(min=1), metavar="N",
+              help="Stop after N deploys (for scripts and tests); default: until Ctrl-C.")
+@cluster_options
+def dev_command(interval: float, max_deploys: int | None, **options: Any) -> None:
+    """Deploy the services under PATH, stream their pods' logs, and deploy again whenever a file changes.
+
+    Each round is a `forge deploy`: only images whose sources changed are rebuilt and pushed (their tags are
+    content hashes), then forge waits for the rollout and follows the new pods' logs. A failed round (a build
+    error, a bad template) is reported and the loop goes on: fix the file and save. Ctrl-C stops watching and
+    leaves the deployment as it is (forge prints how to delete it).
+
+    \b
+    Examples:
+      forge dev qotm                   # edit qotm/qotm.py, save, watch the new pods' logs
+      CANARY=true forge dev qotm       # iterate on the canary beside the stable build
+    """
+    request = DeployRequest(
+        path=options["path"], target=Target(options["context"], options["namespace"]), profile=options["profile"],
+        canary=options["canary"], overrides=options["overrides"], build_args=options["build_args"],
+        timeout=options["timeout"],
+    )
+    loop = DevLoop(request, click.echo, lambda line: click.echo(line, err=True), interval=interval)
+    stop = threading.Event()
+    try:
+        loop.run(stop, max_deploys)
+    except KeyboardInterrupt:
+        stop.set()
+        click.echo("dev: stopped", err=True)
+    for line in loop.farewell():
+        click.echo(line, err=True)

@@ -7,7 +7,7 @@ import os
 
 import click
 
-from forge.commands import profile_choice
+from forge.commands import profile_choice, service_argument
 from forge.commands.target import cluster_options
 from forge.deploy import Target
 from forge.errors import ForgeError
@@ -44,7 +44,7 @@ def list_command(output: str, context: str | None, namespace: str | None) -> Non
 
 
 @click.command("delete")
-@click.argument("service")
+@service_argument
 @profile_choice
 @cluster_options
 def delete_command(service: str, canary: bool, profile: str | None, context: str | None,
@@ -67,7 +67,7 @@ def delete_command(service: str, canary: bool, profile: str | None, context: str
 
 
 @click.command("url")
-@click.argument("service")
+@service_argument
 @profile_choice
 @cluster_options
 def url_command(service: str, canary: bool, profile: str | None, context: str | None,

@@ -72,10 +72,10 @@ def render_command(
 
     \b
     Examples:
-      forge render                          # the service here (or every service below)
-      forge render qotm --canary            # the canary build of qotm
-      forge render qotm --set replicas=3    # override a service.yaml value
-      forge render . -o build/manifests     # write files instead of printing
+      forge render                                          # the service here (or every service below)
+      forge render qotm --canary                            # the canary build of qotm
+      forge render qotm --set profiles.default.replicas=3   # override a service.yaml value
+      forge render . -o build/manifests                     # write files instead of printing
     """
     builds = plan(path, profile=profile, canary=canary, namespace=namespace, overrides=overrides,
                   build_args=build_args)

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
+from forge.commands import namespace_option
 from forge.deploy import DEFAULT_TIMEOUT
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -16,10 +17,7 @@ _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")
 
 def cluster_options(f: F) -> F:
     """--context and -n/--namespace (the command receives `context` and `namespace`)."""
-    f = click.option(
-        "-n", "--namespace", metavar="NAMESPACE",
-        help="Namespace (default: forge.yaml's namespace, else the context's, else default).",
-    )(f)
+    f = namespace_option(f, help_text="Namespace (default: forge.yaml's namespace, else the context's, else default).")
     return click.option(
         "--context", metavar="CONTEXT", help="kubeconfig context (default: the current one; KUBECONFIG is honoured)."
     )(f)

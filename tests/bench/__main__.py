@@ -1,6 +1,7 @@
 """`make bench`: every benchmark in turn; each prints its numbers and asserts nothing."""
 
-from tests.bench import cluster_bench, forge_bench
+from tests.bench import cluster_bench, forge_bench, startup_bench
 
 forge_bench.main()
+startup_bench.main()
 cluster_bench.main()

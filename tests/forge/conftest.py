@@ -106,6 +106,23 @@ def tree_digest(root: Path) -> dict[str, str]:
     return found
 
 
+def _bypasses_permissions() -> bool:
+    """Whether this process may ignore file permissions (CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH in effect)."""
+    if os.geteuid() != 0:
+        return False
+    with open("/proc/self/status", encoding="ascii") as status:
+        effective = next(int(line.split()[1], 16) for line in status if line.startswith("CapEff:"))
+    return bool(effective & 0b110)  # capability bits 1 and 2
+
+
+def as_unprivileged(argv: list[str]) -> list[str]:
+    """Run argv so that file permissions apply: as root, without the capabilities that bypass them."""
+    if not _bypasses_permissions():
+        return argv
+    return ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
+            "--bounding-set=-dac_override,-dac_read_search", *argv]
+
+
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No profile or verbosity settings leak in from the caller's environment."""

@@ -25,9 +25,12 @@ class Case:
     files: dict[str, str] = field(default_factory=dict)  # written into the sample workspace first
     args: tuple[str, ...] = ()  # after `forge render`; -o OUT is always added
     code: int = 1
+    env: dict[str, str] = field(default_factory=dict)
 
 
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ build.name }}\n"
+ALIAS_BOMB = "".join(f"{x}: &{x} [{', '.join([f'*{p}' if p else 'lol'] * 9)}]\n"
+                     for p, x in zip(["", *"abcdefgh"], "abcdefghi", strict=True))
 
 CASES = [
     Case("malformed-service-yaml", "error: web/service.yaml:2: invalid YAML: expected ',' or ']', but got "
@@ -100,6 +103,43 @@ CASES = [
          "or ']', but got '<stream end>')", args=("--set", "replicas=[1"), code=2),
     Case("canary-and-profile", "Error: --canary and --profile cannot be used together",
          args=("--canary", "--profile", "staging"), code=2),
+    Case("canary-typo", "error: CANARY=ture: expected true, 1, yes or on (canary) or false, 0, no or off (not)",
+         args=("web",), env={"CANARY": "ture"}),
+    Case("misspelled-kind", "error: db/k8s/config.yaml: Deploymnet/db: kind Deploymnet does not exist in apps/v1 "
+         "(Kubernetes 1.36; did you mean Deployment?)",
+         {"db/k8s/config.yaml": "apiVersion: apps/v1\nkind: Deploymnet\nmetadata:\n  name: db\n"}),
+    Case("unknown-api-group", "error: db/k8s/config.yaml: Deployment/db: apiVersion app/v1 is not served by "
+         "Kubernetes 1.36 (Deployment is apps/v1)",
+         {"db/k8s/config.yaml": "apiVersion: app/v1\nkind: Deployment\nmetadata:\n  name: db\n"}),
+    Case("removed-api", "error: db/k8s/config.yaml: Deployment/db: apiVersion extensions/v1beta1 is not served by "
+         "Kubernetes 1.36 (Deployment is apps/v1)",
+         {"db/k8s/config.yaml": "apiVersion: extensions/v1beta1\nkind: Deployment\nmetadata:\n  name: db\n"}),
+    Case("kind-list", "error: db/k8s/config.yaml: List/db: kind List is not supported: write each object as its own "
+         "YAML document (separated by ---)",
+         {"db/k8s/config.yaml": "apiVersion: v1\nkind: List\nmetadata:\n  name: db\nitems: []\n"}),
+    Case("template-namespace-mismatch", "error: web/k8s/extra.yaml: ConfigMap/extra: metadata.namespace 'other' "
+         "differs from the target namespace 'shop' (-n, else forge.yaml); remove it or write {{{{ build.namespace }}}}",
+         {"web/k8s/extra.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: other\n"}),
+    Case("template-namespace-vs-n", "error: web/k8s/extra.yaml: ConfigMap/extra: metadata.namespace 'shop' differs "
+         "from the target namespace 'team' (-n, else forge.yaml); remove it or write {{{{ build.namespace }}}}",
+         {"web/k8s/extra.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: shop\n"},
+         ("-n", "team")),
+    Case("set-unknown-key", "error: --set replicaz: no such field in web/service.yaml", args=("web", "--set",
+                                                                                             "replicaz=3")),
+    Case("set-unknown-key-everywhere", "error: --set profiles.canary.wieght.x: no such field in any of the 3 "
+         "service.yaml files under .", args=("--set", "profiles.canary.wieght.x=3")),
+    Case("canary-of-a-named-service-without-one", "error: db/service.yaml: profile 'canary' is not defined "
+         "(profiles: default)", args=("db", "--canary")),
+    Case("profile-nowhere", "error: .: no service here has a blue profile", args=("--profile", "blue")),
+    Case("alias-bomb", "error: web/service.yaml: YAML aliases expand to more than 100000 values (an alias bomb?); "
+         "refusing to load it", {"web/service.yaml": ALIAS_BOMB}),
+    Case("recursive-alias", "error: web/service.yaml:2: a YAML alias refers to a value that contains it",
+         {"web/service.yaml": "name: web\nloop: &l [1, *l]\n"}),
+    Case("alias-bomb-in-template", "error: db/k8s/config.yaml: YAML aliases expand to more than 100000 values (an "
+         "alias bomb?); refusing to load it", {"db/k8s/config.yaml": CONFIGMAP + ALIAS_BOMB.replace("a:", "data:", 1)}),
+    Case("bad-namespace", "Error: Invalid value for '-n' / '--namespace': 'Shop' is not a DNS label (lowercase "
+         "letters, digits and '-', at most 63 characters, starting and ending with a letter or digit)",
+         args=("-n", "Shop"), code=2),
     Case("path-does-not-exist", "Error: Invalid value for '[PATH]': Path 'nope' does not exist.", args=("nope",),
          code=2),
 ]
@@ -111,8 +151,11 @@ def test_the_table_is_big_enough() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_bad_input(sample_workspace: Path, tmp_path: Path, forge_cli: Callable[..., Result], case: Case) -> None:
+def test_bad_input(sample_workspace: Path, tmp_path: Path, forge_cli: Callable[..., Result], case: Case,
+                   monkeypatch: pytest.MonkeyPatch) -> None:
     write_tree(sample_workspace, case.files)
+    for name, value in case.env.items():
+        monkeypatch.setenv(name, value)
     before = tree_digest(sample_workspace)
     out = tmp_path / "out"
     result = forge_cli("render", *case.args, "-o", str(out))

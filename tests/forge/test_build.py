@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import threading
 import time
@@ -189,3 +190,36 @@ def test_push_error_names_image_and_registry(tmp_path, docker_client, make_image
 
 def port_answers(port: int) -> bool:
     return requests.get(f"http://127.0.0.1:{port}/v2/", timeout=1).status_code == 200
+
+
+def test_forge_build_command_builds_and_pushes_without_a_cluster(tmp_path, monkeypatch, docker_client, registry):
+    """`forge build` (for CI): the images deploy would use, pushed; stdout is their references; a re-run skips."""
+    import uuid
+
+    from click.testing import CliRunner
+
+    from forge.cli import main
+    from forge.plan import plan
+
+    name = f"forge-test-{uuid.uuid4().hex[:10]}"
+    service = tmp_path / "ws" / "svc"
+    service.mkdir(parents=True)
+    (service / "service.yaml").write_text(f"containers: [{{dockerfile: Dockerfile, name: {name}}}]\n")
+    (service / "Dockerfile").write_text("FROM scratch\nCOPY hello.txt /hello.txt\n")
+    (service / "hello.txt").write_text(f"hello from {name}\n")
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-such-kubeconfig"))  # proves no cluster is needed
+    monkeypatch.chdir(service)
+    (image,) = {i.ref: i for b in plan(service, registry=registry.host) for i in b.images.values()}.values()
+    try:
+        first = CliRunner().invoke(main, ["build", "--registry", registry.host], catch_exceptions=False)
+        assert first.exit_code == 0, first.stderr
+        assert first.stdout == f"{image.ref}\n"
+        assert f"{image.ref}: pushed in" in first.stderr
+        assert registry.tags(name) == [image.version]
+        second = CliRunner().invoke(main, ["build", "--registry", registry.host], catch_exceptions=False)
+        assert (second.exit_code, second.stdout) == (0, f"{image.ref}\n")
+        assert f"{image.ref}: up to date in the registry" in second.stderr
+    finally:
+        with contextlib.suppress(Exception):
+            docker_client.images.remove(image.ref, force=True)

@@ -144,3 +144,64 @@ def test_profile_completion(sample_workspace: Path, monkeypatch: pytest.MonkeyPa
     assert [c.value for c in complete.get_completions(["render", "--profile"], "st")] == ["staging"]
     monkeypatch.chdir(sample_workspace / "web")
     assert [c.value for c in complete.get_completions(["render", "--profile"], "")] == ["canary", "default"]
+
+
+def test_help_examples_work_on_the_workshop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_env: None,
+                                            forge_cli: Callable[..., Result]) -> None:
+    """Every `forge render` example of --help runs on the repository's own services (-o goes to tmp_path)."""
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    lines = [line.split("#")[0].split() for line in forge_cli("render", "--help").stdout.splitlines()
+             if line.strip().startswith("forge render")]
+    assert len(lines) == 4
+    for argv in lines:
+        args = [str(tmp_path / "out") if a == "build/manifests" else a for a in argv[2:]]
+        result = forge_cli("render", *args)
+        assert result.exit_code == 0, (argv, result.stderr)
+        if "--set" in args:
+            assert "  replicas: 3\n" in result.stdout
+    assert (tmp_path / "out" / "qotm").is_dir()
+
+
+def test_canary_at_the_root_skips_services_without_a_canary_profile(sample_workspace: Path) -> None:
+    """`CANARY=true forge render` at the root: web has a canary profile, db and api do not (one line each)."""
+    result = forge("render", cwd=sample_workspace, env={"CANARY": "true"})
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "note: skipped db: db/service.yaml has no canary profile",
+        "note: skipped api: api/service.yaml has no canary profile",
+    ]
+    assert {d["metadata"]["name"] for d in yaml.safe_load_all(result.stdout)} == {"web-canary", "web-canary-conf"}
+
+
+def test_a_service_without_templates_says_so(sample_workspace: Path) -> None:
+    write_tree(sample_workspace, {"bare/service.yaml": "{}\n"})
+    result = forge("render", "bare", cwd=sample_workspace)
+    assert (result.returncode, result.stdout) == (0, "")
+    assert result.stderr == "note: bare: no templates in bare/k8s/, nothing to deploy for it\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["canary", "status", "qotm", "--prometheus", "localhost:9090"], {},
+         "error: Prometheus at localhost:9090 is unreachable: not an http:// or https:// URL"),
+        (["canary", "status", "qotm", "--prometheus", "ftp://prom"], {},
+         "error: Prometheus at ftp://prom is unreachable: not an http:// or https:// URL"),
+        (["setup", "--registry", "localhost:5001", "--skip-cluster", "--yes"], {"DOCKER_HOST": "foo://bar"},
+         "error: Docker engine at foo://bar does not answer: Invalid bind address protocol: foo://bar"),
+    ],
+    ids=["prometheus-no-scheme", "prometheus-ftp", "docker-host-bad-scheme"],
+)
+def test_errors_use_no_library_words(tmp_path: Path, args: list[str], env: dict[str, str], message: str) -> None:
+    result = forge(*args, cwd=tmp_path, env=env)
+    assert (result.returncode, result.stderr) == (1, message + "\n")
+
+
+def test_from_a_subdirectory_of_a_service_forge_searches_upward(sample_workspace: Path) -> None:
+    """As the original Forge did: `forge render` in web/app/ means web (and web alone, even with CANARY)."""
+    result = forge("render", cwd=sample_workspace / "web" / "app")
+    assert result.returncode == 0, result.stderr
+    assert {d["metadata"]["name"] for d in yaml.safe_load_all(result.stdout)} == {"web", "web-conf"}
+    named = forge("render", cwd=sample_workspace / "api" / "worker", env={"CANARY": "true"})
+    assert (named.returncode, named.stderr) == (1, f"error: {sample_workspace}/api/service.yaml: profile 'canary' "
+                                                   "is not defined (profiles: default)\n")

@@ -166,7 +166,8 @@ def test_overrides_merge_dotted_keys_and_are_rechecked(sample_workspace: Path) -
                                                                     "extra.deep.key": "x"})
     assert web.data["replicas"] == 5
     assert web.profiles["canary"] == {"weight": 25}
-    assert web.data["extra"] == {"deep": {"key": "x"}}
+    assert "extra" not in web.data  # no place for it in web/service.yaml: plan reports it unless another has one
+    assert web.overridden == ("replicas", "profiles.canary.weight")
     with pytest.raises(ForgeError) as caught:
         load_service(sample_workspace / "web" / "service.yaml", {"profiles.canary.weight": "heavy"})
     assert str(caught.value) == "web/service.yaml (with --set): profiles.canary.weight: expected a number"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from forge.discover import discover
-from tests.forge.conftest import write_tree
+from tests.forge.conftest import as_unprivileged, write_tree
 
 pytestmark = pytest.mark.unit
 
@@ -98,3 +100,35 @@ def test_service_yaml_that_is_a_kubernetes_object_is_skipped(sample_workspace: P
 def test_a_service_may_use_kind_as_a_plain_field(sample_workspace: Path) -> None:
     write_tree(sample_workspace, {"shop/service.yaml": "kind: storefront\n"})
     assert "shop" in found(sample_workspace, sample_workspace)
+
+
+@pytest.mark.parametrize("ignored", [False, True], ids=["plain", "gitignored"])
+def test_an_unreadable_directory_does_not_stop_discovery(sample_workspace: Path, ignored: bool) -> None:
+    """A database volume owned by another user: skipped (with a note unless ignored), the services are found."""
+    volume = sample_workspace / "pgdata"
+    volume.mkdir(mode=0o000)
+    if ignored:
+        (sample_workspace / ".gitignore").write_text("pgdata/\n")
+    try:
+        result = subprocess.run(as_unprivileged([sys.executable, "-m", "forge", "render", "-o", "out"]),
+                                cwd=sample_workspace, capture_output=True, text=True, timeout=120)
+    finally:
+        volume.chmod(0o755)
+    assert result.returncode == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note:")]
+    assert notes == ([] if ignored else ["note: skipped pgdata: cannot read it (Permission denied)"])
+    assert sorted(p.name for p in (sample_workspace / "out").iterdir()) == ["api", "db", "web"]
+
+
+def test_an_unreadable_directory_in_a_build_context_is_named(sample_workspace: Path) -> None:
+    """The image would need it: an error naming that directory (relative, no errno), nothing rendered."""
+    volume = sample_workspace / "web" / "app" / "cache"
+    volume.mkdir(mode=0o000)
+    try:
+        result = subprocess.run(as_unprivileged([sys.executable, "-m", "forge", "render", "web"]),
+                                cwd=sample_workspace, capture_output=True, text=True, timeout=120)
+    finally:
+        volume.chmod(0o755)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.splitlines()[-1] == ("error: web/app/cache: cannot read it (build context of "
+                                              "web/Dockerfile): Permission denied")

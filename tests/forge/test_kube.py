@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from kubernetes.client.exceptions import ApiException
 
+from forge.cli import main
 from forge.errors import ForgeError
 from forge.kube import ApiError, ResourceType, connect, kind_rank, label_selector
+from tests.forge.fake_api import write_kubeconfig
 from tests.platform.procs import free_port
 
 pytestmark = pytest.mark.unit
-
-
-def write_kubeconfig(path: Path, server: str, contexts: dict[str, str | None], current: str | None) -> Path:
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "c", "cluster": {"server": server, "insecure-skip-tls-verify": True}}],
-        "users": [{"name": "u", "user": {"token": "not-a-secret"}}],
-        "contexts": [
-            {"name": name, "context": {"cluster": "c", "user": "u", **({"namespace": ns} if ns else {})}}
-            for name, ns in contexts.items()
-        ],
-    }
-    if current:
-        config["current-context"] = current
-    path.write_text(json.dumps(config))
-    return path
 
 
 @pytest.fixture
@@ -156,3 +144,37 @@ def test_cluster_commands_without_a_kubeconfig(tmp_path: Path, monkeypatch: pyte
         f"error: no kubeconfig: {tmp_path / 'none'} does not exist (set KUBECONFIG or create ~/.kube/config, "
         "e.g. with kind)\n"
     )
+
+
+@pytest.mark.parametrize("status", [200, 502])
+def test_an_html_answer_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: int):
+    """A web server (not an API server) at the kubeconfig's address: one line naming the problem, not the page."""
+    page = b"<!DOCTYPE html>\n<html><head><title>Bad gateway</title></head>\n<body>\n<h1>nope</h1>\n</body></html>\n"
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "config", url, {"web": None}, "web")))
+        monkeypatch.chdir(tmp_path)
+        result = CliRunner().invoke(main, ["list"], catch_exceptions=False)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.exit_code == 1
+    hint = "(an HTML page: is the kubeconfig's server address a Kubernetes API server? -v shows the page)"
+    expected = (f"error: HTTP 502 Bad Gateway {hint}\n" if status == 502 else
+                f"error: context web at {url}: HTTP 200 from /api/v1/namespaces/default/configmaps is not JSON "
+                f"{hint}\n")
+    assert result.stderr == expected

@@ -9,7 +9,7 @@ import pytest
 from forge.descriptor import load_service
 from forge.errors import ForgeError
 from forge.model import Service
-from forge.profiles import build_name, choose_profile, git_branch, profile_values
+from forge.profiles import build_name, choose_profile, git_branch, profile_values, requested_profile
 from tests.forge.conftest import write_tree
 
 pytestmark = pytest.mark.unit
@@ -75,11 +75,29 @@ def test_unknown_profile_is_an_error(service: Service, tmp_path: Path, monkeypat
     )
 
 
-def test_builtin_profiles_need_no_definition(tmp_path: Path, clean_env: None) -> None:
-    write_tree(tmp_path / "plain", {"service.yaml": "{}\n"})
+def test_default_needs_no_definition_canary_does(tmp_path: Path, clean_env: None,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_tree(tmp_path, {"plain/service.yaml": "{}\n", "canaried/service.yaml": "profiles: {canary: {}}\n"})
     plain = load_service(tmp_path / "plain" / "service.yaml")
-    assert choose_profile(plain, canary=True, env={}) == "canary"
     assert choose_profile(plain, profile="default", env={}) == "default"
+    assert choose_profile(load_service(tmp_path / "canaried" / "service.yaml"), canary=True, env={}) == "canary"
+    with pytest.raises(ForgeError) as caught:
+        choose_profile(plain, canary=True, env={})
+    assert str(caught.value) == "plain/service.yaml: profile 'canary' is not defined (profiles: default)"
+
+
+@pytest.mark.parametrize("value", ["ture", "canary", "2", "y"])
+def test_canary_typo_is_an_error(value: str) -> None:
+    with pytest.raises(ForgeError) as caught:
+        requested_profile(None, False, {"CANARY": value})
+    assert str(caught.value) == f"CANARY={value}: expected true, 1, yes or on (canary) or false, 0, no or off (not)"
+
+
+@pytest.mark.parametrize(("value", "wanted"),
+                         [("false", None), ("OFF", None), ("0", None), ("", None), ("On", "canary")])
+def test_canary_values(value: str, wanted: str | None) -> None:
+    assert requested_profile(None, False, {"CANARY": value}) == wanted
 
 
 @pytest.mark.parametrize(

@@ -96,11 +96,10 @@ def test_duplicate_objects_across_services(sample_workspace: Path) -> None:
     )
 
 
-def test_same_name_in_other_namespace_or_kind_is_no_duplicate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                               clean_env: None) -> None:
+def test_same_name_in_other_kind_is_no_duplicate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 clean_env: None) -> None:
     monkeypatch.chdir(tmp_path)
     template = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n"
-                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: other}\n---\n"
                 "apiVersion: v1\nkind: Secret\nmetadata: {name: a}\n")
     assert validate(manifests_of(tmp_path, template), "1.36") == []
 
@@ -133,3 +132,35 @@ def test_repository_pins_a_version_that_has_schemas() -> None:
     pinned = pinned_kubernetes_version(None)
     assert pinned is not None
     assert schema_version(pinned) == ".".join(pinned.split(".")[:2])
+
+
+def test_a_custom_resource_that_looks_like_a_built_in_kind_is_not_checked_against_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_env: None) -> None:
+    """apps.example.com/v1 Deployment is someone's CRD: its fields are not apps/v1's (the server checks them)."""
+    monkeypatch.chdir(tmp_path)
+    template = "apiVersion: apps.example.com/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {flavour: mint}\n"
+    assert validate(manifests_of(tmp_path, template), "1.36") == [
+        "svc/k8s/t.yaml: Deployment/d: no schema for apps.example.com/v1 Deployment in Kubernetes 1.36; skipped"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("api_version", "kind", "message"),
+    [
+        ("networking.k8s.io/v1", "Ingres", "kind Ingres does not exist in networking.k8s.io/v1 (Kubernetes 1.36; "
+         "did you mean Ingress?)"),
+        ("extensions/v1beta1", "Ingress", "apiVersion extensions/v1beta1 is not served by Kubernetes 1.36 (Ingress "
+         "is networking.k8s.io/v1)"),
+        ("rbac.authorization.k8s.io/v1beta1", "Role", "apiVersion rbac.authorization.k8s.io/v1beta1 is not served by "
+         "Kubernetes 1.36 (Role is rbac.authorization.k8s.io/v1)"),
+        ("v1", "ConfigMapList", "kind ConfigMapList is not supported: write each object as its own YAML document "
+         "(separated by ---)"),
+        ("v2", "Widget", "apiVersion v2 is not served by Kubernetes 1.36"),
+    ],
+    ids=["typo", "removed", "removed-version", "typed-list", "no-group"],
+)
+def test_built_in_groups_must_serve_the_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_env: None,
+                                             api_version: str, kind: str, message: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    template = f"apiVersion: {api_version}\nkind: {kind}\nmetadata: {{name: x}}\n"
+    assert problem(tmp_path, template) == f"svc/k8s/t.yaml: {kind}/x: {message}"

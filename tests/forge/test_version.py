@@ -134,3 +134,25 @@ def test_config_only_service_version_follows_templates_and_overrides(sample_work
     assert db_version({"size": "2Gi"}) != before
     (sample_workspace / "db" / "k8s" / "config.yaml").write_text("changed\n")
     assert db_version() != before
+
+
+def test_config_only_version_covers_templates_and_their_includes_not_a_readme(tmp_path: Path, clean_env: None) -> None:
+    write_tree(tmp_path / "prom", {
+        "service.yaml": "{}\n", "README.md": "notes\n", "rules.j2": "r: 1\n", "part.j2": "{% include 'deep.j2' %}",
+        "deep.j2": "d: 1\n", "k8s/cm.yaml": "{% include 'rules.j2' %}{% include 'part.j2' %}\n",
+    })
+
+    def version() -> str:
+        return config_version(load_service(tmp_path / "prom" / "service.yaml"))
+
+    before = version()
+    (tmp_path / "prom" / "README.md").write_text("more notes\n")
+    assert version() == before
+    for changed in ("rules.j2", "deep.j2", "k8s/cm.yaml"):
+        (tmp_path / "prom" / changed).write_text((tmp_path / "prom" / changed).read_text() + "# edit\n")
+        assert version() != before, changed
+        before = version()
+    (tmp_path / "prom" / "k8s" / "cm.yaml").write_text("{% include service.name ~ '.j2' %}\n")  # computed: all
+    before = version()
+    (tmp_path / "prom" / "README.md").write_text("even more notes\n")
+    assert version() != before

@@ -1,0 +1,158 @@
+"""`forge dev`: the inner loop. Deploy, follow the pods' logs, watch the sources; on a change deploy again, until
+Ctrl-C, which leaves the deployment as it is.
+
+"Rebuild only what changed" comes from the deploy itself: an image's tag is a hash of its build context, so an
+image whose sources did not change is found in the registry and neither built nor pushed, and objects whose
+rendering did not change are applied as `unchanged`. The watcher polls file metadata (no extra dependency, works
+on every filesystem, including bind mounts from a Docker Desktop host).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from forge.apply import Applied
+from forge.deploy import DeployRequest, deploy
+from forge.discover import discover, enclosing_service, is_skipped_dir
+from forge.errors import ForgeError
+from forge.inventory import Inventory
+from forge.kube import Cluster
+from forge.logs import follow
+from forge.workspace import display_path, load_workspace
+
+Say = Callable[[str], None]
+Snapshot = dict[str, tuple[int, int]]  # path -> (mtime_ns, size)
+SETTLE_SECONDS = 0.3  # an editor's save can touch several files: wait until they stop changing
+
+
+def watch_roots(path: Path, results: Sequence[Applied]) -> list[Path]:
+    """What to watch: PATH (its service directory when PATH is below one) and every build context of the
+    deployed images that lies outside it."""
+    here = Path(os.path.abspath(path))
+    here = here if here.is_dir() else here.parent
+    root = load_workspace(here).root
+    if not discover(here, root):
+        enclosing = enclosing_service(here, root)
+        here = enclosing.parent if enclosing else here
+    roots = [here]
+    for result in results:
+        for image in result.build.images.values():
+            context = Path(image.container.context)
+            if not any(context == r or r in context.parents for r in roots):
+                roots.append(context)
+    return roots
+
+
+def snapshot(roots: Sequence[Path]) -> Snapshot:
+    """(mtime, size) of every file under the roots; hidden files, caches and virtualenvs are left out."""
+    found: Snapshot = {}
+    for root in roots:
+        for directory, dirnames, filenames in os.walk(root):
+            here = Path(directory)
+            dirnames[:] = [d for d in dirnames if not is_skipped_dir(here / d)]
+            for name in filenames:
+                if name.startswith(".") and name != ".dockerignore":
+                    continue
+                path = os.path.join(directory, name)
+                try:
+                    info = os.stat(path)
+                except OSError:
+                    continue  # gone meanwhile, or unreadable: the next snapshot sees what is there
+                found[path] = (info.st_mtime_ns, info.st_size)
+    return found
+
+
+def changes(before: Snapshot, after: Snapshot) -> list[str]:
+    """Paths added, removed or modified, sorted."""
+    return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+
+
+def wait_for_change(roots: Sequence[Path], before: Snapshot, interval: float, stop: threading.Event) -> list[str]:
+    """Poll until something under the roots changed and settled; [] when `stop` was set first."""
+    while not stop.wait(interval):
+        now = snapshot(roots)
+        if changes(before, now):
+            while not stop.wait(SETTLE_SECONDS):
+                settled = snapshot(roots)
+                if settled == now:
+                    return changes(before, now)
+                now = settled
+    return []
+
+
+@dataclass
+class DevLoop:
+    """One `forge dev` session: deploys, log followers, the builds left deployed."""
+
+    request: DeployRequest
+    say: Say
+    complain: Say  # errors (stderr)
+    interval: float = 1.0
+    tail: int = 20
+    deployed: list[Applied] = field(default_factory=list)
+    deploying: bool = False  # a deploy is running (Ctrl-C now may leave it partly applied)
+    _logs_stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self, stop: threading.Event, max_deploys: int | None = None) -> None:
+        """Deploy, then again on every change, until `stop` is set or after `max_deploys` deploys."""
+        count, changed_at = 0, None
+        while not stop.is_set():
+            roots = watch_roots(self.request.path, self.deployed)
+            before = snapshot(roots)
+            started = time.monotonic()
+            try:
+                self.deploying = True
+                self.deployed = deploy(self.request, self.say)
+                self.deploying = False
+                took = time.monotonic() - (changed_at or started)
+                since = "after the change" if changed_at else "after the start"
+                self.say(f"dev: {', '.join(r.build.name for r in self.deployed)} ready {took:.1f} s {since}")
+            except ForgeError as exc:
+                self.deploying = False
+                self.complain(f"error: {exc}")
+                self.say("dev: fix it and save; forge deploys again")
+            count += 1
+            if max_deploys is not None and count >= max_deploys:
+                break
+            self._follow_logs()
+            shown = ", ".join(display_path(r) for r in roots)
+            self.say(f"dev: watching {shown} (Ctrl-C stops and leaves the deployment)")
+            changed = wait_for_change(roots, before, self.interval, stop)
+            self._logs_stop.set()
+            if changed:
+                changed_at = time.monotonic()
+                more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+                self.say(f"dev: changed {', '.join(display_path(Path(p)) for p in changed[:3])}{more}; deploying")
+
+    def _follow_logs(self) -> None:
+        """Stream the deployed builds' pod logs in the background until the next change."""
+        self._logs_stop = threading.Event()
+        if not self.deployed:
+            return
+        cluster = self.request.target.connect(load_workspace(self.request.path))
+        for result in self.deployed:
+            inv = Inventory.of(result.build, [])
+            threading.Thread(target=self._logs, args=(cluster, inv, self._logs_stop), daemon=True).start()
+
+    def _logs(self, cluster: Cluster, inv: Inventory, stop: threading.Event) -> None:
+        try:
+            follow(cluster, inv, self.say, tail=self.tail, stop=stop)
+        except ForgeError as exc:
+            self.complain(f"note: no logs for {inv.build_name}: {exc}")
+
+    def farewell(self) -> list[str]:
+        """What is left deployed and how to remove it."""
+        self._logs_stop.set()
+        lines = ["stopped during a deploy: it may be partly applied (`forge list` shows what is deployed)"
+                 ] if self.deploying else []
+        for result in self.deployed:
+            profile = "" if result.build.profile == "default" else (
+                " --canary" if result.build.canary else f" --profile {result.build.profile}")
+            lines.append(f"left {result.build.name} deployed in namespace {result.build.namespace}; remove it with: "
+                         f"forge delete {result.build.service.name}{profile} -n {result.build.namespace}")
+        return lines
