@@ -112,13 +112,14 @@ class BasicCheck:
     memory per check, too much to pay on every request at the edge, or for every guess of a flood. So:
     - accepted credentials are remembered, under an HMAC with a key that lives only in this process, and
       answered without hashing again; wrong ones are never remembered, so every guess still costs a full hash;
-    - at most HASHES_AT_ONCE hashes run at a time (2 x 32 MiB fits the pod's 128 Mi limit next to the ~40 MiB
-      of Python and Flask); a check that finds every slot busy is turned away at once with 429, before hashing.
-      A flood of wrong passwords then costs bounded memory and CPU, and remembered users keep getting in.
+    - one hash runs at a time: its 32 MiB fit the pod's 128 Mi limit next to the ~40 MiB of Python and Flask, and
+      on the pod's half a CPU it takes at most ~0.8 s, inside the edge's 2 s wait for a check (a second one in
+      parallel would only halve the CPU each gets). A check that finds the slot busy is turned away at once with
+      429, before hashing: a flood of wrong passwords costs bounded memory and CPU, remembered users keep getting in.
     """
 
     REMEMBERED = 1024
-    HASHES_AT_ONCE = 2
+    HASHES_AT_ONCE = 1
     BUSY = Deny(429, "too many password checks at once, try again")
 
     def __init__(self, users: Mapping[str, str]):  # user -> password hash
