@@ -26,7 +26,10 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,  # no .hypo
 METHODS = st.sampled_from(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "PROPFIND"])
 # What a WSGI server can hand the app as a header value: latin-1 text without line breaks.
 HEADER_TEXT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=80)
-PATH_TEXT = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters="?#"), max_size=40)
+# Path segments: printable ASCII. Not starting with "/": Flask's test client (not the server) would read "//x" as a
+# host name after the leading slash.
+PATH_TEXT = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters="?#"),
+                    max_size=40).filter(lambda p: not p.startswith("/"))
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
