@@ -127,6 +127,8 @@ def test_ext_authz_fails_closed_with_503_and_passes_the_user_upstream(config):
     assert service["path_prefix"] == "/check"
     assert service["authorization_response"]["allowed_upstream_headers"]["patterns"] == [
         {"exact": "x-authenticated-as"}]
+    assert service["authorization_response"]["allowed_client_headers"]["patterns"] == [
+        {"exact": "www-authenticate"}, {"exact": "x-auth-reason"}, {"exact": "retry-after"}, {"exact": "content-type"}]
 
 
 @pytest.mark.unit

@@ -135,8 +135,9 @@ def test_a_forged_user_header_without_credentials_is_401(stack: Stack) -> None:
 
 # --- demo-only endpoints are not reachable through the edge ----------------------------------------------------
 
-INTERNAL_PATHS = ["/qotm/crash", "/qotm//crash", "/qotm/./crash", "/qotm/x/../crash", "/qotm/crash?now=1",
-                  "/qotm/%63rash", "/qotm/metrics", "/qotm/%6detrics"]
+INTERNAL_PATHS = ["/qotm/crash", "/qotm//crash", "/qotm/./crash", "/qotm/x/../crash", "/qotm/%2e/crash",
+                  "/qotm/x/%2e%2e/crash", "/qotm/crash?now=1", "/qotm/%63rash", "/qotm/%63%72%61%73%68", "/qotm/crash/",
+                  "/qotm/crash;x", "/qotm/metrics", "/qotm/%6detrics"]
 
 
 @pytest.mark.parametrize("path", INTERNAL_PATHS)
