@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -47,14 +47,6 @@ BODIES = st.one_of(
 CONTENT_TYPES = st.sampled_from(["application/json", "application/json; charset=utf-16", "text/plain",
                                  "application/x-www-form-urlencoded", "multipart/form-data; boundary=b", "",
                                  "a/b+json"])
-
-
-@pytest.fixture
-def report(capsys) -> Callable[[str], None]:
-    def emit(message: str) -> None:
-        with capsys.disabled():
-            print(f"\n[fuzz] {message}", flush=True)
-    return emit
 
 
 @pytest.fixture

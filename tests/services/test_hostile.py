@@ -14,7 +14,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -36,14 +36,6 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     yield from start_stack(tmp_path_factory.mktemp("hostile"), secrets.token_urlsafe(16), auth_mode="basic",
                            envoy_overrides={"max_connections": str(MAX_CONNECTIONS),
                                             "request_headers_timeout": f"{HEADERS_TIMEOUT}s"})
-
-
-@pytest.fixture
-def report(capsys) -> Callable[[str], None]:
-    def emit(message: str) -> None:
-        with capsys.disabled():
-            print(f"\n[hostile] {message}", flush=True)
-    return emit
 
 
 def envoy_stats(stack: Stack, pattern: str) -> dict[str, int]:
