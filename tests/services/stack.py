@@ -255,7 +255,9 @@ def _container_args(objects: list[dict[str, Any]], deployment: str) -> list[str]
     return list(container.get("command", [])) + list(container["args"])
 
 
-def _envoy(stack: Stack, overrides: dict[str, str]) -> Server:
+def envoy_server(stack: Stack, overrides: dict[str, str], ready: Callable[[], bool] | None = None) -> Server:
+    """Envoy as rendered (service.yaml values overridden by `overrides`) on the stack's loopback ports; ready when
+    `ready()` is true (default: the edge's /healthz answers 200)."""
     ports = stack.ports
     stack.envoy_objects = render(ENVOY_DIR, stack.work / "envoy-rendered", {
         **overrides,
@@ -272,7 +274,7 @@ def _envoy(stack: Stack, overrides: dict[str, str]) -> Server:
     command = _container_args(stack.envoy_objects, "envoy")
     argv = [binary("envoy"), *(str(config) if a == "/etc/envoy/envoy.yaml" else a for a in command[1:])]
     return Server("Envoy", argv, stack.work / "envoy.log",
-                  ready=lambda: responds(f"http://127.0.0.1:{ports['edge']}/healthz"))
+                  ready=ready or (lambda: responds(f"http://127.0.0.1:{ports['edge']}/healthz")))
 
 
 def _prometheus(stack: Stack) -> Server:
@@ -309,7 +311,7 @@ def start_stack(work: Path, token: str, auth_mode: str = "token",
         # 500 ms per request: more threads than the image's 8 so 10% of a fast load does not queue up.
         "canary": _qotm(stack, "canary", "canary", 0.5, threads=32),
     }
-    stack.servers["envoy"] = _envoy(stack, envoy_overrides or {})
+    stack.servers["envoy"] = envoy_server(stack, envoy_overrides or {})
     stack.servers["prometheus"] = _prometheus(stack)
     try:
         for name in ("auth", "stable1", "stable2", "envoy", "prometheus"):
