@@ -168,6 +168,7 @@ def test_oversized_headers_are_431(stack: Stack) -> None:
 @pytest.mark.parametrize(("method", "path", "status"), [
     ("PROPFIND", "/qotm/", 405), ("TRACE", "/qotm/", 405), ("DELETE", "/qotm/quote/1", 405),
     ("GET", "/qotm/../../etc/passwd", 404), ("GET", "/nope", 404), ("GET", "/qotm/quote/99999999999999999999", 404),
+    ("GET", "/qotm//[", 404),
     ("GET", "/qotm/quote%2F1", 307),  # an escaped slash: redirected to its unescaped form, never routed as is
 ])
 def test_odd_methods_and_paths(stack: Stack, method: str, path: str, status: int) -> None:
