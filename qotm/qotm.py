@@ -49,6 +49,9 @@ DELAY = env_seconds("QOTM_DELAY")
 HOSTNAME = socket.gethostname()  # the pod name in Kubernetes
 USER_HEADER = "x-authenticated-as"  # set by the auth service, forwarded by Envoy
 MAX_QUOTE_LENGTH = 500
+MAX_JSON_DEPTH = 8  # a PUT body needs 1: {"quote": "..."}
+# PUT bodies: JSON, or what `curl -d` and plain clients send (form-urlencoded, text/plain, no type at all).
+BODY_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/plain", "")
 
 logging.basicConfig(level=env_log_level("LOG_LEVEL"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 log = logging.getLogger("qotm")
@@ -140,8 +143,32 @@ def get_quote(quote_id: int) -> Response | tuple[Response, int]:
     return jsonify(id=quote_id, quote=quote)
 
 
+def nested_deeper_than(body: bytes, limit: int) -> bool:
+    """Whether arrays and objects in `body` nest deeper than `limit` (brackets inside strings do not count).
+
+    Checked before parsing: json's parser recurses once per level, and a few KiB of `[[[[...` would exhaust the
+    stack of a server thread (RecursionError, or a crash where threads get a small stack, as on Alpine).
+    """
+    depth = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (byte == 0x5C, byte != 0x22)  # backslash, quote
+        elif byte == 0x22:
+            in_string = True
+        elif byte in b"[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in b"]}":
+            depth -= 1
+    return False
+
+
 def quote_from_body(body: bytes) -> str:
     """The new quote from a PUT body `{"quote": "..."}`; ValueError with a one-line reason otherwise."""
+    if nested_deeper_than(body, MAX_JSON_DEPTH):
+        raise ValueError(f'request body nests more than {MAX_JSON_DEPTH} levels deep; send {{"quote": "..."}}')
     try:
         data = json.loads(body)
     except ValueError:
@@ -170,6 +197,8 @@ def put_quote(quote_id: int) -> Response | tuple[Response, int]:
         known = quote_id in QUOTES
     if not known:
         return error(404, f"no quote with id {quote_id}")
+    if request.mimetype not in BODY_TYPES and not request.mimetype.endswith("+json"):
+        return error(415, f"content type {request.mimetype!r} is not JSON; send {{\"quote\": \"...\"}}")
     try:
         quote = quote_from_body(request.get_data())
     except ValueError as exc:

@@ -24,6 +24,7 @@ import os
 import re
 import secrets
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")  # also safe as a header value
 TOKEN = re.compile(r"[A-Za-z0-9._~+/-]+=*")  # RFC 6750 token68
 PASSWORD_HASH = re.compile(r"(scrypt|pbkdf2):[^$\s]+\$[^$\s]+\$[0-9a-f]+")  # werkzeug.security's format
+MAX_CREDENTIALS = 1024  # characters after the scheme: far more than any token or password we hand out
 
 log = logging.getLogger("auth")
 
@@ -54,7 +56,7 @@ class Allow:
 
 @dataclass(frozen=True)
 class Deny:
-    status: int  # 401: no usable credentials (with a challenge), 403: credentials given but wrong
+    status: int  # 401: no usable credentials (with a challenge), 403: credentials given but wrong, 429: busy
     reason: str
     challenge: str | None = None
 
@@ -74,7 +76,9 @@ def credentials(authorization: str | None, scheme: str) -> str | Deny:
         return Deny(401, "missing credentials", challenge)
     given, _, value = authorization.strip().partition(" ")
     value = value.strip()
-    if given.lower() != scheme.lower() or not value or " " in value:
+    # Both schemes' credentials are printable ASCII (token68 or base64): anything else is malformed, not a 500.
+    printable = value.isascii() and value.isprintable() and len(value) <= MAX_CREDENTIALS
+    if given.lower() != scheme.lower() or not value or " " in value or not printable:
         return Deny(401, f"malformed credentials: expected 'Authorization: {scheme} ...'", challenge)
     return value
 
@@ -104,12 +108,19 @@ class TokenCheck:
 class BasicCheck:
     """User names and passwords, checked against werkzeug password hashes.
 
-    A password hash is slow on purpose (scrypt: ~0.1-0.4 s of CPU), too slow to pay on every request at the edge.
-    So accepted credentials are remembered, under an HMAC with a key that lives only in this process; wrong
-    ones are never remembered, so every guess still costs a full hash.
+    A password hash is slow and big on purpose: werkzeug's default scrypt takes 0.1-0.4 s of CPU and 32 MiB of
+    memory per check, too much to pay on every request at the edge, or for every guess of a flood. So:
+    - accepted credentials are remembered, under an HMAC with a key that lives only in this process, and
+      answered without hashing again; wrong ones are never remembered, so every guess still costs a full hash;
+    - one hash runs at a time: its 32 MiB fit the pod's 128 Mi limit next to the ~40 MiB of Python and Flask, and
+      on the pod's half a CPU it takes at most ~0.8 s, inside the edge's 2 s wait for a check (a second one in
+      parallel would only halve the CPU each gets). A check that finds the slot busy is turned away at once with
+      429, before hashing: a flood of wrong passwords costs bounded memory and CPU, remembered users keep getting in.
     """
 
     REMEMBERED = 1024
+    HASHES_AT_ONCE = 1
+    BUSY = Deny(429, "too many password checks at once, try again")
 
     def __init__(self, users: Mapping[str, str]):  # user -> password hash
         self.users = dict(users)
@@ -118,6 +129,7 @@ class BasicCheck:
         self.dummy_hash = generate_password_hash("not a password", method=method)
         self.key = secrets.token_bytes(32)
         self.accepted: dict[bytes, str] = {}  # HMAC of accepted credentials -> user
+        self.hashing = threading.BoundedSemaphore(self.HASHES_AT_ONCE)
 
     def __call__(self, authorization: str | None) -> Decision:
         encoded = credentials(authorization, "Basic")
@@ -132,8 +144,14 @@ class BasicCheck:
             colon = ""
         if not colon:
             return Deny(401, "malformed credentials: expected base64 of USER:PASSWORD", f'Basic realm="{REALM}"')
-        stored = self.users.get(user)
-        if not (check_password_hash(stored or self.dummy_hash, password) and stored):
+        if not self.hashing.acquire(blocking=False):
+            return self.BUSY
+        try:
+            stored = self.users.get(user)
+            matches = check_password_hash(stored or self.dummy_hash, password) and stored
+        finally:
+            self.hashing.release()
+        if not matches:
             return Deny(403, "invalid user name or password")
         if len(self.accepted) >= self.REMEMBERED:
             self.accepted.clear()
@@ -204,6 +222,8 @@ def create_app(check: Check) -> Flask:
         response.headers[REASON_HEADER] = decision.reason
         if decision.challenge:
             response.headers["WWW-Authenticate"] = decision.challenge
+        if decision.status == 429:
+            response.headers["Retry-After"] = "1"
         return response
 
     return app

@@ -15,6 +15,7 @@ declare -A packages=(
   [shellcheck]=shellcheck
   [git]=git
   [iproute2]=ip
+  [curl]=curl          # HTTP/2 prior-knowledge requests in tests/services/test_hostile.py
 )
 required_commands=(python3 go)
 

@@ -7,6 +7,7 @@ addresses, ports and paths swapped for loopback ones. `Load` drives bounded conc
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import signal
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from werkzeug.security import generate_password_hash
 
 from tests.platform.fixtures import require
 from tests.platform.procs import Process, free_port, wait_for, wait_ready
@@ -160,8 +162,9 @@ class Stack:
     """Ports, servers and the auth token of a running data plane."""
 
     work: Path
-    token: str
+    token: str  # token mode: alice's token; basic mode: alice's password
     ports: dict[str, int]
+    auth_mode: str = "token"
     servers: dict[str, Server] = field(default_factory=dict)
     envoy_objects: list[dict[str, Any]] = field(default_factory=list)
     prometheus_objects: list[dict[str, Any]] = field(default_factory=list)
@@ -177,6 +180,8 @@ class Stack:
 
     @property
     def auth_header(self) -> dict[str, str]:
+        if self.auth_mode == "basic":
+            return {"Authorization": "Basic " + base64.b64encode(f"alice:{self.token}".encode()).decode()}
         return {"Authorization": f"Bearer {self.token}"}
 
     def load(self, **kwargs: Any) -> Load:
@@ -229,13 +234,20 @@ def _qotm(stack: Stack, name: str, version: str, delay: float, threads: int) -> 
 
 
 def _auth(stack: Stack) -> Server:
+    """The auth service in token mode (alice's token) or basic mode (alice's password, hashed the way
+    `python auth.py hash` does: werkzeug's default scrypt, as slow and as big as in the workshop)."""
     port = stack.ports["auth"]
-    tokens = stack.work / "tokens.txt"
-    tokens.write_text(f"alice:{stack.token}\nbob:someone-elses-token\n")
+    credentials = stack.work / "credentials.txt"
+    if stack.auth_mode == "basic":
+        credentials.write_text(f"alice:{generate_password_hash(stack.token)}\nbob:{generate_password_hash('bob')}\n")
+        variable = "AUTH_USERS_FILE"
+    else:
+        credentials.write_text(f"alice:{stack.token}\nbob:someone-elses-token\n")
+        variable = "AUTH_TOKENS_FILE"
     return Server(
         "auth", [binary("gunicorn"), "--bind", f"127.0.0.1:{port}", "auth:app"], stack.work / "auth.log",
         ready=lambda: responds(f"http://127.0.0.1:{port}/health"),
-        env={"AUTH_MODE": "token", "AUTH_TOKENS_FILE": str(tokens), "LOG_LEVEL": "warning"}, cwd=apps.AUTH_DIR)
+        env={"AUTH_MODE": stack.auth_mode, variable: str(credentials), "LOG_LEVEL": "warning"}, cwd=apps.AUTH_DIR)
 
 
 def _container_args(objects: list[dict[str, Any]], deployment: str) -> list[str]:
@@ -243,9 +255,12 @@ def _container_args(objects: list[dict[str, Any]], deployment: str) -> list[str]
     return list(container.get("command", [])) + list(container["args"])
 
 
-def _envoy(stack: Stack) -> Server:
+def envoy_server(stack: Stack, overrides: dict[str, str], ready: Callable[[], bool] | None = None) -> Server:
+    """Envoy as rendered (service.yaml values overridden by `overrides`) on the stack's loopback ports; ready when
+    `ready()` is true (default: the edge's /healthz answers 200)."""
     ports = stack.ports
     stack.envoy_objects = render(ENVOY_DIR, stack.work / "envoy-rendered", {
+        **overrides,
         "listener": f"{{address: 127.0.0.1, port: {ports['edge']}}}",
         "stats_listener": f"{{address: 127.0.0.1, port: {ports['stats']}}}",
         "admin.port": ports["admin"],
@@ -259,7 +274,7 @@ def _envoy(stack: Stack) -> Server:
     command = _container_args(stack.envoy_objects, "envoy")
     argv = [binary("envoy"), *(str(config) if a == "/etc/envoy/envoy.yaml" else a for a in command[1:])]
     return Server("Envoy", argv, stack.work / "envoy.log",
-                  ready=lambda: responds(f"http://127.0.0.1:{ports['edge']}/healthz"))
+                  ready=ready or (lambda: responds(f"http://127.0.0.1:{ports['edge']}/healthz")))
 
 
 def _prometheus(stack: Stack) -> Server:
@@ -283,11 +298,12 @@ def _prometheus(stack: Stack) -> Server:
                   ready=lambda: responds(f"http://127.0.0.1:{port}/-/ready"))
 
 
-def start_stack(work: Path, token: str) -> Iterator[Stack]:
-    """Start auth (token mode), two stable QOTMs, Envoy and Prometheus (the canary is created but not started);
-    stop every process at the end."""
+def start_stack(work: Path, token: str, auth_mode: str = "token",
+                envoy_overrides: dict[str, str] | None = None) -> Iterator[Stack]:
+    """Start auth (token or basic mode), two stable QOTMs, Envoy (service.yaml values overridden by
+    `envoy_overrides`) and Prometheus (the canary is created but not started); stop every process at the end."""
     names = ("edge", "stats", "admin", "stable1", "stable2", "canary", "auth", "prometheus")
-    stack = Stack(work=work, token=token, ports={name: free_port() for name in names})
+    stack = Stack(work=work, token=token, ports={name: free_port() for name in names}, auth_mode=auth_mode)
     stack.servers = {
         "auth": _auth(stack),
         "stable1": _qotm(stack, "stable1", "stable", 0, threads=8),
@@ -295,7 +311,7 @@ def start_stack(work: Path, token: str) -> Iterator[Stack]:
         # 500 ms per request: more threads than the image's 8 so 10% of a fast load does not queue up.
         "canary": _qotm(stack, "canary", "canary", 0.5, threads=32),
     }
-    stack.servers["envoy"] = _envoy(stack)
+    stack.servers["envoy"] = envoy_server(stack, envoy_overrides or {})
     stack.servers["prometheus"] = _prometheus(stack)
     try:
         for name in ("auth", "stable1", "stable2", "envoy", "prometheus"):

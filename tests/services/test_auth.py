@@ -219,6 +219,59 @@ def test_basic_mode_remembers_accepted_credentials_only(auth: ModuleType, monkey
     assert ALICE_PASSWORD not in repr(check.accepted)
 
 
+@pytest.mark.parametrize("mode", ["token", "basic"])
+@pytest.mark.parametrize("value", ["é", "tok-é", "YWxpY2U6eA==\x01", "\x00", "\t", "A" * 1025,
+                                   base64.b64encode("alice:é".encode()).decode() + "é"])
+def test_non_ascii_control_and_oversized_credentials_are_401_not_500(client_for, tokens_file: Path, users_file: Path,
+                                                                    mode: str, value: str) -> None:
+    scheme = "Bearer" if mode == "token" else "Basic"
+    client = client_for(AUTH_MODE="token", AUTH_TOKENS_FILE=tokens_file) if mode == "token" else \
+        client_for(AUTH_MODE="basic", AUTH_USERS_FILE=users_file)
+    response = client.get("/check/qotm/", headers={"Authorization": f"{scheme} {value}"})
+    assert_denied(response, 401, f"malformed credentials: expected 'Authorization: {scheme} ...'",
+                  f'{scheme} realm="shopbox"')
+
+
+def test_basic_mode_turns_checks_away_with_429_before_hashing_when_every_slot_is_busy(auth: ModuleType,
+                                                                                     users_file: Path,
+                                                                                     monkeypatch) -> None:
+    check = auth.check_from_env({"AUTH_MODE": "basic", "AUTH_USERS_FILE": str(users_file)})
+    client = auth.create_app(check).test_client()
+    assert client.get("/check/", headers={"Authorization": basic("alice", ALICE_PASSWORD)}).status_code == 200
+    hashed: list[str] = []
+    monkeypatch.setattr(auth, "check_password_hash", lambda h, p: hashed.append(p) or False)
+    for _ in range(check.HASHES_AT_ONCE):  # other threads busy hashing
+        assert check.hashing.acquire(blocking=False)
+    try:
+        for header in (basic("alice", "guess"), basic("mallory", "guess")):
+            response = client.get("/check/qotm/", headers={"Authorization": header})
+            assert_denied(response, 429, "too many password checks at once, try again", None)
+            assert response.headers["Retry-After"] == "1"
+        remembered = client.get("/check/", headers={"Authorization": basic("alice", ALICE_PASSWORD)})
+        assert remembered.status_code == 200  # remembered credentials need no hash: still let in
+        assert remembered.headers["x-authenticated-as"] == "alice"
+        assert hashed == []
+    finally:
+        for _ in range(check.HASHES_AT_ONCE):
+            check.hashing.release()
+    assert client.get("/check/", headers={"Authorization": basic("bob", "guess")}).status_code == 403
+    assert hashed == ["guess"]
+
+
+def test_basic_mode_frees_its_hashing_slot_when_the_hash_fails(auth: ModuleType, monkeypatch) -> None:
+    check = auth.BasicCheck({"alice": generate_password_hash("pw", method="pbkdf2:sha256:1000")})
+
+    def broken(stored: str, password: str) -> bool:
+        raise MemoryError
+
+    monkeypatch.setattr(auth, "check_password_hash", broken)
+    for _ in range(check.HASHES_AT_ONCE + 1):
+        with pytest.raises(MemoryError):
+            check(basic("alice", "pw"))
+    monkeypatch.undo()
+    assert check(basic("alice", "pw")) == auth.Allow("alice")
+
+
 # --- bad settings ------------------------------------------------------------------------------------------
 
 

@@ -29,15 +29,6 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     yield from start_stack(tmp_path_factory.mktemp("dataplane"), secrets.token_urlsafe(24))
 
 
-@pytest.fixture
-def report(capsys):
-    """Print a measured number into the test run's output (not captured)."""
-    def emit(message: str) -> None:
-        with capsys.disabled():
-            print(f"\n[dataplane] {message}", flush=True)
-    return emit
-
-
 def envoy_counter(stack: Stack, name: str) -> int:
     text = requests.get(f"http://127.0.0.1:{stack.ports['admin']}/stats?filter=^{re.escape(name)}$",
                         timeout=5).text

@@ -24,7 +24,9 @@ def listener(config: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def http_manager(config: dict[str, Any], name: str) -> dict[str, Any]:
-    return listener(config, name)["filter_chains"][0]["filters"][0]["typed_config"]
+    (manager,) = [f for f in listener(config, name)["filter_chains"][0]["filters"]
+                  if f["name"] == "envoy.filters.network.http_connection_manager"]
+    return manager["typed_config"]
 
 
 def routes(config: dict[str, Any], name: str = "edge") -> list[dict[str, Any]]:
@@ -65,10 +67,12 @@ def test_image_is_the_pinned_official_envoy(objects):
 @pytest.mark.unit
 def test_manifests_are_configmap_deployment_and_nodeport_service(objects):
     assert sorted((o["kind"], o["metadata"]["name"]) for o in objects) == [
-        ("ConfigMap", "envoy"), ("Deployment", "envoy"), ("Service", "envoy")]
+        ("ConfigMap", "envoy"), ("Deployment", "envoy"), ("NetworkPolicy", "default-deny-ingress"),
+        ("NetworkPolicy", "envoy"), ("Service", "envoy")]
     service = find(objects, "Service", "envoy")
     assert service["spec"]["type"] == "NodePort"
-    assert {p["name"]: p["port"] for p in service["spec"]["ports"]} == {"http": 8080, "stats": 9102}
+    # Only the edge's traffic port is published on the nodes: stats stay inside the cluster.
+    assert {p["name"]: p["port"] for p in service["spec"]["ports"]} == {"http": 8080}
     pod = find(objects, "Deployment", "envoy")["spec"]["template"]
     assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
     annotations = pod["metadata"]["annotations"]
@@ -123,6 +127,8 @@ def test_ext_authz_fails_closed_with_503_and_passes_the_user_upstream(config):
     assert service["path_prefix"] == "/check"
     assert service["authorization_response"]["allowed_upstream_headers"]["patterns"] == [
         {"exact": "x-authenticated-as"}]
+    assert service["authorization_response"]["allowed_client_headers"]["patterns"] == [
+        {"exact": "www-authenticate"}, {"exact": "x-auth-reason"}, {"exact": "retry-after"}, {"exact": "content-type"}]
 
 
 @pytest.mark.unit
@@ -149,6 +155,54 @@ def test_routes_come_from_service_yaml_with_canary_pin_and_fallback(config):
     aggregate = clusters(config)["qotm-canary"]
     assert aggregate["cluster_type"]["name"] == "envoy.clusters.aggregate"
     assert aggregate["cluster_type"]["typed_config"]["clusters"] == ["qotm-canary-pods", "qotm"]
+
+
+@pytest.mark.unit
+def test_internal_paths_are_answered_404_by_the_edge_before_any_route(config):
+    edge = routes(config)
+    internal = [r for r in edge if "direct_response" in r]
+    assert [r["match"] for r in internal] == [{"path": "/qotm/crash"}, {"path": "/qotm/metrics"}]
+    assert {r["direct_response"]["status"] for r in internal} == {404}
+    first_forward = min(i for i, r in enumerate(edge) if "route" in r and r["match"] != {"path": "/healthz"})
+    assert max(edge.index(r) for r in internal) < first_forward
+    manager = http_manager(config, "edge")
+    assert manager["normalize_path"] is True and manager["merge_slashes"] is True  # /qotm//crash is /qotm/crash
+
+
+@pytest.mark.unit
+def test_edge_hardening_settings(config):
+    """Envoy's edge best practices: buffer, connection, header and HTTP/2 limits, overload actions sized to the
+    container's memory limit, no server header."""
+    for name in ("edge", "stats"):
+        assert listener(config, name)["per_connection_buffer_limit_bytes"] == 32768
+        first = listener(config, name)["filter_chains"][0]["filters"][0]
+        assert first["name"] == "envoy.filters.network.connection_limit"
+        assert first["typed_config"]["max_connections"] == 1000
+    for cluster in clusters(config).values():
+        assert cluster["per_connection_buffer_limit_bytes"] == 32768, cluster["name"]
+    manager = http_manager(config, "edge")
+    assert manager["max_request_headers_kb"] == 16
+    assert manager["http2_protocol_options"] == {"max_concurrent_streams": 100, "initial_stream_window_size": 65536,
+                                                 "initial_connection_window_size": 1048576}
+    assert manager["server_header_transformation"] == "PASS_THROUGH"
+    assert manager["route_config"]["response_headers_to_remove"] == ["server"]
+    overload = config["overload_manager"]
+    (heap,) = [m for m in overload["resource_monitors"] if m["name"] == "envoy.resource_monitors.fixed_heap"]
+    assert heap["typed_config"]["max_heap_size_bytes"] == int(256 * 1024 * 1024 * 0.8)
+    assert {a["name"]: a["triggers"][0]["threshold"]["value"] for a in overload["actions"]} == {
+        "envoy.overload_actions.shrink_heap": 0.9, "envoy.overload_actions.stop_accepting_requests": 0.95}
+
+
+@pytest.mark.unit
+def test_heap_monitor_follows_the_container_memory_limit(tmp_path):
+    objects = render(ENVOY_DIR, tmp_path, {"memory_limit_mib": "512"})
+    (container,) = find(objects, "Deployment", "envoy")["spec"]["template"]["spec"]["containers"]
+    assert container["resources"]["limits"]["memory"] == "512Mi"
+    assert "cpu" in container["resources"]["limits"]
+    assert "ephemeral-storage" in container["resources"]["limits"]
+    (heap,) = [m for m in envoy_config(objects)["overload_manager"]["resource_monitors"]
+               if m["name"] == "envoy.resource_monitors.fixed_heap"]
+    assert heap["typed_config"]["max_heap_size_bytes"] == int(512 * 1024 * 1024 * 0.8)
 
 
 @pytest.mark.unit

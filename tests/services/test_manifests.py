@@ -53,10 +53,13 @@ def assert_hardened_with_health_probes(deployment: dict[str, Any]) -> None:
     assert main["securityContext"]["allowPrivilegeEscalation"] is False
     assert {"name": "tmp", "mountPath": "/tmp"} in main["volumeMounts"]  # gunicorn's only writable place
     assert {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}} in pod["volumes"]
-    for probe in ("readinessProbe", "livenessProbe"):
-        assert main[probe]["httpGet"] == {"path": "/health", "port": "http"}
+    assert main["readinessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    # distinct probes: ready = answers HTTP; alive = accepts connections (a busy pod leaves rotation, is not killed)
+    assert main["livenessProbe"]["tcpSocket"] == {"port": "http"}
     assert main["ports"] == [{"name": "http", "containerPort": 8080}]
-    assert set(main["resources"]["requests"]) == set(main["resources"]["limits"]) == {"cpu", "memory"}
+    assert set(main["resources"]["requests"]) == set(main["resources"]["limits"]) == {"cpu", "memory",
+                                                                                      "ephemeral-storage"}
+    assert pod["automountServiceAccountToken"] is False  # no Kubernetes API access needed: no token mounted
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +79,8 @@ def qotm_canary() -> tuple[Build, dict]:
 def test_qotm_deployment(request: pytest.FixtureRequest, fixture: str, name: str, track: str, replicas: int,
                          delay: str) -> None:
     build, docs = request.getfixturevalue(fixture)
-    assert set(docs) == {("Deployment", name), ("Service", name)}
+    assert set(docs) == {("Deployment", name), ("Service", name), ("NetworkPolicy", name),
+                         ("PodDisruptionBudget", name)}
     deployment = docs["Deployment", name]
     pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert deployment["spec"]["selector"]["matchLabels"] == {"app.kubernetes.io/instance": name}
@@ -114,7 +118,7 @@ def test_stable_and_canary_never_select_each_others_pods(qotm_stable, qotm_canar
 
 def test_auth_default_profile_allows_everyone_without_a_secret() -> None:
     build, docs = rendered(AUTH_DIR, "default")
-    assert set(docs) == {("Deployment", "auth"), ("Service", "auth")}
+    assert set(docs) == {("Deployment", "auth"), ("Service", "auth"), ("NetworkPolicy", "auth")}
     deployment = docs["Deployment", "auth"]
     assert env_of(deployment) == {"AUTH_MODE": "allow"}
     assert container(deployment)["image"] == f"{REGISTRY}/auth:{build.version}"

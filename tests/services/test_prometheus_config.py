@@ -60,7 +60,7 @@ def test_image_is_the_pinned_official_prometheus(objects):
 @pytest.mark.unit
 def test_manifests_with_namespaced_rbac_and_a_nodeport_ui(objects):
     assert sorted(o["kind"] for o in objects) == [
-        "ConfigMap", "Deployment", "Role", "RoleBinding", "Service", "ServiceAccount"]
+        "ConfigMap", "Deployment", "NetworkPolicy", "Role", "RoleBinding", "Service", "ServiceAccount"]
     role = find(objects, "Role", "prometheus")
     pods = [rule for rule in role["rules"] if "pods" in rule["resources"]]
     assert pods and set(pods[0]["verbs"]) == {"get", "list", "watch"}

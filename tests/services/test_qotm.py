@@ -298,3 +298,45 @@ def test_env_log_level_refuses_unknown_levels(qotm: ModuleType, monkeypatch: pyt
     with pytest.raises(SystemExit) as exc:
         qotm.env_log_level("LOG_LEVEL")
     assert str(exc.value.code) == f"qotm: LOG_LEVEL={raw!r}: expected one of debug, info, warning, error, critical"
+
+
+# --- hostile bodies --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", [b"[" * 5000, b'{"quote": ' + b"[" * 9 + b"]" * 9 + b"}", b'{"a":' * 2000])
+def test_put_deeply_nested_json_is_400_before_parsing(qotm: ModuleType, client: FlaskClient, body: bytes,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: list[bytes] = []
+    monkeypatch.setattr(qotm.json, "loads", parsed.append)
+    response = client.put("/quote/1", data=body, content_type="application/json")
+    assert parsed == []  # refused before json's recursive parser saw it
+    monkeypatch.undo()
+    assert response.status_code == 400
+    assert response.get_json() == {"error": 'request body nests more than 8 levels deep; send {"quote": "..."}'}
+
+
+@pytest.mark.parametrize("quote", ["[[[[[[[[[[[[[[[[", '{{{{{{{{{ \\" [[[[[[[[[['])
+def test_brackets_inside_strings_do_not_count_as_nesting(client: FlaskClient, quote: str) -> None:
+    response = client.put("/quote/1", json={"quote": quote})
+    assert response.status_code == 200
+    assert response.get_json()["quote"] == quote
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data; boundary=x", "application/xml", "image/png",
+                                          "text/html; charset=utf-8"])
+def test_put_with_a_content_type_that_is_not_json_is_415(qotm: ModuleType, client: FlaskClient,
+                                                         content_type: str) -> None:
+    before = dict(qotm.QUOTES)
+    response = client.put("/quote/1", data=b'{"quote": "x"}', content_type=content_type)
+    assert response.status_code == 415
+    assert response.get_json() == {"error": f"content type {content_type.split(';')[0]!r} is not JSON; "
+                                            'send {"quote": "..."}'}
+    assert before == qotm.QUOTES
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/merge-patch+json",
+                                          "text/plain", None])
+def test_put_accepts_json_and_plain_content_types(client: FlaskClient, content_type: str | None) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = client.put("/quote/4", data=b'{"quote": "typed"}', headers=headers)
+    assert response.status_code == 200
