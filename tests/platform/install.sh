@@ -15,6 +15,9 @@ declare -A packages=(
   [shellcheck]=shellcheck
   [git]=git
   [iproute2]=ip
+  [graphviz]=dot
+  [chromium]=chromium
+  [npm]=npm
 )
 required_commands=(python3 go)
 
