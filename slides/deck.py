@@ -111,8 +111,8 @@ class Assembler:
         return VERSION.sub(value, line)
 
     def steps(self, page: str) -> str:
-        """The lab's steps, included from the exercise page: its `### ` headings, else one line per bash block
-        (its first command, and how many more the block has)."""
+        """The lab's steps, included from the exercise page: its `### ` headings, else the first command of each
+        bash block (each block is a step; the page has the rest)."""
         text = read_source(self.root, page)
         link = f"Lab: [{page}]({self.link(page)})"
         headings = step_headings(text)
@@ -121,8 +121,7 @@ class Assembler:
         blocks = bash_blocks(text)
         if not blocks:
             raise IncludeError(f"{page}: no `### ` step headings and no `$ ` commands")
-        lines = [f"$ {block[0]}" + (f"  # ... {len(block) - 1} more" if len(block) > 1 else "") for block in blocks]
-        return link + "\n\n```bash\n" + "\n".join(lines) + "\n```"
+        return link + "\n\n```bash\n" + "\n".join(f"$ {block[0]}" for block in blocks) + "\n```"
 
     def check_links(self, line: str) -> str:
         """Repo links rewritten for the built deck; linked files and diagram sources must exist."""

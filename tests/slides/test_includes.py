@@ -86,6 +86,13 @@ def test_assembles_versions_includes_steps_links_and_timings(tree: Path) -> None
     assert "[page](../../exercises/01.md)" in deck.markdown
 
 
+def test_a_page_without_step_headings_shows_each_blocks_first_command(tree: Path) -> None:
+    (tree / "exercises" / "02.md").write_text("```bash\n$ kubectl get nodes\n$ kubectl get pods\n```\n"
+                                             "```console\n$ not a step\n```\n```bash\n$ kubectl delete pod x\n```\n")
+    deck = build(tree, "## Lab\n<!-- steps: exercises/02.md -->\n<!-- [1 min] n -->\n")
+    assert "```bash\n$ kubectl get nodes\n$ kubectl delete pod x\n```" in deck.markdown
+
+
 def test_included_code_is_never_version_substituted(tree: Path) -> None:
     (tree / "conf.yaml").write_text("image: {{ versions.NOPE }}\n")
     deck = build(tree, "## A\n<!-- include: conf.yaml -->\n<!-- [1 min] n -->\n")
