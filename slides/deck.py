@@ -11,6 +11,7 @@ Any problem is a DeckError naming the slide (number, fragment and line) and the 
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import textwrap
@@ -121,7 +122,9 @@ class Assembler:
         blocks = bash_blocks(text)
         if not blocks:
             raise IncludeError(f"{page}: no `### ` step headings and no `$ ` commands")
-        return link + "\n\n```bash\n" + "\n".join(f"$ {block[0]}" for block in blocks) + "\n```"
+        # Raw <pre>, not a code fence: a long command wraps (theme.css) instead of Marp shrinking the whole block.
+        body = "\n".join(f"$ {html.escape(block[0])}" for block in blocks)
+        return f'{link}\n\n<pre class="steps"><code>{body}</code></pre>'
 
     def check_links(self, line: str) -> str:
         """Repo links rewritten for the built deck; linked files and diagram sources must exist."""

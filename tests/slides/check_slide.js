@@ -20,8 +20,9 @@
   let codeLinePx = null;
   for (const pre of section.querySelectorAll('pre, marp-pre')) {
     if (pre.scrollWidth > pre.clientWidth + 1) problems.push(`code block scrolls horizontally: ${label(pre)}`);
-    const lines = pre.textContent.replace(/\n$/, '').split('\n').length;
-    const px = pre.getBoundingClientRect().height / lines;
+    const code = pre.querySelector('code') || pre;  // its box has no padding: height / lines = line height
+    const lines = code.textContent.replace(/\n$/, '').split('\n').length;
+    const px = code.getBoundingClientRect().height / lines;
     codeLinePx = codeLinePx === null ? px : Math.min(codeLinePx, px);
   }
   if (section.scrollWidth > section.clientWidth + 1) problems.push('the slide scrolls horizontally');

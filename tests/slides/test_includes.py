@@ -90,7 +90,7 @@ def test_a_page_without_step_headings_shows_each_blocks_first_command(tree: Path
     (tree / "exercises" / "02.md").write_text("```bash\n$ kubectl get nodes\n$ kubectl get pods\n```\n"
                                              "```console\n$ not a step\n```\n```bash\n$ kubectl delete pod x\n```\n")
     deck = build(tree, "## Lab\n<!-- steps: exercises/02.md -->\n<!-- [1 min] n -->\n")
-    assert "```bash\n$ kubectl get nodes\n$ kubectl delete pod x\n```" in deck.markdown
+    assert '<pre class="steps"><code>$ kubectl get nodes\n$ kubectl delete pod x</code></pre>' in deck.markdown
 
 
 def test_included_code_is_never_version_substituted(tree: Path) -> None:
