@@ -12,7 +12,8 @@ import pytest
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = {"docker.io", "docker-registry", "prometheus", "debootstrap", "shellcheck", "git", "iproute2"}
+PACKAGES = {"docker.io", "docker-registry", "prometheus", "debootstrap", "shellcheck", "git", "iproute2", "graphviz",
+            "chromium", "npm"}
 
 
 def run_install(tmp_path: Path, uid: int) -> subprocess.CompletedProcess[str]:
