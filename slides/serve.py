@@ -29,8 +29,14 @@ def serve(root: Path, deck: Path, port: int) -> None:
     """Serve `root` until interrupted; `deck` (index.html under root) is the printed URL."""
     if not deck.is_file():
         raise SystemExit(f"slides: {deck} does not exist: run `make slides` first")
+    if not deck.resolve().is_relative_to(root.resolve()):
+        raise SystemExit(f"slides: {deck} is outside {root}, the directory served")
     handler = functools.partial(QuietHandler, directory=str(root))
-    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as err:
+        raise SystemExit(f"slides: cannot listen on 127.0.0.1:{port}: {err.strerror} (another --port?)") from None
+    with server:
         path = Path(os.path.relpath(deck, root)).as_posix()
         print(f"slides: http://127.0.0.1:{server.server_address[1]}/{path}", flush=True)
         print("slides: presenter view with speaker notes: press p in the deck (Ctrl-C stops)", flush=True)

@@ -8,6 +8,7 @@ project files) answers 200 from the server. One PNG per slide and a contact shee
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -117,3 +118,15 @@ def test_every_link_resolves(browser, deck_url: str) -> None:
     assert not broken, f"links that do not resolve from {deck_url}: {broken}"
     for href in local:
         assert (ROOT / "slides" / "build" / href).resolve().is_file(), href
+
+
+def test_serve_refuses_a_busy_port_with_one_line(built: int) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "slides", "serve", "--port", str(port)], cwd=ROOT,
+                                capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [f"slides: cannot listen on 127.0.0.1:{port}: Address already in use "
+                                          "(another --port?)"]
