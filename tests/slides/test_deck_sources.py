@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -77,3 +79,17 @@ def test_a_deleted_marker_fails_naming_slide_and_file(repo_copy: Path) -> None:
         assemble_deck(repo_copy / "slides" / "build", root=repo_copy)
     where = f"slide {number} ({fragment.relative_to(ROOT)}:{line})"
     assert str(err.value) == f"{where}: {include.path}: marker from={include.start!r} not found"
+
+
+def test_the_build_command_stops_with_one_line_and_writes_nothing(repo_copy: Path) -> None:
+    number, fragment, line, arguments = next(d for d in directives("include") if "from=" in d[3])
+    include = parse_include(arguments)
+    source = repo_copy / include.path
+    source.write_text(source.read_text().replace(include.start, "(marker removed)"))
+    result = subprocess.run([sys.executable, "-m", "slides", "build"], cwd=repo_copy, capture_output=True,
+                            text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"slides: error: slide {number} ({fragment.relative_to(ROOT)}:{line}): {include.path}: "
+        f"marker from={include.start!r} not found"]
+    assert not (repo_copy / "slides" / "build").exists()
