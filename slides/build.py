@@ -79,6 +79,21 @@ def build(out: Path = DEFAULT_OUT) -> Deck:
     out.mkdir(parents=True, exist_ok=True)
     render_diagrams(deck.diagrams, out)
     (out / "deck.md").write_text(FRONT_MATTER + deck.markdown, encoding="utf-8")
-    command = [str(marp), "--no-stdin", "--html", "--theme-set", str(SLIDES / "theme.css")]
-    run([*command, "-o", str(out / "index.html"), "--", str(out / "deck.md")], SLIDES, "marp")
+    run([*marp_command(marp), "-o", str(out / "index.html"), "--", str(out / "deck.md")], SLIDES, "marp")
     return deck
+
+
+def marp_command(marp: Path) -> list[str]:
+    return [str(marp), "--no-stdin", "--html", "--theme-set", str(SLIDES / "theme.css")]
+
+
+def pdf(out: Path = DEFAULT_OUT) -> Path:
+    """OUT/deck.pdf from the built deck, printed by headless Chromium, speaker notes as PDF annotations."""
+    out = out.resolve()
+    if not (out / "deck.md").is_file():
+        raise DeckError(f"{out / 'deck.md'} does not exist: build the deck first")
+    chromium = require("chromium", "chromium")
+    command = [*marp_command(ensure_marp()), "--pdf", "--pdf-notes", "--allow-local-files", "--browser", "chrome",
+               "--browser-path", chromium, "-o", str(out / "deck.pdf"), "--", str(out / "deck.md")]
+    run(command, SLIDES, "marp --pdf")
+    return out / "deck.pdf"

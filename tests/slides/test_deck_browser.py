@@ -3,14 +3,17 @@
 Every slide: no console error, no broken image, nothing outside the slide, no code block that scrolls or is
 shrunk below a readable size, no unexpanded directive, a speaker note with a timing. Every link (exercise pages,
 project files) answers 200 from the server. One PNG per slide and a contact sheet go to slides/build/browser-test/.
+The PDF (headless Chromium's print) has one page per slide.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -130,3 +133,22 @@ def test_serve_refuses_a_busy_port_with_one_line(built: int) -> None:
     assert result.returncode == 1
     assert result.stderr.splitlines() == [f"slides: cannot listen on 127.0.0.1:{port}: Address already in use "
                                           "(another --port?)"]
+
+
+def test_pdf_has_one_page_per_slide(built: int) -> None:
+    require_command("chromium")
+    result = subprocess.run([sys.executable, "-m", "slides", "pdf"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=600, check=False)
+    assert result.returncode == 0, result.stderr
+    data = (ROOT / "slides" / "build" / "deck.pdf").read_bytes()
+    assert data.startswith(b"%PDF")
+    assert pdf_pages(data) == built
+
+
+def pdf_pages(data: bytes) -> int:
+    """Page objects in a PDF, also those inside compressed object streams (Marp's PDFs use them)."""
+    texts = [data]
+    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+        with contextlib.suppress(zlib.error):
+            texts.append(zlib.decompress(stream))
+    return sum(len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", text)) for text in texts)
