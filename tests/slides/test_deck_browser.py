@@ -1,9 +1,10 @@
 """The built deck in a real browser (Debian's Chromium driven by Playwright), served by `python -m slides serve`.
 
-Every slide: no console error, no broken image, nothing outside the slide, no code block that scrolls or is
-shrunk below a readable size, no unexpanded directive, a speaker note with a timing. Every link (exercise pages,
-project files) answers 200 from the server. One PNG per slide and a contact sheet go to slides/build/browser-test/.
-The PDF (headless Chromium's print) has one page per slide.
+Every slide: nothing loaded from anywhere but the local server, no console error, no broken image, nothing
+outside the slide, no code block that scrolls or is shrunk below a readable size, no unexpanded directive, a
+speaker note with a timing. Every link (exercise pages, project files) answers 200 from the server. One PNG per
+slide and a contact sheet go to slides/build/browser-test/. The PDF (headless Chromium's print) has one page per
+slide.
 """
 
 from __future__ import annotations
@@ -87,6 +88,9 @@ def test_every_slide_renders_cleanly(browser, deck_url: str, built: int) -> None
     page.on("requestfailed", lambda request: errors.append(f"request failed: {request.url}"))
     page.on("response", lambda response: errors.append(f"{response.status}: {response.url}")
             if response.status >= 400 else None)
+    origin = deck_url.split("/slides/")[0]
+    page.on("request", lambda request: None if request.url.startswith((origin, "data:")) else
+            errors.append(f"not offline: {request.url}"))
     page.goto(deck_url, wait_until="load")
     page.add_style_tag(content=".bespoke-marp-osc { display: none !important; }")  # the on-screen controls
     assert page.locator("svg.bespoke-marp-slide").count() == built
