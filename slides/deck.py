@@ -2,7 +2,7 @@
 
 Each fragment holds slides separated by `---` lines. Per slide, in this order:
 - `{{ versions.KEY }}` becomes KEY's value in versions.env (only in the slide's own text, never in included code);
-- include/steps directives are expanded (slides/includes.py);
+- include/render/steps directives are expanded (slides/includes.py);
 - links `](repo:PATH)` become links to PATH relative to the built deck; PATH must exist;
 - images `](diagrams/NAME.svg)` need slides/diagrams/NAME.dot;
 - every slide needs a speaker note (an HTML comment) with its timing, `[N min]`.
@@ -14,8 +14,10 @@ from __future__ import annotations
 import html
 import os
 import re
+import subprocess
+import sys
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from slides.includes import (
@@ -90,6 +92,17 @@ def split_slides(text: str) -> list[tuple[int, str]]:
     return [(line, body) for line, body in slides if body.strip()]
 
 
+def forge_render(root: Path, service: str) -> str:
+    """`forge render SERVICE` run in `root` by the real forge (offline: no Docker, no cluster)."""
+    read_source(root, f"{service}/service.yaml")  # a service directory of the repository
+    command = [sys.executable, "-c", "from forge.cli import main; main()", "render", service]
+    result = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False, timeout=120)
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise IncludeError(f"forge render {service} failed: {last}")
+    return result.stdout
+
+
 @dataclass
 class Assembler:
     """Expands slides against the repository at `root`, for a deck written to `out_dir`."""
@@ -98,6 +111,7 @@ class Assembler:
     out_dir: Path
     versions: dict[str, str]
     diagrams_dir: Path
+    rendered: dict[str, str] = field(default_factory=dict)  # forge render output per service, for this build
 
     def link(self, relative: str) -> str:
         """The path of repository file `relative` as seen from the built deck."""
@@ -147,7 +161,13 @@ class Assembler:
         if directive[1] == "steps":
             return self.steps(directive[2].strip())
         include = parse_include(directive[2])
-        return code_block(include, textwrap.dedent(region(read_source(self.root, include.path), include)))
+        if directive[1] == "render":
+            if include.path not in self.rendered:
+                self.rendered[include.path] = forge_render(self.root, include.path)
+            text, include = self.rendered[include.path], replace(include, lang=include.lang or "yaml")
+        else:
+            text = read_source(self.root, include.path)
+        return code_block(include, textwrap.dedent(region(text, include)))
 
     def slide(self, text: str) -> tuple[str, float]:
         """The expanded slide and its timing in minutes; an error carries the line it is on."""

@@ -6,6 +6,8 @@ A directive is one line of a slide, an HTML comment:
     <!-- include: PATH lines=12-30 -->                  lines 12 to 30 (1-based, inclusive)
     <!-- include: PATH from="TEXT" to="TEXT" -->        from the first line containing `from` through the
                                                         first line at or after it containing `to`
+    <!-- render: SERVICE_DIR from="TEXT" to="TEXT" -->  the same, cut from `forge render SERVICE_DIR`: what the
+                                                        cluster gets (e.g. Envoy's config with its values filled in)
     <!-- steps: exercises/PAGE.md -->                   the lab's steps: the page's `### ` headings (a page
                                                         without them: the first command of each bash block)
 
@@ -21,7 +23,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-DIRECTIVE = re.compile(r"^<!--\s*(include|steps):\s*(.*?)\s*-->\s*$")
+DIRECTIVE = re.compile(r"^<!--\s*(include|render|steps):\s*(.*?)\s*-->\s*$")
 FENCE = re.compile(r"^(`{3,}|~{3,})")
 LANGUAGES = {
     ".py": "python",

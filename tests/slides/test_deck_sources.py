@@ -6,12 +6,13 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from slides.build import DEFAULT_OUT, assemble_deck
-from slides.deck import DeckError, split_slides
+from slides.deck import DeckError, forge_render, split_slides
 from slides.includes import DIRECTIVE, code_block, parse_include, read_source, region
 
 pytestmark = pytest.mark.unit
@@ -42,10 +43,20 @@ def test_deck_size_and_timings() -> None:
 def test_every_include_shows_the_files_current_text() -> None:
     markdown = assemble_deck(DEFAULT_OUT).markdown
     includes = [parse_include(arguments) for _, _, _, arguments in directives("include")]
-    assert len(includes) >= 20
+    assert len(includes) >= 15
     for include in includes:
         body = textwrap.dedent(region(read_source(ROOT, include.path), include))
         assert code_block(include, body) in markdown, include
+
+
+def test_every_render_shows_what_forge_renders_now() -> None:
+    markdown = assemble_deck(DEFAULT_OUT).markdown
+    renders = [parse_include(arguments) for _, _, _, arguments in directives("render")]
+    assert len(renders) >= 5
+    rendered = {path: forge_render(ROOT, path) for path in {include.path for include in renders}}
+    for include in renders:
+        body = textwrap.dedent(region(rendered[include.path], include))
+        assert code_block(replace(include, lang="yaml"), body) in markdown, include
 
 
 def test_every_exercise_page_has_a_lab_slide() -> None:
@@ -64,10 +75,12 @@ def repo_copy(tmp_path: Path) -> Path:
 def test_a_changed_file_changes_the_slide(repo_copy: Path) -> None:
     service = repo_copy / "envoy-canary" / "envoy" / "service.yaml"
     text = service.read_text()
-    assert "timeouts: {connect: 1s" in text
-    service.write_text(text.replace("timeouts: {connect: 1s", "timeouts: {connect: 7s"))
+    assert "timeouts: {connect: 1s" in text and "consecutive_5xx: 5," in text
+    text = text.replace("timeouts: {connect: 1s", "timeouts: {connect: 7s")
+    service.write_text(text.replace("consecutive_5xx: 5,", "consecutive_5xx: 9,"))
     markdown = assemble_deck(repo_copy / "slides" / "build", root=repo_copy).markdown
-    assert "timeouts: {connect: 7s" in markdown and "timeouts: {connect: 1s" not in markdown
+    assert "timeouts: {connect: 7s" in markdown and "timeouts: {connect: 1s" not in markdown  # included
+    assert "consecutive_5xx: 9\n" in markdown and "consecutive_5xx: 5\n" not in markdown  # rendered by forge
 
 
 def test_a_deleted_marker_fails_naming_slide_and_file(repo_copy: Path) -> None:

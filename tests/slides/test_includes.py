@@ -93,6 +93,19 @@ def test_a_page_without_step_headings_shows_each_blocks_first_command(tree: Path
     assert '<pre class="steps"><code>$ kubectl get nodes\n$ kubectl delete pod x</code></pre>' in deck.markdown
 
 
+def test_render_cuts_from_what_forge_renders(tree: Path) -> None:
+    (tree / "svc" / "k8s").mkdir(parents=True)
+    (tree / "svc" / "service.yaml").write_text("name: svc\ncontainers: []\ngreeting: hello\n")
+    template = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ build.name }}\n"
+    template += "data:\n  hi: '{{ service.greeting }}'\n"
+    (tree / "svc" / "k8s" / "cm.yaml").write_text(template)
+    deck = build(tree, '## Config\n<!-- render: svc from="kind: ConfigMap" to="name: svc" -->\n<!-- [1 min] n -->\n')
+    assert "```yaml\nkind: ConfigMap\nmetadata:\n  name: svc\n```" in deck.markdown
+    (tree / "svc" / "service.yaml").write_text("name: svc\ncontainers: []\n")  # the template needs `greeting`
+    with pytest.raises(DeckError, match=r"^slide 1 \(slides/deck.md:2\): forge render svc failed: .*greeting"):
+        build(tree, '## Config\n<!-- render: svc from="kind: ConfigMap" to="name: svc" -->\n<!-- [1 min] n -->\n')
+
+
 def test_included_code_is_never_version_substituted(tree: Path) -> None:
     (tree / "conf.yaml").write_text("image: {{ versions.NOPE }}\n")
     deck = build(tree, "## A\n<!-- include: conf.yaml -->\n<!-- [1 min] n -->\n")
@@ -104,6 +117,7 @@ def test_included_code_is_never_version_substituted(tree: Path) -> None:
     ("<!-- include: missing.yaml -->", "missing.yaml: no such file"),
     ("<!-- include: ../outside.yaml -->", "../outside.yaml: outside the repository"),
     ("<!-- steps: exercises/02.md -->", "exercises/02.md: no such file"),
+    ("<!-- render: exercises -->", "exercises/service.yaml: no such file"),
     ("[x](repo:exercises/09.md)", "exercises/09.md: no such file"),
     ("![](diagrams/nope.svg)", "slides/diagrams/nope.dot: no such diagram source"),
     ("{{ versions.NOPE }}", "versions.env has no NOPE"),
