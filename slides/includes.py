@@ -25,16 +25,7 @@ from pathlib import Path
 
 DIRECTIVE = re.compile(r"^<!--\s*(include|render|steps):\s*(.*?)\s*-->\s*$")
 FENCE = re.compile(r"^(`{3,}|~{3,})")
-LANGUAGES = {
-    ".py": "python",
-    ".yaml": "yaml",
-    ".yml": "yaml",
-    ".j2": "yaml",
-    ".sh": "bash",
-    ".md": "markdown",
-    ".env": "bash",
-    ".html": "html",
-}
+LANGUAGES = {".py": "python", ".yaml": "yaml", ".yml": "yaml", ".j2": "yaml", ".sh": "bash"}  # else lang=...
 
 
 class IncludeError(Exception):
