@@ -156,3 +156,15 @@ def pdf_pages(data: bytes) -> int:
         with contextlib.suppress(zlib.error):
             texts.append(zlib.decompress(stream))
     return sum(len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", text)) for text in texts)
+
+
+def test_presenter_view_shows_the_notes(browser, deck_url: str) -> None:
+    page = browser.new_page(viewport=VIEWPORT)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{deck_url}?view=presenter#2", wait_until="load")
+    note = page.locator(".bespoke-marp-presenter-note-container .bespoke-marp-note.active")
+    note.wait_for(state="visible", timeout=10_000)
+    assert re.search(r"\[\d+(\.\d+)? min\]", note.inner_text())
+    assert page.locator(".bespoke-marp-presenter-info-page").inner_text().startswith("2 / ")
+    assert not errors, errors
