@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: test setup lint test-unit test-tier bench
+.PHONY: test setup lint test-unit test-tier bench slides slides-pdf slides-serve
 
 test: setup lint
 	$(PY) -m tests.platform.tiers unit dataplane docker cluster workshop
@@ -34,3 +34,15 @@ test-tier:
 
 bench:
 	$(PY) -m tests.bench
+
+# The workshop deck: static offline HTML in slides/build/ (npm ci of the pinned Marp CLI on first use).
+slides:
+	$(PY) -m slides build
+
+# The deck as slides/build/deck.pdf (headless Chromium; speaker notes as PDF annotations).
+slides-pdf:
+	$(PY) -m slides pdf
+
+# Serve the built deck on 127.0.0.1 and print its URL.
+slides-serve: slides
+	$(PY) -m slides serve

@@ -8,6 +8,9 @@ venv="${SHOPBOX_VENV:-$root_dir/.venv}"
 
 # Debian package -> a command it provides (used to tell what is missing).
 declare -A packages=(
+  [graphviz]=dot         # slides/: the deck's diagrams
+  [chromium]=chromium    # slides/: the PDF and the browser test
+  [npm]=npm              # slides/: the Marp CLI (npm ci)
   [docker.io]=dockerd
   [docker-registry]=docker-registry
   [prometheus]=promtool
