@@ -165,6 +165,10 @@ def parse(text: str, path: Path = Path("page.md")) -> Page:
             if draft is not None:
                 draft.lines.extend(_bash_lines(body))
         elif info in SCRIPTS:
+            negated = [n for n, t in body if t.startswith("! ")]
+            if negated:  # bash -e ignores the status of `! cmd`: such a check could never fail
+                raise PageError(f"line {negated[0]}: `! command` never fails a script under `set -e`; write "
+                                '`test -z "$(command)"` or an `if`')
             script = Script("\n".join(t for _, t in body) + "\n", opened)
             if info == "reset" or draft is None:
                 target = page_scripts

@@ -6,11 +6,13 @@ import re
 import shlex
 
 ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=.*")
+KEYWORDS = {"if", "then", "else", "elif", "fi", "while", "until", "do", "done", "!", "time"}
 
 
 def simple_commands(command: str) -> list[list[str]]:
     """The words of each simple command in a shell line (split at `|`, `&&`, `||`, `;`, `&`), without leading
-    `NAME=value` assignments and redirections (`> file`); `$(...)` substitutions are commands of their own."""
+    `NAME=value` assignments, keywords (`if`, `do`, `!`, `time`...) and redirections (`> file`); `$(...)`
+    substitutions are commands of their own."""
     result = [words for m in re.finditer(r"\$\(([^()]*)\)", command) for words in simple_commands(m.group(1))]
     unnumbered = re.sub(r"(?<![\w-])\d+(?=[<>])", "", command)  # `2>&1` -> `>&1`
     lexer = shlex.shlex(unnumbered, posix=True, punctuation_chars=";&|<>")
@@ -27,7 +29,7 @@ def simple_commands(command: str) -> list[list[str]]:
         else:
             commands[-1].append(word)
     for words in commands:
-        while words and ASSIGNMENT.fullmatch(words[0]):
+        while words and (ASSIGNMENT.fullmatch(words[0]) or words[0] in KEYWORDS):
             words.pop(0)
         if words:
             result.append(words)
