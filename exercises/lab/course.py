@@ -96,11 +96,19 @@ def current(pages: list[Page], run: ScriptRunner) -> Progress | None:
 
 
 Echo = Callable[[str], None]
+Runnable = Callable[[Step], "str | None"]  # why a step's check or solve cannot run where we are (None: it can)
 
 
-def solve(page: Page, upto: Step, run: ScriptRunner, echo: Echo) -> Result:
+def everywhere(_: Step) -> str | None:
+    return None
+
+
+def solve(page: Page, upto: Step, run: ScriptRunner, echo: Echo, runnable: Runnable = everywhere) -> Result:
     """Run the solve of every step of `page` up to `upto` whose check fails, in order; each must then pass."""
     for step in page.steps[: upto.index]:
+        if why := runnable(step):
+            echo(f"{step.id} {step.title}: skipped here ({why})")
+            continue
         if passes(run, step.check.text):
             echo(f"{step.id} {step.title}: done already")
             continue
@@ -113,7 +121,7 @@ def solve(page: Page, upto: Step, run: ScriptRunner, echo: Echo) -> Result:
     return Result(0, "")
 
 
-def reset(pages: list[Page], page: Page, run: ScriptRunner, echo: Echo) -> Result:
+def reset(pages: list[Page], page: Page, run: ScriptRunner, echo: Echo, runnable: Runnable = everywhere) -> Result:
     """Undo this page and every later one (their reset scripts, last page first), then solve every earlier page
     whose check fails: the state this page starts from, whatever the state was."""
     for later in reversed([p for p in pages if p.number >= page.number]):
@@ -125,7 +133,7 @@ def reset(pages: list[Page], page: Page, run: ScriptRunner, echo: Echo) -> Resul
         if passes(run, earlier.check.text):
             echo(f"page {earlier.number}: done already")
             continue
-        done = solve(earlier, earlier.steps[-1], run, echo)
+        done = solve(earlier, earlier.steps[-1], run, echo, runnable)
         if done.code != 0:
             return done
         if not passes(run, earlier.check.text):
