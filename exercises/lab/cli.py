@@ -53,18 +53,15 @@ def do_list(pages: list[Page], ref: str | None, out: Out) -> int:
 
 
 def do_status(pages: list[Page], run: ScriptRunner, out: Out) -> int:
-    all_done = True
-    for page in pages:
-        where = course.progress(page, run)
-        all_done &= where.done
-        if where.done:
-            state = out.paint("ok", "done")
-        else:
-            step = where.next_step
-            assert step is not None
-            state = f"{where.reached}/{len(page.steps)} steps, next: {step.id} {step.title}"
+    """Pages up to the latest one done are done; the others show how far their step checks go."""
+    behind = course.latest_done(pages, run)
+    for index, page in enumerate(pages):
+        where = course.Progress(page, True, len(page.steps)) if index < behind else course.progress(page, run)
+        step = where.next_step
+        state = out.paint("ok", "done") if step is None else \
+            f"{where.reached}/{len(page.steps)} steps, next: {step.id} {step.title}"
         out(f"{page.number}. {page.title}: {state}")
-    return 0 if all_done else 1
+    return 0 if behind == len(pages) else 1
 
 
 def do_check(pages: list[Page], ref: str | None, run: ScriptRunner, out: Out) -> int:

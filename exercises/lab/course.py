@@ -86,13 +86,19 @@ def progress(page: Page, run: ScriptRunner) -> Progress:
     return Progress(page, False, 0)
 
 
+def latest_done(pages: list[Page], run: ScriptRunner) -> int:
+    """How many pages are behind the participant: up to the last page whose check passes (a page's end state may
+    be gone for good reasons once later pages ran: exercise 3 removes exercise 2's objects)."""
+    for index in range(len(pages), 0, -1):
+        if passes(run, pages[index - 1].check.text):
+            return index
+    return 0
+
+
 def current(pages: list[Page], run: ScriptRunner) -> Progress | None:
-    """The first page not done (None: every page is)."""
-    for page in pages:
-        where = progress(page, run)
-        if not where.done:
-            return where
-    return None
+    """Where the participant is: the page after the latest one done (None: every page is done)."""
+    done = latest_done(pages, run)
+    return progress(pages[done], run) if done < len(pages) else None
 
 
 Echo = Callable[[str], None]
@@ -122,20 +128,23 @@ def solve(page: Page, upto: Step, run: ScriptRunner, echo: Echo, runnable: Runna
 
 
 def reset(pages: list[Page], page: Page, run: ScriptRunner, echo: Echo, runnable: Runnable = everywhere) -> Result:
-    """Undo this page and every later one (their reset scripts, last page first), then solve every earlier page
-    whose check fails: the state this page starts from, whatever the state was."""
+    """Undo this page and every later one (their reset scripts, last page first), then solve the pages before it
+    that come after the latest one whose check passes: the state this page starts from, whatever the state was.
+    (Only the latest: an earlier page's end state may be gone for good reasons; exercise 3 removes exercise 2's
+    objects.)"""
     for later in reversed([p for p in pages if p.number >= page.number]):
         echo(f"page {later.number}: undoing it")
         done = run(later.reset.text, SOLVE_TIMEOUT)
         if done.code != 0:
             return Result(done.code, f"page {later.number}: its reset failed (exit {done.code}):\n{done.output}")
-    for earlier in (p for p in pages if p.number < page.number):
-        if passes(run, earlier.check.text):
-            echo(f"page {earlier.number}: done already")
-            continue
-        done = solve(earlier, earlier.steps[-1], run, echo, runnable)
+    earlier = pages[: pages.index(page)]
+    done = latest_done(earlier, run)
+    if done:
+        echo(f"page {earlier[done - 1].number}: done")
+    for missing in earlier[done:]:
+        done = solve(missing, missing.steps[-1], run, echo, runnable)
         if done.code != 0:
             return done
-        if not passes(run, earlier.check.text):
-            return Result(1, f"page {earlier.number}: every step solved, but the page's check still fails")
+        if not passes(run, missing.check.text):
+            return Result(1, f"page {missing.number}: every step solved, but the page's check still fails")
     return Result(0, "")

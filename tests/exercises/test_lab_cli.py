@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from exercises.lab import course
 from exercises.lab.cli import Out, main
 from exercises.lab.shell import Result
 
@@ -101,6 +102,14 @@ def test_status_and_hint(pages: Path) -> None:
     assert lab(shell, "hint", "1")[1] == "nothing left to do here: the page's check passes\n"
 
 
+def test_a_page_behind_the_latest_done_one_counts_as_done(pages: Path) -> None:
+    shell = FakeShell()
+    shell.facts |= {"2.3"}  # page 1's end state is gone (a later page removed it): the participant is past it
+    assert lab(shell, "status") == (0, "1. Page one: done\n2. Page two: done\n")
+    shell.facts = {"1.2", "2.1"}
+    assert lab(shell, "check")[1].startswith("2. Page two\n✓ 2.1 Run\n✗ 2.2 Scale\n")
+
+
 def test_solve_runs_only_the_steps_not_done_yet(pages: Path) -> None:
     shell = FakeShell()
     shell.facts.add("2.1")
@@ -126,6 +135,26 @@ def test_reset_undoes_this_and_later_pages_then_solves_earlier_ones(pages: Path)
     assert text.splitlines()[-1] == "ready for page 2: Page two (start at step 2.1)"
     assert lab(shell, "reset", "2")[0] == 0 and shell.facts == {"1.1", "1.2"}  # idempotent
     assert lab(shell, "reset", "1")[0] == 0 and shell.facts == set()
+
+
+def test_reset_solves_only_the_pages_after_the_latest_one_done(pages: Path) -> None:
+    (pages / "03-three.md").write_text(page(3, "three", ["Go"]))
+    shell = FakeShell()
+    shell.facts |= {"2.3", "3.1"}  # page 1's end state is gone, page 2's is there: page 3 starts from here
+    assert lab(shell, "reset", "3")[0] == 0
+    assert shell.facts == {"2.3"}
+    shell.facts = {"1.2", "3.1"}
+    assert lab(shell, "reset", "3")[0] == 0
+    assert shell.facts == {"1.2", "2.1", "2.2", "2.3"}
+
+
+def test_reset_skips_steps_that_cannot_run_where_it_runs(pages: Path) -> None:
+    pages_ = course.load(pages)
+    shell = FakeShell()
+    log: list[str] = []
+    assert course.reset(pages_, pages_[1], shell, log.append, lambda s: "no" if s.id == "1.1" else None).code == 0
+    assert shell.facts == {"1.2"}
+    assert "1.1 Build: skipped here (no)" in log
 
 
 @pytest.mark.parametrize("args, error", [
