@@ -129,6 +129,32 @@ def _bash_lines(body: list[tuple[int, str]]) -> list[Line]:
     return lines
 
 
+def _closes(line: str, marker: str) -> bool:
+    stripped = line.strip()
+    return stripped.startswith(marker) and not stripped.strip(marker[0])
+
+
+def shell_lines(text: str) -> list[Line]:
+    """The `$ ` lines of every ```` ```bash ```` block of any Markdown (a page, the slide deck), in order."""
+    lines: list[Line] = []
+    fence: tuple[str, str, int] | None = None
+    body: list[tuple[int, str]] = []
+    for n, raw in enumerate(text.splitlines(), start=1):
+        line = raw.rstrip()
+        if fence is None:
+            if opened := FENCE.match(line):
+                fence, body = (opened.group(1), opened.group(2), n), []
+        elif _closes(line, fence[0]):
+            if fence[1] == "bash":
+                lines += _bash_lines(body)
+            fence = None
+        else:
+            body.append((n, line))
+    if fence is not None:
+        raise PageError(f"line {fence[2]}: unclosed {fence[0]} fence")
+    return lines
+
+
 def _finish(draft: _Draft, page: int, index: int) -> Step:
     where = f"line {draft.number}: step {page}.{index} `{draft.title}`"
     missing = [name for name in ("check", "solve") if name not in draft.scripts]
@@ -183,8 +209,7 @@ def parse(text: str, path: Path = Path("page.md")) -> Page:
     for n, raw in enumerate(text.splitlines(), start=1):
         line = raw.rstrip()
         if fence is not None:
-            stripped = line.strip()
-            if stripped.startswith(fence[0]) and not stripped.strip(fence[0][0]):
+            if _closes(line, fence[0]):
                 close_block()
                 fence, body = None, []
             else:
