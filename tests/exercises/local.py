@@ -26,7 +26,7 @@ def why_not(command: str) -> str | None:
             return PROGRAMS[program]
         if program == "kubectl" and args and args[0] in KUBELET:
             return f"`kubectl {args[0]}` needs a kubelet (kwok has none)"
-        if program == "kill" and any(a.startswith("%") for a in args):
+        if program == "kill" and any(a.startswith(("%", "$!")) for a in args):
             return "stops a background port-forward or `hey`, which needs running pods"
         if program == "forge" and args[:2] == ["canary", "status"]:
             return "reads Prometheus, which needs running pods"

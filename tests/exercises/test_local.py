@@ -32,6 +32,7 @@ def test_runs_here(command: str) -> None:
     ("kubectl logs deploy/envoy | tail -n 1", "`kubectl logs` needs a kubelet"),
     ("kubectl port-forward deploy/envoy 9901 > /dev/null &", "`kubectl port-forward` needs a kubelet"),
     ("kill %1", "background port-forward"),
+    ("kill $!", "background port-forward"),
     ("sleep 60", "background `hey`"),
     ('forge canary status qotm --prometheus "$(forge url prometheus)"', "reads Prometheus"),
     ("./shopbox.sh doctor", "participant's machine"),
