@@ -13,8 +13,10 @@ import click
 import pytest
 
 from exercises.lab.page import read
+from exercises.lab.shell import STRICT
 from exercises.lab.words import program_calls
 from forge.cli import main as forge_main
+from tests.platform.fixtures import require_command
 
 pytestmark = pytest.mark.unit
 
@@ -132,3 +134,19 @@ def test_every_shopbox_call_on_the_pages_matches_its_help() -> None:
     assert calls, "the pages lost their ./shopbox.sh steps"
     bad = [f"{command!r}: {err}" for command, args in calls if (err := shopbox_error(args))]
     assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_script_and_line_passes_shellcheck(name: str) -> None:
+    """Each check, solve and reset as lab runs it (`set -euo pipefail` first), and the page's lines as one script
+    in page order, as the replay's shell session sees them."""
+    shellcheck = require_command("shellcheck")
+    page = read(EXERCISES / name)
+    scripts = {"reset": page.reset, "the page's check": page.check}
+    scripts |= {f"{step.id} {kind}": getattr(step, kind) for step in page.steps for kind in ("check", "solve")}
+    texts = {what: STRICT + script.text for what, script in scripts.items()}
+    texts["the lines"] = "".join(f"{command}\n" for line in page.lines for command in line.replayed)
+    found = {what: done.stdout for what, text in texts.items()
+             if (done := subprocess.run([shellcheck, "-s", "bash", "-f", "gcc", "-"], input=text, text=True,
+                                        capture_output=True, check=False)).returncode}
+    assert not found, "\n".join(f"{name}, {what}:\n{out}" for what, out in found.items())

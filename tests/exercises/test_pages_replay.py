@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -126,12 +127,14 @@ def report_lines(reports: list[PageReport], with_skipped: bool) -> list[str]:
 @pytest.mark.parametrize("start", [page.number for page in LOCAL])
 def test_reset_then_every_page_to_the_end(workspace: Workspace, start: int, request: pytest.FixtureRequest) -> None:
     log: list[str] = []
+    started = time.monotonic()
     reset = course.reset(LOCAL, page_named(start), workspace.run, log.append, step_blocked)
     assert reset.code == 0, "\n".join([*log, reset.output])
+    reset_seconds = time.monotonic() - started
     reports = []
     for page in (p for p in LOCAL if p.number >= start):
         with Session(workspace.root, workspace.env) as session:
             reports.append(replay(page, session, workspace.run, why_not, log.append))
-    _report(request, "\n".join([f"lab reset {start}, then pages {start}-6:",
+    _report(request, "\n".join([f"lab reset {start} ({reset_seconds:.0f} s), then pages {start}-6:",
                                 *report_lines(reports, with_skipped=start == LOCAL[0].number)]))
 
