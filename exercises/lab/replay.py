@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from exercises.lab import course
 from exercises.lab.page import Line, Page, Step
 from exercises.lab.shell import Result, ScriptRunner
 
@@ -109,3 +111,38 @@ def replay(page: Page, session: LineRunner, run: ScriptRunner, can_run: CanRun,
                               f"{output}")
     report.seconds = time.monotonic() - started
     return report
+
+
+def step_blocked(can_run: CanRun) -> course.Runnable:
+    """For `lab reset`/`lab solve` on this platform: why a step's solve or check cannot run here."""
+    return lambda step: script_reason(step.solve.text, can_run) or script_reason(step.check.text, can_run)
+
+
+def reset_and_replay(pages: list[Page], start: Page, run: ScriptRunner,
+                     session: Callable[[], AbstractContextManager[LineRunner]], can_run: CanRun,
+                     log: Callable[[str], None] = lambda _: None) -> tuple[float, list[PageReport]]:
+    """`lab reset START`, then every page from START to the last, each in a fresh session (a new terminal);
+    the reset's seconds and the page reports. Raises ReplayError when the reset or a page fails."""
+    started = time.monotonic()
+    done = course.reset(pages, start, run, log, step_blocked(can_run))
+    if done.code != 0:
+        raise ReplayError(f"lab reset {start.number} failed: {done.output}")
+    reset_seconds = time.monotonic() - started
+    reports = []
+    for page in pages[pages.index(start) :]:
+        with session() as shell:
+            reports.append(replay(page, shell, run, can_run, log))
+    return reset_seconds, reports
+
+
+def summary(reports: list[PageReport], skipped: bool) -> list[str]:
+    """Per page its counts and time, the total, and (with `skipped`) every line and check that did not run."""
+    lines = [report.summary() for report in reports]
+    executed, total = sum(r.executed for r in reports), sum(r.total for r in reports)
+    lines.append(f"pages {reports[0].page.number}-{reports[-1].page.number}: {executed}/{total} lines executed "
+                 f"({100 * executed / total:.0f} %)")
+    for report in reports if skipped else []:
+        lines += [f"  needs the real cluster: {report.page.path.name}:{line.number}: {line.command}  ({why})"
+                  for line, why in report.skipped]
+        lines += [f"  check not asserted here: step {step.id} {step.title} ({why})" for step, why in report.unchecked]
+    return lines

@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,8 +25,8 @@ import pytest
 import yaml
 
 from exercises.lab import course
-from exercises.lab.page import Page, Step
-from exercises.lab.replay import PageReport, replay, script_reason
+from exercises.lab.page import Page
+from exercises.lab.replay import reset_and_replay, summary
 from exercises.lab.shell import Bash, Session
 from tests.cluster import KubeCluster
 from tests.cluster.fixtures import _report
@@ -50,11 +49,6 @@ class Workspace:
     @property
     def run(self) -> Bash:
         return Bash(self.root, self.env)
-
-
-def step_blocked(step: Step) -> str | None:
-    """Why `lab solve`/`lab reset` cannot run this step here."""
-    return script_reason(step.solve.text, why_not) or script_reason(step.check.text, why_not)
 
 
 def kubeconfig_in(cluster: KubeCluster, namespace: str, path: Path) -> Path:
@@ -110,31 +104,9 @@ def page_named(number: int) -> Page:
     return next(page for page in PAGES if page.number == number)
 
 
-def report_lines(reports: list[PageReport], with_skipped: bool) -> list[str]:
-    lines = [report.summary() for report in reports]
-    executed, total = sum(r.executed for r in reports), sum(r.total for r in reports)
-    lines.append(f"pages {reports[0].page.number}-{reports[-1].page.number}: {executed}/{total} lines executed "
-                 f"on the local control plane ({100 * executed / total:.0f} %)")
-    if with_skipped:
-        for report in reports:
-            lines += [f"  needs the real cluster: {report.page.path.name}:{line.number}: {line.command}  ({why})"
-                      for line, why in report.skipped]
-            lines += [f"  check not asserted here: step {step.id} {step.title} ({why})"
-                      for step, why in report.unchecked]
-    return lines
-
-
 @pytest.mark.parametrize("start", [page.number for page in LOCAL])
 def test_reset_then_every_page_to_the_end(workspace: Workspace, start: int, request: pytest.FixtureRequest) -> None:
-    log: list[str] = []
-    started = time.monotonic()
-    reset = course.reset(LOCAL, page_named(start), workspace.run, log.append, step_blocked)
-    assert reset.code == 0, "\n".join([*log, reset.output])
-    reset_seconds = time.monotonic() - started
-    reports = []
-    for page in (p for p in LOCAL if p.number >= start):
-        with Session(workspace.root, workspace.env) as session:
-            reports.append(replay(page, session, workspace.run, why_not, log.append))
-    _report(request, "\n".join([f"lab reset {start} ({reset_seconds:.0f} s), then pages {start}-6:",
-                                *report_lines(reports, with_skipped=start == LOCAL[0].number)]))
-
+    seconds, reports = reset_and_replay(LOCAL, page_named(start), workspace.run,
+                                        lambda: Session(workspace.root, workspace.env), why_not)
+    _report(request, "\n".join([f"lab reset {start} ({seconds:.0f} s), then pages {start}-6 on the local control "
+                                 "plane:", *summary(reports, skipped=start == LOCAL[0].number)]))

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
 
 from exercises.lab import replay as replay_module
 from exercises.lab.page import parse
-from exercises.lab.replay import ReplayError, replay
+from exercises.lab.replay import ReplayError, replay, reset_and_replay, summary
 from exercises.lab.shell import Bash, Result, Session
 from tests.exercises.test_lab_cli import FakeShell
 
@@ -156,3 +157,25 @@ def test_a_script_runs_strict_in_a_fresh_bash(tmp_path: Path) -> None:
     assert run("echo $UNSET_VARIABLE_X").code == 1
     assert run("X=1").code == 0 and run("echo ${X:-none}") == Result(0, "none\n")
     assert run("sleep 5", timeout=0.5).code == 124
+
+
+def test_reset_and_replay_from_a_page_to_the_last_with_a_summary() -> None:
+    shell = FakeShell()
+    first = parse(PAGE.replace("# 3. Replayed", "# 2. First").replace("3.", "2."), Path("02-first.md"))
+    second = parse(PAGE, Path("03-replayed.md"))
+    shell.facts |= {"2.2", "3.1", "3.2"}  # page 2 done, page 3 too: reset 3 must undo page 3 first
+    seconds, reports = reset_and_replay([first, second], second, shell, lambda: nullcontext(FakeSession(shell)),
+                                        local)
+    assert seconds >= 0 and [r.page.number for r in reports] == [3]
+    lines = summary(reports, skipped=True)
+    assert lines[1:] == ["pages 3-3: 4/5 lines executed (80 %)",
+                         "  needs the real cluster: 03-replayed.md:31: curl 3.9  (needs running pods)",
+                         "  check not asserted here: step 3.2 Two (some of its lines need the real cluster)"]
+    assert summary(reports, skipped=False) == lines[:2]
+
+
+def test_a_failing_reset_stops_the_replay() -> None:
+    shell = FakeShell()
+    page = parse(PAGE.replace("```reset\ndrop 3", "```reset\nhas nothing"), Path("p.md"))
+    with pytest.raises(ReplayError, match="lab reset 3 failed: page 3: its reset failed"):
+        reset_and_replay([page], page, shell, lambda: nullcontext(FakeSession(shell)), local)
