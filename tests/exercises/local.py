@@ -12,7 +12,7 @@ PROGRAMS = {
     "docker": "uses the workshop's Docker network `kind` and its python:3.12-alpine base image",
     "curl": NOTHING_RUNS,
     "hey": NOTHING_RUNS,
-    "sleep": "waits for load from a background `hey`, which needs running pods",
+    "sleep": "waits for what only running pods produce (load, restarts)",
     "wait": "waits for a background `hey`, which needs running pods",
     "./shopbox.sh": "runs on the participant's machine, outside the shell",
 }

@@ -33,7 +33,7 @@ def test_runs_here(command: str) -> None:
     ("kubectl port-forward deploy/envoy 9901 > /dev/null &", "`kubectl port-forward` needs a kubelet"),
     ("kill %1", "background port-forward"),
     ("kill $!", "background port-forward"),
-    ("sleep 60", "background `hey`"),
+    ("sleep 60", "only running pods produce"),
     ('forge canary status qotm --prometheus "$(forge url prometheus)"', "reads Prometheus"),
     ("./shopbox.sh doctor", "participant's machine"),
 ])
