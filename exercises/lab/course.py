@@ -122,6 +122,8 @@ def solve(page: Page, upto: Step, run: ScriptRunner, echo: Echo, runnable: Runna
         done = run(step.solve.text, SOLVE_TIMEOUT)
         if done.code != 0:
             return Result(done.code, f"{step.id}: the solve failed (exit {done.code}):\n{done.output}")
+        if done.output.strip():
+            echo(done.output.rstrip())
         if not passes(run, step.check.text):
             return Result(1, f"{step.id}: solved, but its check still fails")
     return Result(0, "")

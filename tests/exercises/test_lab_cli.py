@@ -27,7 +27,7 @@ def page(number: int, name: str, steps: list[str]) -> str:
 
 
 class FakeShell:
-    """Runs scripts of `has/add/drop FACT` lines; `drop N` drops every fact of page N."""
+    """Runs scripts of `has/add/drop FACT` lines (`drop N` drops every fact of page N; `say WORD` prints it)."""
 
     def __init__(self) -> None:
         self.facts: set[str] = set()
@@ -35,6 +35,7 @@ class FakeShell:
 
     def __call__(self, script: str, timeout: float = 0) -> Result:
         self.scripts.append(script)
+        said = ""
         for line in script.splitlines():
             verb, fact = line.split()
             if verb == "has" and fact not in self.facts:
@@ -43,7 +44,9 @@ class FakeShell:
                 self.facts.add(fact)
             if verb == "drop":
                 self.facts = {f for f in self.facts if not f.startswith(f"{fact}.")}
-        return Result(0, "")
+            if verb == "say":
+                said += f"{fact}\n"
+        return Result(0, said)
 
 
 @pytest.fixture
@@ -117,6 +120,12 @@ def test_solve_runs_only_the_steps_not_done_yet(pages: Path) -> None:
     assert code == 0
     assert shell.facts == {"2.1", "2.2"}
     assert text.splitlines() == ["2.1 Run: done already", "2.2 Scale: solving", "add 2.2", "solved up to 2.2"]
+
+
+def test_solve_shows_what_the_solve_printed(pages: Path) -> None:
+    text = page(2, "two", ["Run"]).replace("```solve\nadd 2.1", "```solve\nadd 2.1\nsay deployed")
+    (pages / "02-two.md").write_text(text)
+    assert lab(FakeShell(), "solve", "2.1")[1].splitlines()[-2:] == ["deployed", "solved up to 2.1"]
 
 
 def test_a_solve_that_does_not_satisfy_its_check_fails(pages: Path) -> None:
