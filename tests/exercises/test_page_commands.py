@@ -14,7 +14,7 @@ import pytest
 
 from exercises.lab.page import read
 from exercises.lab.shell import STRICT
-from exercises.lab.words import program_calls
+from exercises.lab.words import program_calls, simple_commands
 from forge.cli import main as forge_main
 from tests.platform.fixtures import require_command
 
@@ -150,3 +150,12 @@ def test_every_script_and_line_passes_shellcheck(name: str) -> None:
              if (done := subprocess.run([shellcheck, "-s", "bash", "-f", "gcc", "-"], input=text, text=True,
                                         capture_output=True, check=False)).returncode}
     assert not found, "\n".join(f"{name}, {what}:\n{out}" for what, out in found.items())
+
+
+def test_no_command_names_a_namespace() -> None:
+    """The participant's context (and the test's) chooses the namespace: a page naming one would escape it."""
+    flags = {"-n", "--namespace", "-A", "--all-namespaces"}
+    named = [command for command in all_commands()
+             if any(words[0] in ("kubectl", "forge") and (set(words) & flags or any(
+                 w.startswith("--namespace=") for w in words)) for words in simple_commands(command))]
+    assert not named, named
