@@ -201,3 +201,21 @@ def test_colour_only_when_asked(pages: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.delenv("NO_COLOR")
     assert Out(Terminal()).colour is True
     assert Out(io.StringIO()).colour is False
+
+
+def test_pages_are_found_above_the_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "exercises" / "01-one.md").write_text(page(1, "one", ["Build"]))
+    (tmp_path / "qotm").mkdir()
+    monkeypatch.delenv("LAB_PAGES", raising=False)
+    assert course.pages_dir(tmp_path / "qotm") == tmp_path / "exercises"
+    monkeypatch.setenv("LAB_PAGES", "/elsewhere")
+    assert course.pages_dir(tmp_path / "qotm") == Path("/elsewhere")
+
+
+def test_no_pages_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("LAB_PAGES", str(tmp_path))
+    assert lab(FakeShell(), "status")[0] == 2
+    assert capsys.readouterr().err == f"lab: {tmp_path}: no exercise pages (NN-name.md); set LAB_PAGES or cd into " \
+                                      "the repository\n"
