@@ -108,6 +108,7 @@ def record_metrics(response: Response) -> Response:
     labels = (endpoint, request.method, str(response.status_code))
     REQUESTS.labels(*labels).inc()
     LATENCY.labels(*labels).observe(time.perf_counter() - g.get("started", time.perf_counter()))
+    response.headers["x-qotm-pod"] = HOSTNAME  # which pod answered, also through the edge (`curl -si`)
     return response
 
 

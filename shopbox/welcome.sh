@@ -12,5 +12,6 @@ cat <<TEXT
 shopbox: the shell for "Building resilient microservices with Kubernetes, Docker and Envoy"
   kubectl ${kubectl_version:-?} | kind ${kind_version:-?} | docker ${docker_version:-?} | forge ${forge_version:-?} | hey
   kube context: ${context} | registry: localhost:5001 (docker push here; pods pull localhost:5001/...)
-Next step: run \`kubectl get nodes\`, then open exercises/README.md (first exercise: deploy qotm with \`forge deploy\`).
+Next step: open exercises/01-docker.md (build and run QOTM with Docker). \`lab status\` shows where you are,
+\`lab check\` what to do next, \`lab hint\` a hint, \`lab reset N\` puts you at the start of exercise N.
 TEXT

@@ -12,8 +12,11 @@ from pathlib import Path
 import click
 import pytest
 
+from exercises.lab.page import read
+from exercises.lab.shell import STRICT
+from exercises.lab.words import program_calls, simple_commands
 from forge.cli import main as forge_main
-from tests.exercises.steps import Step, program_calls, read
+from tests.platform.fixtures import require_command
 
 pytestmark = pytest.mark.unit
 
@@ -23,8 +26,15 @@ EXERCISES = ROOT / "exercises"
 PAGES = ["01-docker.md", "02-kubernetes.md", "03-forge.md", "04-edge.md", "05-prometheus.md", "06-canary.md"]
 
 
-def all_steps() -> list[Step]:
-    return [step for page in PAGES for step in read(EXERCISES / page)]
+def all_commands() -> list[str]:
+    """Every command the pages show or run: `$ ` lines, their replacements, checks, solves and resets."""
+    commands: list[str] = []
+    for name in PAGES:
+        page = read(EXERCISES / name)
+        commands += [command for line in page.lines for command in (line.command, *line.instead)]
+        scripts = [page.reset, page.check, *(s for step in page.steps for s in (step.check, step.solve))]
+        commands += [text for script in scripts for text in script.text.splitlines() if text.strip()]
+    return commands
 
 
 def resolve_forge(args: list[str]) -> None:
@@ -52,12 +62,13 @@ def forge_error(args: list[str]) -> str | None:
 
 
 def test_every_module_has_a_page_with_steps_and_a_check() -> None:
-    for page in PAGES:
-        text = (EXERCISES / page).read_text(encoding="utf-8")
-        assert text.startswith("# "), page
-        assert "**Goal:**" in text, page
-        assert "\n## Check\n" in text, page
-        assert read(EXERCISES / page), f"{page}: no `$ ` steps"
+    for name in PAGES:
+        text = (EXERCISES / name).read_text(encoding="utf-8")
+        assert "**Goal:**" in text, name
+        page = read(EXERCISES / name)  # also: every step has a check, a hint and a solve; the page a reset
+        assert page.number == PAGES.index(name) + 1, name
+        assert page.minutes, f"{name}: no `About N minutes`"
+        assert all(step.lines for step in page.steps), f"{name}: a step without `$ ` lines"
 
 
 def test_the_resolver_rejects_what_forge_rejects() -> None:
@@ -71,9 +82,9 @@ def test_the_resolver_rejects_what_forge_rejects() -> None:
 
 
 def test_every_forge_call_on_the_pages_parses() -> None:
-    calls = program_calls(all_steps(), "forge")
+    calls = program_calls(all_commands(), "forge")
     assert len(calls) >= 20, "the pages lost their forge steps"
-    bad = [f"{step.command!r} (line {step.line}): {err}" for step, args in calls if (err := forge_error(args))]
+    bad = [f"{command!r}: {err}" for command, args in calls if (err := forge_error(args))]
     assert not bad, "\n".join(bad)
 
 
@@ -117,7 +128,34 @@ def test_shopbox_help_is_understood() -> None:
 
 
 def test_every_shopbox_call_on_the_pages_matches_its_help() -> None:
-    calls = program_calls(all_steps(), "./shopbox.sh")
+    text = "\n".join((EXERCISES / name).read_text(encoding="utf-8") for name in PAGES)
+    shown = [line[2:] for line in text.splitlines() if line.startswith("$ ./shopbox.sh")]  # console blocks too
+    calls = program_calls([*all_commands(), *shown], "./shopbox.sh")
     assert calls, "the pages lost their ./shopbox.sh steps"
-    bad = [f"{step.command!r} (line {step.line}): {err}" for step, args in calls if (err := shopbox_error(args))]
+    bad = [f"{command!r}: {err}" for command, args in calls if (err := shopbox_error(args))]
     assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_script_and_line_passes_shellcheck(name: str) -> None:
+    """Each check, solve and reset as lab runs it (`set -euo pipefail` first), and the page's lines as one script
+    in page order, as the replay's shell session sees them."""
+    shellcheck = require_command("shellcheck")
+    page = read(EXERCISES / name)
+    scripts = {"reset": page.reset, "the page's check": page.check}
+    scripts |= {f"{step.id} {kind}": getattr(step, kind) for step in page.steps for kind in ("check", "solve")}
+    texts = {what: STRICT + script.text for what, script in scripts.items()}
+    texts["the lines"] = "".join(f"{command}\n" for line in page.lines for command in line.replayed)
+    found = {what: done.stdout for what, text in texts.items()
+             if (done := subprocess.run([shellcheck, "-s", "bash", "-f", "gcc", "-"], input=text, text=True,
+                                        capture_output=True, check=False)).returncode}
+    assert not found, "\n".join(f"{name}, {what}:\n{out}" for what, out in found.items())
+
+
+def test_no_command_names_a_namespace() -> None:
+    """The participant's context (and the test's) chooses the namespace: a page naming one would escape it."""
+    flags = {"-n", "--namespace", "-A", "--all-namespaces"}
+    named = [command for command in all_commands()
+             if any(words[0] in ("kubectl", "forge") and (set(words) & flags or any(
+                 w.startswith("--namespace=") for w in words)) for words in simple_commands(command))]
+    assert not named, named

@@ -78,6 +78,11 @@ def test_root_names_the_user_the_edge_authenticated(client: FlaskClient) -> None
     assert response.get_json()["user"] == "alice"
 
 
+def test_every_answer_names_the_pod_in_a_header(qotm: ModuleType, client: FlaskClient) -> None:
+    for path in ("/", "/health", "/quote/99", "/no-such-path"):
+        assert client.get(path).headers["x-qotm-pod"] == qotm.HOSTNAME, path
+
+
 def test_health(client: FlaskClient) -> None:
     response = client.get("/health")
     assert response.status_code == 200

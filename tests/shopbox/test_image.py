@@ -88,7 +88,7 @@ def test_takes_the_host_users_uid(shopbox_image):
 
 def test_welcome_names_the_next_step(shopbox_image):
     out = ok(run(shopbox_image))  # the default command: the shell, with stdin closed
-    assert "Next step:" in out and "kubectl get nodes" in out
+    assert "Next step: open exercises/01-docker.md" in out and "`lab check`" in out
     assert f"forge {forge.__version__}" in out
 
 
