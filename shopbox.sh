@@ -10,8 +10,8 @@ Usage: ./shopbox.sh [--no-cluster] [COMMAND]
 
 Start the workshop shell. With no command: make sure the kind cluster `shopbox` and the registry on
 localhost:5001 exist (kind's local-registry recipe), build the shopbox image if needed (or reuse it), and open
-the shell with this directory mounted at the same path, the Docker socket mounted, on the `kind` network.
-Re-running reuses what exists.
+the shell with this directory mounted at the same path, the Docker socket mounted (root-equivalent on this
+machine: see shopbox/README.md), on the `kind` network. Re-running reuses what exists.
 
 Commands:
   (none)          set up (or reuse) cluster + registry + image, then open the shell
@@ -323,7 +323,7 @@ EOF
 image_inputs() {
   (
     cd "$SHOPBOX_ROOT"
-    find shopbox forge pyproject.toml -type f ! -name '*.pyc' ! -path '*/__pycache__/*' ! -path 'shopbox/local/*' \
+    find shopbox forge exercises/__init__.py exercises/lab pyproject.toml -type f ! -name '*.pyc' ! -path '*/__pycache__/*' ! -path 'shopbox/local/*' \
       ! -path shopbox/README.md ! -name '.*' | LC_ALL=C sort
   )
 }
@@ -565,6 +565,9 @@ start() {
     network=$KIND_NETWORK
   fi
   shell_command "$kubeconfig" "$network" "$@"
+  if [[ $# -eq 0 ]]; then
+    log "note: the shell gets this machine's Docker socket, which is as powerful as root here (shopbox/README.md, 'Docker socket')"
+  fi
   run "${CMD[@]}"
 }
 

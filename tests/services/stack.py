@@ -106,6 +106,7 @@ class Load:
     count: int = 1000
     seconds: float = 60
     answers: list[Answer] = field(default_factory=list)
+    version: Callable[[dict[str, Any]], str | None] = lambda body: body.get("version")  # Answer.version of a body
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -128,7 +129,8 @@ class Load:
                 try:
                     resp = session.get(self.url, headers=self.headers, timeout=10)
                     body = resp.json() if resp.status_code == 200 else {}
-                    self.answers.append(Answer(resp.status_code, body.get("version"), body.get("user"), started))
+                    self.answers.append(Answer(resp.status_code, self.version(body) if body else None,
+                                               body.get("user"), started))
                 except (requests.RequestException, ValueError):
                     self.answers.append(Answer(0, None, None, started))
 

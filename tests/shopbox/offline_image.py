@@ -81,12 +81,16 @@ def _digest(paths: list[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
+PACKAGES = ("forge", "exercises")  # the project's Python packages (pyproject.toml): forge and the lab runner
+
+
 def _pip_wheel(out: Path, *options: str) -> None:
     """`pip wheel` of a copy of pyproject.toml + forge/, so the build leaves nothing in the repository."""
     with tempfile.TemporaryDirectory(prefix="shopbox-src-") as tmp:
         src = Path(tmp)
         shutil.copy2(ROOT / "pyproject.toml", src)
-        shutil.copytree(ROOT / "forge", src / "forge", ignore=shutil.ignore_patterns("__pycache__"))
+        for package in PACKAGES:
+            shutil.copytree(ROOT / package, src / package, ignore=shutil.ignore_patterns("__pycache__"))
         run_checked([sys.executable, "-m", "pip", "wheel", "-q", *options, "--wheel-dir", str(out), str(src)])
 
 
@@ -95,7 +99,8 @@ def wheelhouse() -> Path:
     pyproject.toml, the forge wheel by forge's sources (it changes often and builds in seconds)."""
     root = CACHE / "shopbox-wheels"
     deps = root / f"deps-{_digest([ROOT / 'pyproject.toml'])}"
-    forge_sources = sorted(p for p in (ROOT / "forge").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    forge_sources = sorted(p for package in PACKAGES for p in (ROOT / package).rglob("*")
+                           if p.is_file() and "__pycache__" not in p.parts)
     target = root / _digest([ROOT / "pyproject.toml", *forge_sources])
     with cache_lock("shopbox-wheels"):
         if not deps.exists():

@@ -49,6 +49,14 @@ def test_forge_is_installed_from_this_repository(shopbox_image):
     assert ok(run(shopbox_image, "forge", "--version")).split()[-1] == forge.__version__
 
 
+def test_lab_is_installed_and_finds_the_pages_of_the_workspace(shopbox_image):
+    """`lab` (the exercises' runner) is on PATH and reads the pages of the repository it runs in."""
+    root = offline_image.ROOT
+    out = ok(subprocess.run(["docker", "run", "--rm", "-v", f"{root}:{root}:ro", "-w", str(root), shopbox_image,
+                             "lab", "list"], capture_output=True, text=True, timeout=120))
+    assert "01-docker.md" in out and "06-canary.md" in out
+
+
 def test_tools_are_the_verified_ones(shopbox_image):
     local_kubectl = subprocess.run([str(offline_image.LOCAL_KUBECTL), "version", "--client"], capture_output=True,
                                    text=True).stdout.splitlines()[0]

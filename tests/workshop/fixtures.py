@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,21 +120,21 @@ def _workspace(target: Path) -> Path:
     return target
 
 
-@pytest.fixture(scope="session")
-def workshop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workshop]:
-    require(shutil.which("docker") is not None, "docker CLI missing (run tests/platform/install.sh)")
-    require(subprocess.run(["docker", "info"], capture_output=True).returncode == 0,
-            "Docker engine not reachable (run tests/platform/start.sh)")
+@contextmanager
+def workshop_session(work: Path) -> Iterator[Workshop]:
+    """Images built (or reused), a workspace copy under `work`, free ports; `./shopbox.sh down` at the end. The
+    cluster itself is created by the first `./shopbox.sh run`, as for a participant."""
     started = time.monotonic()
     versions = node_image.versions_file()
     shell = offline_image.build()
     standins.images()
     prepared = time.monotonic() - started
-    root = _workspace(tmp_path_factory.mktemp("workshop"))
+    (work / "workspace").mkdir(parents=True)
+    root = _workspace(work / "workspace")
     registry, api, edge, prometheus = free_ports(4)
     ports = {"registry": registry, "api": api, "edge": edge, "prometheus": prometheus}
     env = {**os.environ, "SHOPBOX_VERSIONS_FILE": str(versions), "SHOPBOX_IMAGE": shell,
-           "SHOPBOX_CACHE": str(tmp_path_factory.mktemp("shopbox-cache")), "SHOPBOX_CLUSTER": CLUSTER,
+           "SHOPBOX_CACHE": str(work / "shopbox-cache"), "SHOPBOX_CLUSTER": CLUSTER,
            "SHOPBOX_REGISTRY_NAME": f"{CLUSTER}-registry", "SHOPBOX_REGISTRY_PORT": str(registry),
            "SHOPBOX_API_PORT": str(api), "SHOPBOX_EDGE_PORT": str(edge), "SHOPBOX_PROMETHEUS_PORT": str(prometheus)}
     for name in ("KUBECONFIG", "CANARY", "FORGE_PROFILE", "DOCKER_HOST"):
@@ -145,6 +146,15 @@ def workshop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workshop]:
         yield ws
     finally:
         ws.shopbox("down", check=False)
+
+
+@pytest.fixture(scope="session")
+def workshop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workshop]:
+    require(shutil.which("docker") is not None, "docker CLI missing (run tests/platform/install.sh)")
+    require(subprocess.run(["docker", "info"], capture_output=True).returncode == 0,
+            "Docker engine not reachable (run tests/platform/start.sh)")
+    with workshop_session(tmp_path_factory.mktemp("workshop")) as ws:
+        yield ws
 
 
 @pytest.fixture
