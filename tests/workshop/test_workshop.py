@@ -8,7 +8,9 @@ test first brings the cluster into the state it needs, so a single test also run
 from __future__ import annotations
 
 import json
+import queue
 import subprocess
+import threading
 import time
 from typing import Any
 
@@ -239,6 +241,53 @@ def test_deleting_a_stable_pod_under_load_fails_under_one_percent(workshop: Work
     report(f"stable pod {victim} deleted under load: {len(failed)} of {len(answers)} failed")
     assert len(answers) > 200
     assert len(failed) / len(answers) < 0.01
+
+
+# ---- forge dev (issue 15): a one-file change to a new version Ready on kind ---------------------------------------
+
+
+def test_forge_dev_rolls_out_a_one_file_change(workshop: Workshop, report: Any):
+    ensure_deployed(workshop)
+    process = subprocess.Popen(["bash", str(workshop.root / "shopbox.sh"), "run", "--", "forge", "dev", "qotm",
+                                "--interval", "0.5", "--max-deploys", "2"], cwd=workshop.root,
+                               env={**workshop.env, "NO_COLOR": "1"}, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    seen: list[str] = []
+    threading.Thread(target=lambda: [lines.put(line.rstrip("\n")) for line in process.stdout or []],
+                     daemon=True).start()
+
+    def wait_for(prefix: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            seen.append(line)
+            if line.startswith(prefix):
+                return line
+        raise AssertionError(f"no {prefix!r} line; forge dev said:\n" + "\n".join(seen))
+
+    try:
+        wait_for("dev: watching", 600)
+        before = workshop.kubectl_json("get", "deployment", "qotm")
+        source = workshop.root / "qotm/qotm.py"
+        edited = time.monotonic()
+        source.write_text(source.read_text().replace(SLOW, SLOW + '    log.debug("dev loop")\n', 1))
+        ready = wait_for("dev: qotm ready", 300)
+        seconds = time.monotonic() - edited
+        assert process.wait(timeout=120) == 0, "\n".join(seen)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    after = workshop.kubectl_json("get", "deployment", "qotm")
+    label = "app.kubernetes.io/version"
+    assert after["metadata"]["labels"][label] != before["metadata"]["labels"][label]
+    assert after["status"].get("readyReplicas") == after["spec"]["replicas"]
+    workshop.timings["forge dev one-file change"] = seconds
+    report(f"forge dev: edit of qotm.py -> new version Ready in {seconds:.1f} s on kind (target <= 10 s; "
+           f"forge: {ready})")
 
 
 # ---- 7. ./shopbox.sh down leaves no container and no network -----------------------------------------------------
