@@ -6,6 +6,8 @@ runs each tier in turn; with CI=true a tier whose prerequisite is missing fails 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 TIERS = ("unit", "dataplane", "docker", "cluster", "workshop")
@@ -18,3 +20,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         tiers = [t for t in TIERS if item.get_closest_marker(t)]
         if len(tiers) != 1:
             raise pytest.UsageError(f"{item.nodeid}: needs exactly one tier marker of {TIERS}, has {tiers}")
+
+
+@pytest.fixture
+def report(capsys: pytest.CaptureFixture, request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Print a measured number into the test run's output (not captured), tagged with the test module's name:
+    `[dataplane] ...` from test_dataplane.py, `[workshop] ...` from test_workshop.py."""
+    tag = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+
+    def emit(message: str) -> None:
+        with capsys.disabled():
+            print(f"\n[{tag}] {message}", flush=True)
+    return emit

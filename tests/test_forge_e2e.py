@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.platform.procs import LineWatcher
+
 pytestmark = pytest.mark.cluster
 
 SERVICE_DIRS = ("qotm", "envoy-canary", "prometheus-canary")
@@ -460,29 +462,18 @@ def test_dev_redeploys_a_one_file_change_and_leaves_the_deployment_on_ctrl_c(ws:
     """`forge dev qotm`: deploy, watch; a one-line edit of qotm.py -> a new image, the new version rolled out;
     Ctrl-C -> exit 0, the deployment stays, forge says how to delete it. Prints the edit-to-Ready time."""
     import os
-    import queue
     import signal
-    import threading
 
     env = {k: v for k, v in {**ws.cluster.env, "NO_COLOR": "1"}.items() if k not in ("CANARY", "FORGE_PROFILE")}
     process = subprocess.Popen([FORGE, "dev", "qotm", "--timeout", ROLLOUT, "--interval", "0.5"], cwd=ws.root,
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lines: queue.Queue[str] = queue.Queue()
-    seen: list[str] = []
-    threading.Thread(target=lambda: [lines.put(line.rstrip("\n")) for line in process.stdout], daemon=True).start()
+    output = LineWatcher(process)
 
     def wait_for(prefix: str, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                line = lines.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            seen.append(line)
-            if line.startswith(prefix):
-                return line
-        raise AssertionError(f"no {prefix!r} line; forge dev said:\n" + "\n".join(seen)
-                             + ("" if process.poll() is None else process.stderr.read()))
+        try:
+            return output.wait_for(prefix, timeout)
+        except AssertionError as err:
+            raise AssertionError(f"{err}\n{process.stderr.read() if process.poll() is not None else ''}") from None
 
     try:
         wait_for("dev: watching", 900)

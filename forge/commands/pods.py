@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 import threading
 
@@ -44,11 +45,13 @@ def logs_command(service: str, canary: bool, profile: str | None, keep_following
         show(cluster, inv, click.echo, tail=tail)
         return
     stop = threading.Event()
+    # Ctrl-C sets `stop` (follow returns within its 0.1 s tick) rather than raising wherever the main thread is.
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         follow(cluster, inv, click.echo, tail=tail, stop=stop)
-    except KeyboardInterrupt:
-        stop.set()
-        click.echo(f"stopped following {inv.build_name}", err=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    click.echo(f"stopped following {inv.build_name}", err=True)
 
 
 @click.command("port-forward")

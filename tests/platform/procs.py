@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import queue
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -136,3 +138,31 @@ def running(argv: list[str], log: Path, ready: Callable[[], bool], what: str, ti
         yield proc
     finally:
         proc.stop()
+
+
+class LineWatcher:
+    """The output lines of a running process (stdout=PIPE, text=True), read in a thread; `wait_for` returns the
+    first new line that starts with a prefix, e.g. a long-running command's progress lines."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.seen: list[str] = []
+        self._lines: queue.Queue[str] = queue.Queue()
+        stream = process.stdout
+        assert stream is not None, "start the process with stdout=subprocess.PIPE"
+        threading.Thread(target=lambda: [self._lines.put(line.rstrip("\n")) for line in stream],
+                         daemon=True).start()
+
+    def wait_for(self, prefix: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._lines.get(timeout=0.5)
+            except queue.Empty:
+                if self.process.poll() is not None and self._lines.empty():
+                    break
+                continue
+            self.seen.append(line)
+            if line.startswith(prefix):
+                return line
+        raise AssertionError(f"no {prefix!r} line; the process said:\n" + "\n".join(self.seen))

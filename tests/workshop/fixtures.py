@@ -155,12 +155,3 @@ def workshop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workshop]:
             "Docker engine not reachable (run tests/platform/start.sh)")
     with workshop_session(tmp_path_factory.mktemp("workshop")) as ws:
         yield ws
-
-
-@pytest.fixture
-def report(capsys: pytest.CaptureFixture[str]) -> Any:
-    """Print a measured number into the run's output (not captured)."""
-    def emit(message: str) -> None:
-        with capsys.disabled():
-            print(f"\n[workshop] {message}", flush=True)
-    return emit

@@ -8,9 +8,7 @@ test first brings the cluster into the state it needs, so a single test also run
 from __future__ import annotations
 
 import json
-import queue
 import subprocess
-import threading
 import time
 from typing import Any
 
@@ -18,6 +16,7 @@ import pytest
 import requests
 
 from tests.kind import standins
+from tests.platform.procs import LineWatcher
 from tests.services.stack import Answer, Load, failures
 from tests.workshop.fixtures import CLUSTER, Workshop
 
@@ -252,32 +251,16 @@ def test_forge_dev_rolls_out_a_one_file_change(workshop: Workshop, report: Any):
                                 "--interval", "0.5", "--max-deploys", "2"], cwd=workshop.root,
                                env={**workshop.env, "NO_COLOR": "1"}, stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: queue.Queue[str] = queue.Queue()
-    seen: list[str] = []
-    threading.Thread(target=lambda: [lines.put(line.rstrip("\n")) for line in process.stdout or []],
-                     daemon=True).start()
-
-    def wait_for(prefix: str, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = lines.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            seen.append(line)
-            if line.startswith(prefix):
-                return line
-        raise AssertionError(f"no {prefix!r} line; forge dev said:\n" + "\n".join(seen))
-
+    output = LineWatcher(process)
     try:
-        wait_for("dev: watching", 600)
+        output.wait_for("dev: watching", 600)
         before = workshop.kubectl_json("get", "deployment", "qotm")
         source = workshop.root / "qotm/qotm.py"
         edited = time.monotonic()
         source.write_text(source.read_text().replace(SLOW, SLOW + '    log.debug("dev loop")\n', 1))
-        ready = wait_for("dev: qotm ready", 300)
+        ready = output.wait_for("dev: qotm ready", 300)
         seconds = time.monotonic() - edited
-        assert process.wait(timeout=120) == 0, "\n".join(seen)
+        assert process.wait(timeout=120) == 0, "\n".join(output.seen)
     finally:
         if process.poll() is None:
             process.kill()
