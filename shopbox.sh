@@ -202,11 +202,12 @@ privileged_probe_command() {
   CMD=(docker run --rm --privileged --entrypoint true "$REGISTRY_IMAGE")
 }
 
-# privileged_problem: nothing when the engine starts a privileged container, else the engine's error (one line).
+# privileged_problem: nothing when the engine starts a privileged container, else the engine's error (one line);
+# "unknown: WHY" when it cannot be tried (the probe image cannot be pulled: the set-up will say why on its own).
 privileged_problem() {
   local out
   if ! image_exists "$REGISTRY_IMAGE"; then
-    docker pull -q "$REGISTRY_IMAGE" >/dev/null 2>&1 || { echo "cannot pull $REGISTRY_IMAGE to check"; return; }
+    docker pull -q "$REGISTRY_IMAGE" >/dev/null 2>&1 || { echo "unknown: $REGISTRY_IMAGE cannot be pulled"; return; }
   fi
   privileged_probe_command
   if ! out=$("${CMD[@]}" 2>&1); then
@@ -221,7 +222,8 @@ require_privileged() {
   local problem
   [[ -z $DRY_RUN ]] || return 0
   problem=$(privileged_problem)
-  [[ -z $problem ]] || die "this Docker engine cannot start a privileged container ($problem); $PRIVILEGED_FIX"
+  [[ -z $problem || $problem == unknown:* ]] \
+    || die "this Docker engine cannot start a privileged container ($problem); $PRIVILEGED_FIX"
 }
 
 is_docker_desktop() { [[ $(docker info --format '{{.OperatingSystem}}' 2>/dev/null) == *"Docker Desktop"* ]]; }
@@ -728,6 +730,8 @@ doctor() {
     problem=$(privileged_problem)
     if [[ -z $problem ]]; then
       report ok privileged "the engine starts privileged containers (kind's nodes are privileged)"
+    elif [[ $problem == unknown:* ]]; then
+      report skip privileged "not checked: ${problem#unknown: }"
     else
       report fail privileged "the engine cannot start a privileged container: $problem" "$PRIVILEGED_FIX"
     fi

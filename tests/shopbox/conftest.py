@@ -6,10 +6,7 @@ cluster or another test's containers; whatever it creates under those names is r
 
 from __future__ import annotations
 
-import hashlib
-import shutil
 import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,15 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.kind import node_image
 from tests.platform.fixtures import require_command
 from tests.platform.procs import free_ports
-
-REGISTRY_CONFIG = """\
-version: 0.1
-log: {level: warn}
-storage: {filesystem: {rootdirectory: /var/lib/registry}, delete: {enabled: true}}
-http: {addr: ":5000"}
-"""
 
 
 @dataclass
@@ -76,25 +67,11 @@ def setup(docker_client, tmp_path) -> Iterator[Setup]:
 
 
 @pytest.fixture(scope="session")
-def registry_image(python_base_image) -> str:
-    """A distribution registry image like registry:2 (same program, `serve` on :5000), built from the Debian
-    package's binary because no image can be pulled here."""
-    binary = Path(require_command("docker-registry"))
-    digest = hashlib.sha256(binary.read_bytes() + REGISTRY_CONFIG.encode() + python_base_image.encode())
-    ref = f"shopbox-test/registry:{digest.hexdigest()[:16]}"
-    if docker("images", "-q", ref):
-        return ref
-    with tempfile.TemporaryDirectory() as tmp:
-        context = Path(tmp)
-        shutil.copy2(binary, context / "registry")
-        (context / "config.yml").write_text(REGISTRY_CONFIG)
-        (context / "Dockerfile").write_text(
-            f"FROM {python_base_image}\n"
-            "COPY registry /bin/registry\nCOPY config.yml /etc/docker/registry/config.yml\nEXPOSE 5000\n"
-            'ENTRYPOINT ["/bin/registry", "serve", "/etc/docker/registry/config.yml"]\n')
-        subprocess.run(["docker", "build", "-q", "-t", ref, str(context)], check=True, capture_output=True,
-                       env={"DOCKER_BUILDKIT": "0", "PATH": "/usr/local/bin:/usr/bin:/bin"})
-    return ref
+def registry_image(docker_client) -> str:
+    """A distribution registry image like registry:2, built from the Debian package's binary because no image can
+    be pulled here (the one the workshop tier hands to ./shopbox.sh, tests/kind/node_image.py)."""
+    require_command("docker-registry")
+    return node_image.registry_image()
 
 
 def start_node(setup: Setup, image: str, running: bool = True) -> None:

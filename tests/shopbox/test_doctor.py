@@ -30,9 +30,26 @@ def test_fresh_engine(setup, docker_client):
                                            "./shopbox.sh creates it (with the cluster)")
     assert checks["registry"] == Check("MISS", f"no container {setup.registry}", "./shopbox.sh creates it")
     assert checks["api-server"] == Check("MISS", f"no kind cluster {setup.cluster}", "./shopbox.sh creates it")
+    assert checks[f"port {setup.edge_port}"] == Check("OK", "free (edge (Envoy NodePort 30080))")
+    assert checks[f"port {setup.prometheus_port}"] == Check("OK", "free (Prometheus (NodePort 30090))")
+    # the pinned registry image cannot be pulled here, so the privileged probe cannot run: said, not failed
+    assert checks["privileged"].status == "SKIP" and "cannot be pulled" in checks["privileged"].detail
     failed = [name for name, check in checks.items() if check.status == "FAIL"]
     assert failed == [] and code == 0
     assert summary.startswith("doctor: 0 failed, 3 missing")
+
+
+def test_cgroup_version_and_privileged_containers_are_checked_on_the_engine(setup, docker_client, registry_image):
+    """cgroup v1 engines get a WARN that says what shopbox does about it; a privileged container is tried for real
+    (this engine can: tests/platform/start.sh gives it the capability filter these VMs need)."""
+    _, checks, _ = doctor({**setup.env, **versions_with_registry(setup, registry_image)})
+    if docker_client.info().get("CgroupVersion") == "1":
+        assert checks["cgroups"].status == "WARN"
+        assert "failCgroupV1: false" in checks["cgroups"].detail
+        assert "cgroup v2" in checks["cgroups"].fix
+    else:
+        assert checks["cgroups"] == Check("OK", "v2")
+    assert checks["privileged"] == Check("OK", "the engine starts privileged containers (kind's nodes are privileged)")
 
 
 def test_inotify_and_disk_are_read_from_this_machine(setup, docker_client):
