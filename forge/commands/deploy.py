@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 from pathlib import Path
 from typing import Any
@@ -84,10 +85,22 @@ def dev_command(interval: float, max_deploys: int | None, **options: Any) -> Non
     )
     loop = DevLoop(request, click.echo, lambda line: click.echo(line, err=True), interval=interval)
     stop = threading.Event()
+
+    def interrupt(*_: object) -> None:
+        # Ctrl-C while watching sets `stop` (the loop returns within its poll interval): a KeyboardInterrupt raised
+        # inside stop.wait() could leave the Event's lock held and hang stop.set(). A deploy is interrupted at once.
+        stop.set()
+        if loop.deploying:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupt)
     try:
         loop.run(stop, max_deploys)
     except KeyboardInterrupt:
         stop.set()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if stop.is_set():
         click.echo("dev: stopped", err=True)
     for line in loop.farewell():
         click.echo(line, err=True)
