@@ -76,6 +76,10 @@ def canary_deployed(ws: Workshop, slow: bool) -> None:
     ws.sh("CANARY=true forge deploy qotm --timeout 300s")
     ws.wait_for("the canary pod Ready",
                 lambda: any(ready(p) for p in ws.pods("app.kubernetes.io/instance=qotm-canary")))
+    # As exercise 06 does first: a request pinned with `x-canary: always` answered by the canary, i.e. the edge has
+    # resolved and health-checked it (until then Envoy rightly serves the canary's share from stable).
+    ws.wait_for("the edge routing to the canary", lambda: track(requests.get(
+        f"{ws.edge}/qotm/", headers={"x-canary": "always"}, timeout=10).json()) == "canary", timeout=60)
 
 
 # ---- 1. ./shopbox.sh: cluster, registry, shell; a second run reuses them ----------------------------------------
