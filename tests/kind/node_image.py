@@ -31,7 +31,7 @@ from pathlib import Path
 
 from forge.validate import read_versions_env
 from tests.platform.base_images import CACHE, ROOT, BaseImage, ensure, image_exists
-from tests.shopbox.offline_image import cache_lock, run_checked
+from tests.shopbox.offline_image import cache_lock, remove_other_tags, run_checked
 
 HERE = Path(__file__).resolve().parent
 RECIPE = "1"  # bump when the build steps below change
@@ -130,23 +130,30 @@ def _component(image: str, bins: Path) -> tuple[Path, str, str]:
     raise RuntimeError(f"kubeadm asks for an image this build does not know how to make: {image}")
 
 
+def binary_image(ref: str, binary: Path, dockerfile: str) -> str:
+    """Build `ref`: COMPONENT_BASE plus `binary` (copied into the build context as `binary`) and the Dockerfile
+    lines given; skipped when an image with the same inputs (a label) is already there."""
+    base = ensure(COMPONENT_BASE)
+    label = hashlib.sha256(
+        f"{RECIPE}|{base}|{dockerfile}|{binary}|{binary.stat().st_mtime_ns}".encode()).hexdigest()[:16]
+    current = subprocess.run(["docker", "image", "inspect", "--format",
+                              '{{index .Config.Labels "shopbox.test/recipe"}}', ref],
+                             capture_output=True, text=True).stdout.strip()
+    if current != label:
+        with tempfile.TemporaryDirectory(prefix="shopbox-image-") as tmp:
+            shutil.copy2(binary, Path(tmp) / "binary")
+            (Path(tmp) / "Dockerfile").write_text(f"FROM {base}\n{dockerfile}\nLABEL shopbox.test/recipe={label}\n")
+            run_checked(["docker", "build", "-q", "-t", ref, tmp], env={**os.environ, "DOCKER_BUILDKIT": "0"},
+                        timeout=900)
+    return ref
+
+
 def component_images(bins: Path) -> list[str]:
     """Build (or reuse) one image per kubeadm image, named as kubeadm expects; return their names."""
-    base = ensure(COMPONENT_BASE)
     images = kubeadm_images(bins)
     for image in images:
         binary, dest, entrypoint = _component(image, bins)
-        label = hashlib.sha256(f"{RECIPE}|{base}|{binary}|{binary.stat().st_mtime_ns}".encode()).hexdigest()[:16]
-        current = subprocess.run(["docker", "image", "inspect", "--format",
-                                  '{{index .Config.Labels "shopbox.test/recipe"}}', image],
-                                 capture_output=True, text=True).stdout.strip()
-        if current == label:
-            continue
-        with tempfile.TemporaryDirectory(prefix="shopbox-component-") as tmp:
-            shutil.copy2(binary, Path(tmp) / "binary")
-            (Path(tmp) / "Dockerfile").write_text(
-                f"FROM {base}\nCOPY binary {dest}\nLABEL shopbox.test/recipe={label}\n{entrypoint}\n")
-            run_checked(["docker", "build", "-q", "-t", image, tmp], env={**os.environ, "DOCKER_BUILDKIT": "0"})
+        binary_image(image, binary, f"COPY binary {dest}\n{entrypoint}")
     return images
 
 
@@ -196,7 +203,7 @@ def node_image() -> str:
             run_checked(["docker", "save", "-o", str(archive), *images], timeout=900)
             _preload(stage, archive, ref)
             subprocess.run(["docker", "rmi", stage], capture_output=True)
-        _remove_older(NODE_REPOSITORY, ref)
+        remove_other_tags(NODE_REPOSITORY, ref)
         print(f"built {ref} in {time.monotonic() - start:.0f} s", file=sys.stderr)
     return ref
 
@@ -246,15 +253,8 @@ def registry_image() -> str:
             "VOLUME /var/lib/registry\nEXPOSE 5000\n"
             'ENTRYPOINT ["/bin/registry"]\nCMD ["serve", "/etc/docker/registry/config.yml"]\n')
         run_checked(["docker", "build", "-q", "-t", ref, tmp], env={**os.environ, "DOCKER_BUILDKIT": "0"})
-    _remove_older(REGISTRY_REPOSITORY, ref)
+    remove_other_tags(REGISTRY_REPOSITORY, ref)
     return ref
-
-
-def _remove_older(repository: str, keep: str) -> None:
-    tags = run_checked(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", repository]).stdout.split()
-    stale = [tag for tag in tags if tag != keep]
-    if stale:
-        subprocess.run(["docker", "rmi", *stale], capture_output=True)
 
 
 def versions_file() -> Path:

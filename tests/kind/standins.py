@@ -9,15 +9,10 @@ unchanged; they exist only in the test engine.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
-from tests.kind.node_image import COMPONENT_BASE, RECIPE, pins
-from tests.platform.base_images import CACHE, ROOT, ensure
+from tests.kind.node_image import binary_image, pins
+from tests.platform.base_images import CACHE, ROOT
 from tests.shopbox.offline_image import run_checked
 
 
@@ -38,30 +33,13 @@ def _prometheus_binary() -> Path:
     return CACHE / f"prometheus-{version}" / "prometheus"
 
 
-def _build(ref: str, binary: Path, dockerfile: str) -> str:
-    """Build ref from COMPONENT_BASE + binary (skipped when the same inputs built it before)."""
-    base = ensure(COMPONENT_BASE)
-    label = hashlib.sha256(f"{RECIPE}|{base}|{dockerfile}|{binary}|{binary.stat().st_mtime_ns}".encode()).hexdigest()
-    current = subprocess.run(["docker", "image", "inspect", "--format",
-                              '{{index .Config.Labels "shopbox.test/recipe"}}', ref],
-                             capture_output=True, text=True).stdout.strip()
-    if current != label[:16]:
-        with tempfile.TemporaryDirectory(prefix="shopbox-standin-") as tmp:
-            shutil.copy2(binary, Path(tmp) / "binary")
-            (Path(tmp) / "Dockerfile").write_text(
-                f"FROM {base}\n{dockerfile}\nLABEL shopbox.test/recipe={label[:16]}\n")
-            run_checked(["docker", "build", "-q", "-t", ref, tmp], env={**os.environ, "DOCKER_BUILDKIT": "0"},
-                        timeout=900)
-    return ref
-
-
 def envoy_image() -> str:
-    return _build(tag_of(pins()["ENVOY_IMAGE"]), _envoy_binary(),
+    return binary_image(tag_of(pins()["ENVOY_IMAGE"]), _envoy_binary(),
                   "COPY binary /usr/local/bin/envoy\nRUN mkdir -p /etc/envoy\nENTRYPOINT [\"envoy\"]")
 
 
 def prometheus_image() -> str:
-    return _build(tag_of(pins()["PROMETHEUS_IMAGE"]), _prometheus_binary(),
+    return binary_image(tag_of(pins()["PROMETHEUS_IMAGE"]), _prometheus_binary(),
                   "COPY binary /bin/prometheus\nRUN mkdir -p /prometheus && chown 65534:65534 /prometheus\n"
                   "WORKDIR /prometheus\nENTRYPOINT [\"/bin/prometheus\"]")
 

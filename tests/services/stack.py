@@ -159,6 +159,14 @@ def failures(answers: list[Answer]) -> list[Answer]:
     return [a for a in answers if not a.ok]
 
 
+def versions(answers: list[Answer]) -> dict[str | None, int]:
+    """How many answers came from each version (or track)."""
+    counts: dict[str | None, int] = {}
+    for answer in answers:
+        counts[answer.version] = counts.get(answer.version, 0) + 1
+    return counts
+
+
 @dataclass
 class Stack:
     """Ports, servers and the auth token of a running data plane."""

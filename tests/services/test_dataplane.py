@@ -17,7 +17,7 @@ import requests
 
 from tests.platform.procs import wait_for
 from tests.services.rendered import PROMETHEUS_DIR
-from tests.services.stack import Answer, Stack, failures, start_stack
+from tests.services.stack import Stack, failures, start_stack, versions
 
 pytestmark = pytest.mark.dataplane
 
@@ -34,13 +34,6 @@ def envoy_counter(stack: Stack, name: str) -> int:
                         timeout=5).text
     match = re.search(rf"^{re.escape(name)}: (\d+)$", text, re.MULTILINE)
     return int(match.group(1)) if match else 0
-
-
-def versions(answers: list[Answer]) -> dict[str | None, int]:
-    counts: dict[str | None, int] = {}
-    for answer in answers:
-        counts[answer.version] = counts.get(answer.version, 0) + 1
-    return counts
 
 
 def test_without_a_canary_every_request_reaches_stable(stack, report):

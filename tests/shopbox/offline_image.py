@@ -145,11 +145,16 @@ def build() -> str:
     with tempfile.TemporaryDirectory(prefix="shopbox-tools-") as tmp:
         env = {**build_env(tools_dir(Path(tmp))), "SHOPBOX_IMAGE_REPOSITORY": REPOSITORY}
         ref = run_checked(["bash", str(SHOPBOX_SH), "build"], env=env, timeout=1200).stdout.strip().splitlines()[-1]
-    tags = run_checked(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", REPOSITORY]).stdout.split()
-    stale = [tag for tag in tags if tag != ref]
+    remove_other_tags(REPOSITORY, ref)
+    return ref
+
+
+def remove_other_tags(repository: str, keep: str) -> None:
+    """Untag every image of `repository` but `keep` (earlier builds of a hash-tagged test image)."""
+    tags = run_checked(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", repository]).stdout.split()
+    stale = [tag for tag in tags if tag != keep]
     if stale:
         subprocess.run(["docker", "rmi", *stale], capture_output=True)
-    return ref
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import requests
 
 from tests.kind import standins
 from tests.platform.procs import LineWatcher
-from tests.services.stack import Answer, Load, failures
+from tests.services.stack import Load, failures, versions
 from tests.workshop.fixtures import CLUSTER, Workshop
 
 pytestmark = pytest.mark.workshop
@@ -30,13 +30,6 @@ SLOW = '    """The quote handler."""\n'  # where exercise 06 adds time.sleep(0.5
 def ready(pod: dict[str, Any]) -> bool:
     conditions = {c["type"]: c["status"] for c in pod["status"].get("conditions", [])}
     return pod["status"].get("phase") == "Running" and conditions.get("Ready") == "True"
-
-
-def versions(answers: list[Answer]) -> dict[str | None, int]:
-    counts: dict[str | None, int] = {}
-    for answer in answers:
-        counts[answer.version] = counts.get(answer.version, 0) + 1
-    return counts
 
 
 def ensure_cluster(ws: Workshop) -> None:
