@@ -31,7 +31,7 @@ from pathlib import Path
 
 from forge.validate import read_versions_env
 from tests.platform.base_images import CACHE, ROOT, BaseImage, ensure, image_exists
-from tests.shopbox.offline_image import cache_lock, remove_other_tags, run_checked
+from tests.shopbox.offline_image import cache_lock, go_install, remove_other_tags, run_checked
 
 HERE = Path(__file__).resolve().parent
 RECIPE = "1"  # bump when the build steps below change
@@ -59,27 +59,12 @@ def cluster_bins() -> Path:
     return Path(out)
 
 
-def go_install(name: str, version: str, *packages: str) -> Path:
-    """`go install PACKAGE@version` for each package into CACHE/kind-tools/NAME-VERSION (static binaries)."""
-    target = CACHE / "kind-tools" / f"{name}-{version}"
-    with cache_lock(f"kind-tools-{name}"):
-        if not (target / ".complete").exists():
-            print(f"building {name} {version} from the Go module proxy", file=sys.stderr)
-            shutil.rmtree(target, ignore_errors=True)
-            env = {**os.environ, "GOBIN": str(target), "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false",
-                   "GOTOOLCHAIN": "local"}
-            tags = "no_btrfs no_devmapper no_zfs no_aufs"  # containerd: snapshotters a kind node does not use
-            run_checked(["go", "install", "-trimpath", "-ldflags=-s -w", "-tags", tags,
-                         *(f"{package}@{version}" for package in packages)], env=env, timeout=3600)
-            (target / ".complete").touch()
-    return target
-
-
 def containerd_bins() -> Path:
     version = "v" + pins()["NODE_CONTAINERD_VERSION"]
     module = "github.com/containerd/containerd/v2/cmd"
     return go_install("containerd", version, f"{module}/containerd", f"{module}/ctr",
-                      f"{module}/containerd-shim-runc-v2")
+                      f"{module}/containerd-shim-runc-v2",
+                      tags="no_btrfs no_devmapper no_zfs no_aufs")  # snapshotters a kind node does not use
 
 
 def crictl_bin() -> Path:

@@ -62,16 +62,24 @@ def cache_lock(name: str) -> Iterator[None]:
         yield
 
 
-def kind_binary() -> Path:
-    """kind at the pinned version, built once from the Go module proxy (`go install sigs.k8s.io/kind@vX`)."""
-    version = versions()["KIND_VERSION"]
-    target = CACHE / f"kind-v{version}" / "kind"
-    with cache_lock("kind-build"):
-        if not target.exists():
-            print(f"building kind v{version} from the Go module proxy", file=sys.stderr)
-            env = {**os.environ, "GOBIN": str(target.parent), "CGO_ENABLED": "0"}
-            run_checked(["go", "install", f"sigs.k8s.io/kind@v{version}"], env=env)
+def go_install(name: str, version: str, *packages: str, tags: str = "") -> Path:
+    """`go install PACKAGE@version` for each package into CACHE/kind-tools/NAME-VERSION, once (static binaries)."""
+    target = CACHE / "kind-tools" / f"{name}-{version}"
+    with cache_lock(f"kind-tools-{name}"):
+        if not (target / ".complete").exists():
+            print(f"building {name} {version} from the Go module proxy", file=sys.stderr)
+            shutil.rmtree(target, ignore_errors=True)
+            env = {**os.environ, "GOBIN": str(target), "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false",
+                   "GOTOOLCHAIN": "local"}
+            run_checked(["go", "install", "-trimpath", "-ldflags=-s -w", "-tags", tags,
+                         *(f"{package}@{version}" for package in packages)], env=env, timeout=3600)
+            (target / ".complete").touch()
     return target
+
+
+def kind_binary() -> Path:
+    """kind at the pinned version, built once from the Go module proxy."""
+    return go_install("kind", "v" + versions()["KIND_VERSION"], "sigs.k8s.io/kind") / "kind"
 
 
 def _digest(paths: list[Path]) -> str:
