@@ -158,7 +158,12 @@ def build() -> str:
 
 
 def remove_other_tags(repository: str, keep: str) -> None:
-    """Untag every image of `repository` but `keep` (earlier builds of a hash-tagged test image)."""
+    """Untag every image of `repository` but `keep` (earlier builds of a hash-tagged test image).
+
+    SHOPBOX_KEEP_OTHER_TAGS=1 keeps them: worktrees sharing one engine must not untag each other's builds.
+    """
+    if os.environ.get("SHOPBOX_KEEP_OTHER_TAGS") == "1":
+        return
     tags = run_checked(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", repository]).stdout.split()
     stale = [tag for tag in tags if tag != keep]
     if stale:
