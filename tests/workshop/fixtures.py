@@ -33,7 +33,8 @@ from tests.shopbox import offline_image
 # What a participant's checkout has that the workshop uses (the shell mounts this copy at the same path).
 WORKSPACE_PARTS = ("shopbox.sh", "shopbox", "versions.env", "pyproject.toml", "forge", "qotm", "envoy-canary",
                    "prometheus-canary", "exercises")
-CLUSTER = "shopbox-test"
+# SHOPBOX_TEST_CLUSTER lets a second worktree run this tier beside the first on one Docker engine.
+CLUSTER = os.environ.get("SHOPBOX_TEST_CLUSTER", "shopbox-test")
 SHELL_UID = 1000  # the shell user's uid when the host user is root (shopbox/entrypoint.sh)
 
 
