@@ -450,10 +450,15 @@ tag_of() {
   echo "$ref"
 }
 
-# tool_command [--kube] ARGS...: run ARGS in a throwaway shopbox container that drives the host's Docker;
-# --kube adds the cluster's internal kubeconfig and the kind network.
+# tool_command [--stdin] [--kube] ARGS...: run ARGS in a throwaway shopbox container that drives the host's
+# Docker; --stdin passes this script's stdin on (only then: `./shopbox.sh run` keeps its stdin for the command
+# it runs), --kube adds the cluster's internal kubeconfig and the kind network.
 tool_command() {
-  CMD=(docker run --rm -i -v "$(docker_socket):/var/run/docker.sock")
+  CMD=(docker run --rm -v "$(docker_socket):/var/run/docker.sock")
+  if [[ $1 == --stdin ]]; then
+    shift
+    CMD+=(-i)
+  fi
   if [[ $1 == --kube ]]; then
     shift
     CMD+=(--network "$KIND_NETWORK" -v "$KUBECONFIG_INTERNAL:/run/shopbox/kubeconfig:ro")
@@ -495,7 +500,7 @@ ensure_cluster() {
       || die "port $EDGE_PORT (the edge's host port) is taken by another program: stop it, or use SHOPBOX_EDGE_PORT=<port>"
     ! port_in_use "$PROMETHEUS_PORT" \
       || die "port $PROMETHEUS_PORT (Prometheus' host port) is taken by another program: stop it, or use SHOPBOX_PROMETHEUS_PORT=<port>"
-    tool_command kind create cluster --name "$CLUSTER" --config=- --wait 2m
+    tool_command --stdin kind create cluster --name "$CLUSTER" --config=- --wait 2m
     kind_config | run_stdin "${CMD[@]}"
   else
     while read -r node state; do
@@ -515,7 +520,7 @@ ensure_cluster() {
   if [[ -z $DRY_RUN ]]; then mkdir -p "$CACHE"; fi
   tool_command kind get kubeconfig --internal --name "$CLUSTER"
   run_to "$KUBECONFIG_INTERNAL" "${CMD[@]}"
-  tool_command --kube kubectl apply -f -
+  tool_command --stdin --kube kubectl apply -f -
   registry_configmap | run_stdin "${CMD[@]}"
 }
 

@@ -46,19 +46,19 @@ def test_fresh_machine(setup, python_base_image):
     s = setup
     env = {**s.env, "SHOPBOX_IMAGE": python_base_image}  # an image that exists: no build in the plan
     steps = plan(env)
-    tool = f"docker run --rm -i {SOCKET_MOUNT}"
+    tool = f"docker run --rm {SOCKET_MOUNT}"  # stdin only for the commands that read it (-i)
     network_env = f"-e KIND_EXPERIMENTAL_DOCKER_NETWORK={s.network}"
     kubeconfig = f"{s.cache}/kubeconfig-{s.cluster}-internal"
     certs = f"/etc/containerd/certs.d/localhost:{s.registry_port}"
     assert [command for command, _ in steps] == [
         f"docker run -d --restart=always --name {s.registry} -p 127.0.0.1:{s.registry_port}:5000 --network bridge "
         f"{versions()['REGISTRY_IMAGE']}",
-        f"{tool} {network_env} {python_base_image} kind create cluster --name {s.cluster} --config=- --wait 2m",
+        f"{tool} -i {network_env} {python_base_image} kind create cluster --name {s.cluster} --config=- --wait 2m",
         f"docker exec {s.node} mkdir -p {certs}",
         f"docker exec -i {s.node} cp /dev/stdin {certs}/hosts.toml",
         f"docker network connect {s.network} {s.registry}",
         f"{tool} {network_env} {python_base_image} kind get kubeconfig --internal --name {s.cluster} > {kubeconfig}",
-        f"{tool} --network {s.network} -v {kubeconfig}:/run/shopbox/kubeconfig:ro {network_env} {python_base_image} "
+        f"{tool} -i --network {s.network} -v {kubeconfig}:/run/shopbox/kubeconfig:ro {network_env} {python_base_image} "
         "kubectl apply -f -",
         f"docker run --rm -i --hostname shopbox --network {s.network} -v {ROOT}:{ROOT} -w {ROOT} {SOCKET_MOUNT} "
         f"-v {kubeconfig}:/run/shopbox/kubeconfig:ro -e SHOPBOX_UID={os.getuid()} "
@@ -168,7 +168,7 @@ def test_load_puts_the_workshop_images_into_the_registry_and_the_node(setup, pyt
     assert commands[0] == f"docker load -i {bundle}"
     tail = commands[-3:]
     assert tail == [
-        f"docker run --rm -i {SOCKET_MOUNT} -e KIND_EXPERIMENTAL_DOCKER_NETWORK={s.network} {python_base_image} "
+        f"docker run --rm {SOCKET_MOUNT} -e KIND_EXPERIMENTAL_DOCKER_NETWORK={s.network} {python_base_image} "
         f"kind load docker-image --name {s.cluster} envoyproxy/envoy:v1.40.0",
         f"docker tag envoyproxy/envoy:v1.40.0 localhost:{s.registry_port}/envoyproxy/envoy:v1.40.0",
         f"docker push localhost:{s.registry_port}/envoyproxy/envoy:v1.40.0",

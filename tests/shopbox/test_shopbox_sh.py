@@ -233,12 +233,13 @@ def test_registry_command():
 
 def test_tool_command_drives_the_host_docker_and_joins_kind_for_kubectl(tmp_path):
     env = {"SHOPBOX_CACHE": str(tmp_path)}
+    # stdin only with --stdin: `./shopbox.sh run -- CMD` keeps its own stdin for CMD
     assert argv('IMAGE=shopbox:x; tool_command kind get nodes', env) == [
-        "docker", "run", "--rm", "-i", "-v", "/var/run/docker.sock:/var/run/docker.sock", "shopbox:x",
+        "docker", "run", "--rm", "-v", "/var/run/docker.sock:/var/run/docker.sock", "shopbox:x",
         "kind", "get", "nodes",
     ]
-    assert argv('IMAGE=shopbox:x; tool_command --kube kubectl apply -f -', env) == [
-        "docker", "run", "--rm", "-i", "-v", "/var/run/docker.sock:/var/run/docker.sock",
+    assert argv('IMAGE=shopbox:x; tool_command --stdin --kube kubectl apply -f -', env) == [
+        "docker", "run", "--rm", "-v", "/var/run/docker.sock:/var/run/docker.sock", "-i",
         "--network", "kind", "-v", f"{tmp_path}/kubeconfig-shopbox-internal:/run/shopbox/kubeconfig:ro",
         "shopbox:x", "kubectl", "apply", "-f", "-",
     ]
@@ -247,7 +248,7 @@ def test_tool_command_drives_the_host_docker_and_joins_kind_for_kubectl(tmp_path
 def test_tool_command_uses_the_socket_of_docker_host(tmp_path):
     env = {"DOCKER_HOST": "unix:///run/user/1000/docker.sock", "SHOPBOX_KIND_NETWORK": "kind-test"}
     assert argv('IMAGE=i; tool_command kind get clusters', env) == [
-        "docker", "run", "--rm", "-i", "-v", "/run/user/1000/docker.sock:/var/run/docker.sock",
+        "docker", "run", "--rm", "-v", "/run/user/1000/docker.sock:/var/run/docker.sock",
         "-e", "KIND_EXPERIMENTAL_DOCKER_NETWORK=kind-test", "i", "kind", "get", "clusters",
     ]
 
