@@ -11,8 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.kind import standins
-from tests.workshop.fixtures import CLUSTER, workshop_session
+from tests.workshop.fixtures import workshop_session
 
 
 def timed(action) -> float:  # type: ignore[no-untyped-def]
@@ -25,7 +24,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="shopbox-bench-") as tmp, workshop_session(Path(tmp)) as ws:
         cold = timed(lambda: ws.run("true"))
         warm = timed(lambda: ws.run("true"))
-        ws.run("kind", "load", "docker-image", "--name", CLUSTER, *standins.images())
+        ws.ensure_cluster()
         ws.run("forge", "setup", "--yes")
         deploy_cold = timed(lambda: ws.run("forge", "deploy", "--timeout", "300s"))
         deploy_warm = timed(lambda: ws.run("forge", "deploy", "--timeout", "300s"))

@@ -4,8 +4,11 @@ Only the image sources differ from a participant's machine (nothing can be pulle
 images come from tests/kind/node_image.py through SHOPBOX_VERSIONS_FILE, the shell image from the offline build
 (tests/shopbox/offline_image.py) through SHOPBOX_IMAGE, the Envoy and Prometheus images are side-loaded with
 `kind load docker-image` (tests/kind/standins.py), and forge.yaml names the offline Python base as BASE_IMAGE.
-The cluster, registry and ports get test names and free ports so that a developer's own `shopbox` cluster is
-never touched. The session's cluster is removed with `./shopbox.sh down` at the end.
+The cluster and registry keep the participant's names (`shopbox`, `shopbox-registry` on localhost:5001): the
+exercise pages are replayed as written, and they name both. So that a developer's own `shopbox` cluster is never
+touched, the tier refuses to start while one exists that it did not create (its node runs another image). The
+API server, edge and Prometheus get free host ports (the pages reach them through the shell, not the host). The
+session's cluster is removed with `./shopbox.sh down` at the end.
 """
 
 from __future__ import annotations
@@ -29,12 +32,16 @@ from tests.platform.base_images import PYTHON_SERVICES, ROOT, ensure
 from tests.platform.fixtures import require
 from tests.platform.procs import free_ports
 from tests.shopbox import offline_image
+from tests.shopbox.offline_image import run_checked
 
 # What a participant's checkout has that the workshop uses (the shell mounts this copy at the same path).
 WORKSPACE_PARTS = ("shopbox.sh", "shopbox", "versions.env", "pyproject.toml", "forge", "qotm", "envoy-canary",
                    "prometheus-canary", "exercises")
-# SHOPBOX_TEST_CLUSTER lets a second worktree run this tier beside the first on one Docker engine.
-CLUSTER = os.environ.get("SHOPBOX_TEST_CLUSTER", "shopbox-test")
+CLUSTER = "shopbox"  # ./shopbox.sh's defaults, which the pages name: shopbox-control-plane, localhost:5001
+REGISTRY = f"{CLUSTER}-registry"
+# Sourced by the shell's bash (BASH_ENV) when the pages are replayed: `docker build` gets the offline Python base.
+# Inside .git, so it is no file of the checkout.
+OFFLINE_BUILD = ".git/shopbox-offline-build.sh"
 SHELL_UID = 1000  # the shell user's uid when the host user is root (shopbox/entrypoint.sh)
 
 
@@ -79,6 +86,10 @@ class Workshop:
         """A shell line inside the shopbox shell, as a participant types it."""
         return self.run("bash", "-c", script, timeout=timeout, check=check)
 
+    def ensure_cluster(self) -> None:
+        """Cluster, registry and shell up (created or reused), the stand-in images side-loaded into the node."""
+        self.run("kind", "load", "docker-image", "--name", CLUSTER, *standins.images())
+
     def kubectl_json(self, *args: str) -> Any:
         """kubectl on the node itself (no shell container: fast, for polling)."""
         proc = subprocess.run(["docker", "exec", self.node, "kubectl", "--kubeconfig=/etc/kubernetes/admin.conf",
@@ -100,9 +111,23 @@ class Workshop:
 
     def containers(self) -> list[str]:
         """Every container (any state) that belongs to this workshop's cluster or registry."""
-        out = subprocess.run(["docker", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True,
-                             check=True).stdout.split()
-        return [name for name in out if name.startswith(CLUSTER)]
+        return sorted(set(_containers()) & {self.node, REGISTRY})
+
+
+def _containers() -> dict[str, str]:
+    """Every container (any state) by name, with its image."""
+    out = subprocess.run(["docker", "ps", "-a", "--format", "{{.Names}} {{.Image}}"], capture_output=True,
+                         text=True, check=True).stdout.splitlines()
+    return dict(line.split(" ", 1) for line in out if line)
+
+
+def _refuse_foreign_cluster() -> None:
+    """Fail (not skip) while a `shopbox` cluster or registry exists that a test run did not create."""
+    test_images = (node_image.NODE_REPOSITORY + ":", node_image.REGISTRY_REPOSITORY + ":")
+    for name, image in _containers().items():
+        if name in (f"{CLUSTER}-control-plane", REGISTRY) and not image.startswith(test_images):
+            raise AssertionError(f"container {name} (image {image}) is not the workshop tier's: the tier replays the "
+                                 "exercise pages, which name the default cluster; run `./shopbox.sh down` first")
 
 
 def _workspace(target: Path) -> Path:
@@ -112,8 +137,17 @@ def _workspace(target: Path) -> Path:
             shutil.copytree(source, target / part, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         else:
             shutil.copy2(source, target / part)
-    # No image can be pulled here: the services' Dockerfiles get the offline Python base (forge build_args).
-    (target / "forge.yaml").write_text(yaml.safe_dump({"build_args": {"BASE_IMAGE": ensure(PYTHON_SERVICES)}}))
+    # No image can be pulled here: the services' Dockerfiles get the offline Python base, from forge through
+    # forge.yaml's build_args and from a plain `docker build` (exercise 1) through OFFLINE_BUILD.
+    base = ensure(PYTHON_SERVICES)
+    (target / "forge.yaml").write_text(yaml.safe_dump({"build_args": {"BASE_IMAGE": base}}))
+    # A participant's checkout is a git clone (pages check their edits with `git diff`).
+    git = ["git", "-c", "user.name=workshop", "-c", "user.email=workshop@shopbox.invalid", "-C", str(target)]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "the workshop as cloned"]):
+        run_checked([*git, *args])
+    (target / OFFLINE_BUILD).write_text(f"docker() {{\n  if [ \"${{1:-}}\" = build ]; then\n"
+                                        f"    shift; command docker build --build-arg BASE_IMAGE={base} \"$@\"\n"
+                                        f"  else command docker \"$@\"; fi\n}}\n")
     # A participant owns their checkout and the shell takes their uid; the tests run as root, which the shell
     # never becomes (its user stays uid 1000), so the copy belongs to that user.
     for path in (target, *target.rglob("*")):
@@ -132,16 +166,17 @@ def workshop_session(work: Path) -> Iterator[Workshop]:
     prepared = time.monotonic() - started
     (work / "workspace").mkdir(parents=True)
     root = _workspace(work / "workspace")
-    registry, api, edge, prometheus = free_ports(4)
-    ports = {"registry": registry, "api": api, "edge": edge, "prometheus": prometheus}
-    env = {**os.environ, "SHOPBOX_VERSIONS_FILE": str(versions), "SHOPBOX_IMAGE": shell,
-           "SHOPBOX_CACHE": str(work / "shopbox-cache"), "SHOPBOX_CLUSTER": CLUSTER,
-           "SHOPBOX_REGISTRY_NAME": f"{CLUSTER}-registry", "SHOPBOX_REGISTRY_PORT": str(registry),
-           "SHOPBOX_API_PORT": str(api), "SHOPBOX_EDGE_PORT": str(edge), "SHOPBOX_PROMETHEUS_PORT": str(prometheus)}
-    for name in ("KUBECONFIG", "CANARY", "FORGE_PROFILE", "DOCKER_HOST"):
-        env.pop(name, None)
+    api, edge, prometheus = free_ports(3)
+    ports = {"registry": 5001, "api": api, "edge": edge, "prometheus": prometheus}
+    # A developer's own SHOPBOX_* settings (another cluster name or registry port) and kubectl/forge settings
+    # would make the shell differ from a participant's.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SHOPBOX_")
+           and key not in ("KUBECONFIG", "CANARY", "FORGE_PROFILE", "DOCKER_HOST", "NO_COLOR")}
+    env.update(SHOPBOX_VERSIONS_FILE=str(versions), SHOPBOX_IMAGE=shell, SHOPBOX_CACHE=str(work / "shopbox-cache"),
+               SHOPBOX_API_PORT=str(api), SHOPBOX_EDGE_PORT=str(edge), SHOPBOX_PROMETHEUS_PORT=str(prometheus))
     ws = Workshop(root, env, ports)
     ws.timings["images ready (built or cached)"] = prepared
+    _refuse_foreign_cluster()
     ws.shopbox("down")  # a cluster a crashed earlier run left behind
     try:
         yield ws

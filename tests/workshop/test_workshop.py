@@ -8,6 +8,7 @@ test first brings the cluster into the state it needs, so a single test also run
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import time
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.kind import standins
+from tests.exercises.browser import canary_console, chromium, graph_draws_both_series
 from tests.platform.procs import LineWatcher
 from tests.services.stack import Load, failures, versions
 from tests.workshop.fixtures import CLUSTER, Workshop
@@ -32,13 +33,8 @@ def ready(pod: dict[str, Any]) -> bool:
     return pod["status"].get("phase") == "Running" and conditions.get("Ready") == "True"
 
 
-def ensure_cluster(ws: Workshop) -> None:
-    """Cluster, registry and shell up (created or reused), the stand-in images side-loaded into the node."""
-    ws.run("kind", "load", "docker-image", "--name", CLUSTER, *standins.images())
-
-
 def ensure_deployed(ws: Workshop) -> None:
-    ensure_cluster(ws)
+    ws.ensure_cluster()
     ws.run("forge", "setup", "--yes")
     ws.run("forge", "deploy", "--timeout", "300s")
     ws.wait_for("every pod Ready", lambda: all(ready(p) for p in ws.pods("app.kubernetes.io/managed-by=forge")))
@@ -104,7 +100,7 @@ def test_shopbox_creates_the_cluster_registry_and_shell_then_reuses_them(worksho
 
 
 def test_forge_deploys_every_service_into_running_pods(workshop: Workshop, report: Any):
-    ensure_cluster(workshop)
+    workshop.ensure_cluster()
     workshop.run("forge", "setup", "--yes")
     start = time.monotonic()
     workshop.run("forge", "deploy", "--timeout", "300s")
@@ -173,12 +169,17 @@ def test_slow_canary_share_and_latency_gap_in_prometheus(workshop: Workshop, rep
     seen_after = time.monotonic() - started
     status = workshop.sh('forge canary status qotm --prometheus "$(forge url prometheus)" --max-p95-ratio 2',
                          check=False)
+    # Exercises 5 and 6's browser steps, from the participant's host browser through kind's port mapping.
+    with chromium() as browser:
+        console = canary_console(browser, workshop.prometheus, "kind-canary-console")
+        graph_draws_both_series(browser, workshop.prometheus, "kind-prometheus-graph")
     answers = running.wait()
     counts = versions(answers)
     share = counts.get("canary", 0) / len(answers)
     report(f"canary: {len(answers)} requests, {counts}, share {share:.1%} (weight {CANARY_WEIGHT:.0%}), "
            f"{len(failures(answers))} failed; p95 stable {gap['qotm']:.0f} ms vs canary {gap['qotm-canary']:.0f} ms "
-           f"in Prometheus {seen_after:.0f} s after canary traffic started; canary status exit {status.returncode}")
+           f"in Prometheus {seen_after:.0f} s after canary traffic started; canary status exit {status.returncode}; "
+           f"the console page in Chromium from the host: {console}")
     assert len(answers) >= 5000
     assert failures(answers) == []
     assert abs(share - CANARY_WEIGHT) <= 0.02
@@ -270,11 +271,33 @@ def test_forge_dev_rolls_out_a_one_file_change(workshop: Workshop, report: Any):
            f"forge: {ready})")
 
 
+# ---- forge port-forward and forge logs (issue 15) against real pods and a real kubelet ----------------------------
+
+
+def test_forge_port_forward_and_logs_reach_the_real_pods(workshop: Workshop, report: Any):
+    ensure_deployed(workshop)
+    marker = f"/quote/{secrets.randbelow(10**6) + 10**6}"  # no such quote: a 404 in QOTM's access log
+    shell = workshop.sh(f"""
+        forge port-forward qotm --port 18080 2> /tmp/forward.log &
+        curl -sf --retry 10 --retry-connrefused --retry-delay 1 http://127.0.0.1:18080/health
+        echo; curl -s -o /dev/null -w 'status %{{http_code}}\\n' http://127.0.0.1:18080{marker}
+        kill $!
+        cat /tmp/forward.log
+        forge logs qotm --tail 200
+        """)
+    pods = {p["metadata"]["name"] for p in workshop.pods("app.kubernetes.io/instance=qotm")}
+    logged = [line for line in shell.stdout.splitlines() if marker in line]
+    report(f"forge port-forward + logs on kind: {len(pods)} qotm pods, the marker request logged as {logged}")
+    assert '"status":"ok"' in shell.stdout.replace(" ", "") and "status 404" in shell.stdout
+    assert "http://127.0.0.1:18080" in shell.stdout  # the URL forge port-forward prints first
+    assert len(logged) == 1 and logged[0].startswith(tuple(f"[{pod}" for pod in pods)), logged
+
+
 # ---- 7. ./shopbox.sh down leaves no container and no network -----------------------------------------------------
 
 
 def test_down_removes_every_container_and_network(workshop: Workshop):
-    ensure_cluster(workshop)
+    workshop.ensure_cluster()
     ours = set(workshop.containers())
     assert {workshop.node, f"{CLUSTER}-registry"} <= ours
     on_network = set(subprocess.run(["docker", "network", "inspect", "kind", "--format",

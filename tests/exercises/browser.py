@@ -1,0 +1,71 @@
+"""The browser steps of exercises 5 and 6, as assertions on what a real browser (Debian's Chromium, driven by
+Playwright) shows: the canary console page and the Prometheus graph of stable vs canary p95. Used against the
+loopback data plane (test_browser_steps.py) and against the kind cluster from the host, through kind's port
+mapping (tests/workshop). Screenshots go to exercises/build/browser/ (not in git)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from tests.platform.fixtures import require_command
+
+SHOTS = Path(__file__).resolve().parents[2] / "exercises" / "build" / "browser"
+P95 = "envoy_cluster_name:upstream_rq_time_ms:p95_1m"
+GRAPH = f"/graph?g0.expr={P95}&g0.tab=0&g0.range_input=5m"
+VIEWPORT = {"width": 1280, "height": 800}
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    executable = require_command("chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Save the page as SHOTS/NAME.png and make sure it is not one flat colour."""
+    from PIL import Image
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    with Image.open(path) as image:
+        low, high = image.convert("L").getextrema()
+    assert high - low > 50, f"{path}: a blank page"
+    return path
+
+
+def canary_console(browser: Any, prometheus: str, shot: str) -> dict[str, float]:
+    """Exercise 6's console page shows numbers for stable and canary, the slow canary's p95 standing out."""
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(f"{prometheus}/consoles/canary.html")
+    cells = {c: page.inner_text(f"td.{c.replace(' ', '.')}") for c in ("stable rate", "canary rate",
+                                                                     "stable p95", "canary p95")}
+    assert page.inner_text("h1") == "qotm: stable vs canary"
+    numbers = {c: float(text) for c, text in cells.items() if re.fullmatch(r"\d+(\.\d+)?", text)}
+    assert numbers.keys() == cells.keys(), cells  # no "no data"
+    assert numbers["stable rate"] > numbers["canary rate"] > 0, numbers
+    assert numbers["canary p95"] - numbers["stable p95"] >= 300, numbers  # the 500 ms canary stands out
+    screenshot(page, shot)
+    return numbers
+
+
+def graph_draws_both_series(browser: Any, prometheus: str, shot: str) -> None:
+    """Exercise 5's Prometheus graph of p95 per Envoy cluster draws stable and canary."""
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(f"{prometheus}{GRAPH}")
+    page.wait_for_selector("canvas, svg", timeout=30_000)
+    page.locator("text=/qotm-canary/").first.wait_for(timeout=30_000)
+    body = page.inner_text("body")
+    assert 'envoy_cluster_name="qotm"' in body and 'envoy_cluster_name="qotm-canary"' in body, body[:2000]
+    screenshot(page, shot)
