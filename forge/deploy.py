@@ -10,21 +10,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from forge.apply import Applied, apply, describe_dry_run, prepare
-from forge.build import ensure_images
-from forge.endpoints import Endpoint, endpoints
+from forge.builds import plan, unique_images
+from forge.cluster.apply import Applied, apply, describe_dry_run, prepare
+from forge.cluster.endpoints import Endpoint, endpoints
+from forge.cluster.inventory import Inventory
+from forge.cluster.kube import Cluster, ObjectRef, connect
+from forge.cluster.listing import deployed
+from forge.cluster.prune import delete_build
+from forge.cluster.wait import Waiter
+from forge.config.profiles import CANARY
+from forge.config.workspace import load_workspace
 from forge.errors import ForgeError
-from forge.inventory import Inventory
-from forge.kube import Cluster, ObjectRef, connect
-from forge.listing import deployed
+from forge.images.build import ensure_images
+from forge.manifests.render import render
+from forge.manifests.validate import validate
 from forge.model import Build, Image, Manifest, Workspace
-from forge.plan import plan, unique_images
-from forge.profiles import CANARY
-from forge.prune import delete_build
-from forge.render import render
-from forge.validate import validate
-from forge.wait import Waiter
-from forge.workspace import load_workspace
 
 Say = Callable[[str], None]
 DEFAULT_TIMEOUT = 300.0

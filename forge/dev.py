@@ -16,14 +16,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from forge.apply import Applied
+from forge.cluster.apply import Applied
+from forge.cluster.inventory import Inventory
+from forge.cluster.kube import Cluster
+from forge.cluster.logs import follow
+from forge.config.discover import discover, enclosing_service, is_skipped_dir
+from forge.config.workspace import display_path, load_workspace
 from forge.deploy import DeployRequest, deploy
-from forge.discover import discover, enclosing_service, is_skipped_dir
 from forge.errors import ForgeError
-from forge.inventory import Inventory
-from forge.kube import Cluster
-from forge.logs import follow
-from forge.workspace import display_path, load_workspace
 
 Say = Callable[[str], None]
 Snapshot = dict[str, tuple[int, int]]  # path -> (mtime_ns, size)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from forge.build import ensure_images
+from forge.builds import plan, unique_images
 from forge.commands import build_arg_option, path_argument, profile_choice
-from forge.plan import plan, unique_images
-from forge.schema import check
-from forge.workspace import SCHEMA, load_workspace
+from forge.config.schema import check
+from forge.config.workspace import SCHEMA, load_workspace
+from forge.images.build import ensure_images
 
 
 @click.command("build")

@@ -7,7 +7,7 @@ import re
 
 import click
 
-from forge.canary_status import collect, judge, prometheus, render_table
+from forge.canary.status import collect, judge, prometheus, render_table
 from forge.commands import LazyGroup
 from forge.errors import UsageError
 from forge.model import DNS_LABEL

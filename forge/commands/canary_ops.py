@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
+from forge.cluster.listing import deployed
+from forge.cluster.prune import delete_build
 from forge.commands import service_argument
 from forge.commands.inventory import connect
 from forge.commands.target import cluster_options, timeout_option
+from forge.config.profiles import CANARY
 from forge.deploy import Target, promote
-from forge.listing import deployed
-from forge.profiles import CANARY
-from forge.prune import delete_build
 
 
 @click.command("promote")

@@ -7,14 +7,14 @@ import os
 
 import click
 
+from forge.cluster.kube import Cluster
+from forge.cluster.listing import build_endpoints, deployed, profile_for, rows, table
+from forge.cluster.prune import delete_build
 from forge.commands import profile_choice, service_argument
 from forge.commands.target import cluster_options
+from forge.config.workspace import load_workspace
 from forge.deploy import Target
 from forge.errors import ForgeError
-from forge.kube import Cluster
-from forge.listing import build_endpoints, deployed, profile_for, rows, table
-from forge.prune import delete_build
-from forge.workspace import load_workspace
 
 
 def connect(context: str | None, namespace: str | None) -> Cluster:

@@ -10,13 +10,13 @@ import threading
 
 import click
 
+from forge.cluster.endpoints import port_forward
+from forge.cluster.listing import build_services, deployed, profile_for
+from forge.cluster.logs import follow, show
 from forge.commands import profile_choice, service_argument
 from forge.commands.inventory import connect
 from forge.commands.target import cluster_options
-from forge.endpoints import port_forward
 from forge.errors import ForgeError
-from forge.listing import build_services, deployed, profile_for
-from forge.logs import follow, show
 
 
 @click.command("logs")

@@ -7,13 +7,13 @@ from typing import Any
 
 import click
 
+from forge.builds import plan
 from forge.commands import build_arg_option, namespace_option, path_argument, profile_options
+from forge.config.workspace import display_path
 from forge.errors import ForgeError
+from forge.manifests.render import dump_documents, render
+from forge.manifests.validate import validate
 from forge.model import Manifest
-from forge.plan import plan
-from forge.render import dump_documents, render
-from forge.validate import validate
-from forge.workspace import display_path
 
 
 def output_files(manifests: list[Manifest], output: Path) -> dict[Path, list[dict[str, Any]]]:

@@ -20,14 +20,14 @@ import docker
 import docker.errors
 import yaml
 
-from forge import kube
-from forge.build import build_image, docker_api, push_image
+from forge.cluster import kube
+from forge.config.schema import check
+from forge.config.workspace import CONFIG_NAME, SCHEMA, display_path, find_config, read_yaml_mapping
 from forge.errors import ForgeError, UsageError
+from forge.images.build import build_image, docker_api, push_image
+from forge.images.progress import PlainReporter
+from forge.images.registry import Registry, registry_host
 from forge.model import Container, Image, Workspace
-from forge.progress import PlainReporter
-from forge.registry import Registry, registry_host
-from forge.schema import check
-from forge.workspace import CONFIG_NAME, SCHEMA, display_path, find_config, read_yaml_mapping
 
 CHECK_IMAGE = "forge-setup-check"  # repository of the tiny image pushed to prove the registry accepts pushes
 CHECK_TAG = "1"

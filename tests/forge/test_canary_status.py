@@ -16,7 +16,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from forge.canary_status import collect, judge, prometheus, queries, render_table
+from forge.canary.status import collect, judge, prometheus, queries, render_table
 from forge.cli import main
 from forge.commands import canary as canary_cmd
 from tests.platform.fixtures import require

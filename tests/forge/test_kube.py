@@ -1,4 +1,4 @@
-"""forge.kube without a cluster: kubeconfig and context choice, namespace precedence, errors, resource paths."""
+"""forge.cluster.kube without a cluster: kubeconfig and context choice, namespace precedence, errors, resource paths."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from kubernetes.client.exceptions import ApiException
 
 from forge.cli import main
+from forge.cluster.kube import ApiError, ResourceType, connect, kind_rank, label_selector
 from forge.errors import ForgeError
-from forge.kube import ApiError, ResourceType, connect, kind_rank, label_selector
 from tests.forge.fake_api import write_kubeconfig
 from tests.platform.procs import free_port
 

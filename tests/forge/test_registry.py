@@ -1,4 +1,4 @@
-"""forge.registry: reference parsing, HTTP vs HTTPS, credentials from Docker's config, real registries."""
+"""forge.images.registry: reference parsing, HTTP vs HTTPS, credentials from Docker's config, real registries."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ import docker
 import pytest
 import requests
 
-from forge.build import ensure_images
 from forge.errors import ForgeError
-from forge.registry import MANIFEST_TYPES, Reference, Registry, is_insecure, parse_reference, registry_host
+from forge.images.build import ensure_images
+from forge.images.registry import MANIFEST_TYPES, Reference, Registry, is_insecure, parse_reference, registry_host
 from tests.platform.procs import free_port, running
 
 

@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from forge.validate import read_versions_env
+from forge.manifests.validate import read_versions_env
 from tests.platform.base_images import CACHE, ROOT, BaseImage, ensure, image_exists
 from tests.shopbox.offline_image import cache_lock, go_install, remove_other_tags, run_checked
 

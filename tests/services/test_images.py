@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from forge.descriptor import load_service
-from forge.validate import read_versions_env
-from forge.version import context_files
+from forge.config.descriptor import load_service
+from forge.images.version import context_files
+from forge.manifests.validate import read_versions_env
 from tests.platform.base_images import ROOT
 from tests.platform.procs import wait_for
 from tests.services.apps import AUTH_DIR, QOTM_DIR

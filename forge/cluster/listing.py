@@ -6,13 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from forge import inventory
-from forge.endpoints import Endpoint, endpoints
+from forge.cluster import inventory
+from forge.cluster.endpoints import Endpoint, endpoints
+from forge.cluster.inventory import Inventory
+from forge.cluster.kube import Cluster, ObjectRef
+from forge.cluster.wait import is_workload, rollout_status
+from forge.config.profiles import DEFAULT, requested_profile
 from forge.errors import ForgeError
-from forge.inventory import Inventory
-from forge.kube import Cluster, ObjectRef
-from forge.profiles import DEFAULT, requested_profile
-from forge.wait import is_workload, rollout_status
 
 
 def profile_for(profile: str | None, canary: bool, env: Mapping[str, str]) -> str:

@@ -1,6 +1,6 @@
 """Build and push the images a deploy needs, skipping whatever already exists.
 
-An image's tag is the content hash of its sources (forge.version), so a tag that exists is the image we would
+An image's tag is the content hash of its sources (forge.images.version), so a tag that exists is the image we would
 build: the build is skipped when the registry has the tag, or the local engine has it; the push is skipped when
 the registry has it. Builds run first (in parallel, at most `concurrency` at a time) and pushes only once every
 build succeeded, so a failing build leaves the registry untouched and the caller applies nothing.
@@ -20,11 +20,11 @@ import docker
 import docker.errors
 import requests
 
+from forge.config.workspace import display_path
 from forge.errors import ForgeError
+from forge.images.progress import Reporter, reporter
+from forge.images.registry import Registry, describe_error, parse_reference, registry_host
 from forge.model import Image
-from forge.progress import Reporter, reporter
-from forge.registry import Registry, describe_error, parse_reference, registry_host
-from forge.workspace import display_path
 
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 T = TypeVar("T")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from forge.kube import ApiError, Cluster
+from forge.cluster.kube import ApiError, Cluster
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ from kubernetes_validate.utils import all_versions, schema_contents
 from packaging.version import InvalidVersion, Version
 from referencing import Registry, Resource
 
+from forge.config.schema import error_path, field_path
+from forge.config.workspace import display_path
 from forge.errors import ForgeError
 from forge.model import Manifest
-from forge.schema import error_path, field_path
-from forge.workspace import display_path
 
 VERSIONS_FILE = "versions.env"
 VERSION_KEY = "KUBERNETES_VERSION"
@@ -40,7 +40,7 @@ def pinned_kubernetes_version(start: Path | None = None) -> str | None:
     if start is not None:
         here = start.resolve()
         candidates += [d / VERSIONS_FILE for d in (here, *here.parents)]
-    candidates.append(Path(__file__).resolve().parent.parent / VERSIONS_FILE)
+    candidates.append(Path(__file__).resolve().parents[2] / VERSIONS_FILE)
     for candidate in candidates:
         if candidate.is_file():
             version = read_versions_env(candidate).get(VERSION_KEY)

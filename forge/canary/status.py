@@ -16,7 +16,7 @@ from typing import Any
 import requests
 
 from forge.errors import ForgeError
-from forge.registry import describe_error
+from forge.images.registry import describe_error
 
 Query = Callable[[str], list[dict[str, Any]]]  # PromQL instant query -> the API's data.result
 

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from forge.cluster.kube import ApiError, Cluster, ObjectRef, label_selector
 from forge.errors import ForgeError
-from forge.kube import ApiError, Cluster, ObjectRef, label_selector
 from forge.model import LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PROFILE, LABEL_VERSION, MANAGER, Build
 
 LABEL_INVENTORY = "forge.shopbox.io/inventory"

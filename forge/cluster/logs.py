@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from forge.cluster.inventory import Inventory
+from forge.cluster.kube import Cluster, label_selector
 from forge.errors import ForgeError
-from forge.inventory import Inventory
-from forge.kube import Cluster, label_selector
 from forge.model import LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, MANAGER
 
 Say = Callable[[str], None]

@@ -11,13 +11,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from forge import inventory
+from forge.cluster import inventory
+from forge.cluster.inventory import Inventory, stale
+from forge.cluster.kube import ApiError, Cluster, ObjectRef, ResourceType, kind_rank
+from forge.cluster.prune import delete_owned
+from forge.config.workspace import display_path
 from forge.errors import ForgeError
-from forge.inventory import Inventory, stale
-from forge.kube import ApiError, Cluster, ObjectRef, ResourceType, kind_rank
 from forge.model import LABEL_MANAGED_BY, LABEL_NAME, LABEL_PROFILE, MANAGER, Build, Manifest
-from forge.prune import delete_owned
-from forge.workspace import display_path
 
 Say = Callable[[str], None]
 APPLY_QUERY = {"fieldManager": MANAGER, "force": "true"}

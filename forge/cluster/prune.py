@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from forge.cluster.inventory import Inventory, matches, remove, selector
+from forge.cluster.kube import ApiError, Cluster, ObjectRef, kind_rank
 from forge.errors import ForgeError
-from forge.inventory import Inventory, matches, remove, selector
-from forge.kube import ApiError, Cluster, ObjectRef, kind_rank
 
 Say = Callable[[str], None]
 

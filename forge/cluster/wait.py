@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from forge.cluster.kube import ApiError, Cluster, ObjectRef, label_selector
 from forge.errors import ForgeError
-from forge.kube import ApiError, Cluster, ObjectRef, label_selector
 
 Say = Callable[[str], None]
 Logs = Callable[[str, str], str]  # (pod, container) -> last log lines; raises ForgeError when unavailable
