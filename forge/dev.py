@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from forge.cluster import ClusterAPI
 from forge.cluster.apply import Applied
 from forge.cluster.inventory import Inventory
-from forge.cluster.kube import Cluster
 from forge.cluster.logs import follow
 from forge.config.discover import discover, enclosing_service, is_skipped_dir
 from forge.config.workspace import display_path, load_workspace
@@ -134,12 +134,12 @@ class DevLoop:
         self._logs_stop = threading.Event()
         if not self.deployed:
             return
-        cluster = self.request.target.connect(load_workspace(self.request.path))
+        cluster = self.request.target.connect(load_workspace(self.request.path), self.request.backends)
         for result in self.deployed:
             inv = Inventory.of(result.build, [])
             threading.Thread(target=self._logs, args=(cluster, inv, self._logs_stop), daemon=True).start()
 
-    def _logs(self, cluster: Cluster, inv: Inventory, stop: threading.Event) -> None:
+    def _logs(self, cluster: ClusterAPI, inv: Inventory, stop: threading.Event) -> None:
         try:
             follow(cluster, inv, self.say, tail=self.tail, stop=stop)
         except ForgeError as exc:

@@ -23,11 +23,13 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from forge.errors import ForgeError
+from forge.model import MANAGER
 
 T = TypeVar("T")
 DEFAULT_KUBECONFIG = "~/.kube/config"
 REQUEST_TIMEOUT = (5, 30)  # seconds: connect, read
 LOCAL_REGISTRY_CONFIGMAP = ("kube-public", "local-registry-hosting")  # KEP-1755
+APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
 
 
 class ApiError(ForgeError):
@@ -197,14 +199,27 @@ class Cluster:
                 f"cluster unreachable: context {self.context} at {self.server}: {_short_reason(exc)}", str(exc)
             ) from None
 
-    def get(self, path: str, **query: Any) -> dict[str, Any] | None:
+    def get(self, path: str) -> dict[str, Any] | None:
         """GET; None when the object does not exist."""
         try:
-            return self.request("GET", path, query=query)
+            return self.request("GET", path)
         except ApiError as exc:
             if exc.status == 404:
                 return None
             raise
+
+    def list(self, path: str, selector: str | None = None) -> list[dict[str, Any]]:
+        return list(self.request("GET", path, query={"labelSelector": selector}).get("items", []))
+
+    def apply(self, path: str, body: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+        query = {"fieldManager": MANAGER, "force": "true", "dryRun": "All" if dry_run else None}
+        return self.request("PATCH", path, query=query, body=body, content_type=APPLY_CONTENT_TYPE)
+
+    def delete(self, path: str, *, uid: str | None = None) -> None:
+        options: dict[str, Any] = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"}
+        if uid:
+            options["preconditions"] = {"uid": uid}
+        self.request("DELETE", path, body=options)
 
     # -- discovery ----------------------------------------------------------------------------
 
@@ -250,14 +265,24 @@ class Cluster:
         host = hosting.get("host") if isinstance(hosting, dict) else None
         return str(host) if host else None
 
-    def pod_logs(self, namespace: str, pod: str, container: str, *, previous: bool, tail: int) -> str:
+    def pod_logs(self, namespace: str, pod: str, container: str, *, previous: bool = False,
+                 tail: int | None = None) -> str:
+        """A previous run's log is read while waiting for a rollout: a shorter read timeout bounds that wait."""
         return self.request(
             "GET",
-            f"/api/v1/namespaces/{namespace}/pods/{pod}/log",
+            _log_path(namespace, pod),
             query={"container": container, "previous": "true" if previous else None, "tailLines": tail},
             raw=True,
-            timeout=(5, 10),
+            timeout=(5, 10) if previous else REQUEST_TIMEOUT,
         )
+
+    def follow_logs(self, namespace: str, pod: str, container: str, *, tail: int | None = None) -> Iterator[str]:
+        return self.stream_lines(_log_path(namespace, pod),
+                                 query={"container": container, "follow": "true", "tailLines": tail})
+
+
+def _log_path(namespace: str, pod: str) -> str:
+    return f"/api/v1/namespaces/{quote(namespace, safe='')}/pods/{quote(pod, safe='')}/log"
 
 
 def not_the_api(body: str) -> str:

@@ -62,6 +62,11 @@ def registry_host(registry: str) -> str:
     return DOCKER_HUB  # "alice/team" style: a Docker Hub namespace
 
 
+def registry_store(registry: str | None) -> Registry | None:
+    """The registry of a forge.yaml `registry` value (None: no registry, images stay in the local engine)."""
+    return Registry(registry_host(registry)) if registry else None
+
+
 def is_insecure(host: str) -> bool:
     """True for the hosts reached over plain HTTP: localhost, loopback addresses and `*.local`."""
     hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host

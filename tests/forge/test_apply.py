@@ -9,13 +9,13 @@ import click
 import pytest
 
 from forge.builds import plan
+from forge.canary.promote import with_images_of
 from forge.cluster.apply import Planned, owner_conflict
 from forge.cluster.endpoints import Endpoint, endpoint, local_port, pick_port
 from forge.cluster.inventory import Inventory, matches, selector, stale
 from forge.cluster.kube import Cluster, ObjectRef, ResourceType
 from forge.cluster.listing import Row, WorkloadState, profile_for, table
 from forge.commands.target import parse_duration
-from forge.deploy import with_images_of
 from forge.errors import ForgeError
 from forge.manifests.render import render
 from forge.model import LABEL_MANAGED_BY, LABEL_NAME, LABEL_PROFILE, Build
