@@ -48,7 +48,7 @@ def setup(directory: Path | None, *, registry: str | None, namespace: str | None
 
     registry = _value(registry, "Registry (host[:port][/path])", current.get("registry") or advertised, ask)
     if not registry:
-        raise UsageError("no registry: pass --registry HOST[:PORT][/PATH], e.g. --registry localhost:5001")
+        raise UsageError("no registry", hint="pass --registry HOST[:PORT][/PATH], e.g. --registry localhost:5001")
     namespace = _value(namespace, "Default namespace (empty: the context's)", current.get("namespace"), ask)
     concurrency = _value(concurrency, "Parallel builds", current.get("concurrency", Workspace.concurrency), ask,
                          kind=CONCURRENCY)

@@ -32,9 +32,10 @@ def promote(service: str, path: Path, target: Target, *, profile: str | None, ti
         if b.service.name == service
     ]
     if not builds:
-        raise ForgeError(f"{service}: no such service under {path} (run promote from the workspace)")
+        raise ForgeError(f"{service}: no such service under {path}", hint="run promote from the workspace")
     if builds[0].profile == CANARY:
-        raise ForgeError(f"{service}: cannot promote the canary onto itself; pass --profile for the stable profile")
+        raise ForgeError(f"{service}: cannot promote the canary onto itself",
+                         hint="pass --profile for the stable profile")
     build = with_images_of(builds[0], canary)
     say(f"promoting {canary.build_name} (version {canary.version}) to {build.name} (profile {build.profile})")
     pairs = render_and_validate([build], kube_version, say)
@@ -51,8 +52,8 @@ def with_images_of(build: Build, canary: Inventory) -> Build:
     for image in {id(i): i for i in build.images.values()}.values():
         ref = canary.images.get(image.container.name)
         if ref is None:
-            raise ForgeError(f"{build.service.name}: the canary has no image for container {image.container.name} "
-                             "(the service changed since; deploy the canary again)")
+            raise ForgeError(f"{build.service.name}: the canary has no image for container {image.container.name}: "
+                             "the service changed since", hint="deploy the canary again")
         promoted = dataclasses.replace(image, ref=ref, version=ref.rsplit(":", 1)[-1])
         images[image.container.key] = images[image.container.name] = promoted
     return dataclasses.replace(build, images=images, version=canary.version)

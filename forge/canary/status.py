@@ -92,8 +92,8 @@ def prometheus(url: str, timeout: float = 10) -> Query:
         try:
             body = resp.json()
         except ValueError:
-            raise ForgeError(f"Prometheus at {base}: answered {resp.status_code} without JSON (is it Prometheus?)",
-                             detail=resp.text[:2000]) from None
+            raise ForgeError(f"Prometheus at {base}: answered {resp.status_code} without JSON", resp.text[:2000],
+                             hint="is it Prometheus?") from None
         if body.get("status") != "success":
             raise ForgeError(f"Prometheus at {base}: query failed: {body.get('errorType')}: {body.get('error')}",
                              detail=promql)

@@ -57,7 +57,8 @@ def resolve(cluster: ClusterAPI, manifest: Manifest) -> Planned:
     try:
         resource = cluster.resource(manifest.api_version, manifest.kind)
     except ForgeError as exc:
-        raise ForgeError(f"{manifest.ident()}: {exc}", f"from {display_path(manifest.source)}") from None
+        raise ForgeError(f"{manifest.ident()}: {exc.message}", f"from {display_path(manifest.source)}",
+                         hint=exc.hint) from None
     body = copy.deepcopy(manifest.doc)
     meta = body.setdefault("metadata", {})
     if resource.namespaced:
@@ -86,8 +87,8 @@ def prepare(cluster: ClusterAPI, builds: Sequence[tuple[Build, Sequence[Manifest
     namespaces = {m.namespace for _, manifests in builds for m in manifests} | {b.namespace for b, _ in builds}
     for namespace in sorted(namespaces):
         if cluster.get(f"/api/v1/namespaces/{namespace}") is None:
-            raise ForgeError(f"namespace {namespace} does not exist in context {cluster.context} "
-                             f"(create it: kubectl create namespace {namespace})")
+            raise ForgeError(f"namespace {namespace} does not exist in context {cluster.context}",
+                             hint=f"create it: kubectl create namespace {namespace}")
     plans = []
     problems: list[tuple[Planned, str]] = []
     for build, manifests in builds:

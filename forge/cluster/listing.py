@@ -29,8 +29,8 @@ def deployed(cluster: ClusterAPI, service: str, profile: str) -> Inventory:
     where = f"namespace {cluster.namespace} (context {cluster.context})"
     if found:
         profiles = ", ".join(sorted({inv.profile for inv in found}))
-        raise ForgeError(f"{service}: no {profile} deployment in {where}; deployed profiles: {profiles} "
-                         "(choose one with --profile or --canary)")
+        raise ForgeError(f"{service}: no {profile} deployment in {where}; deployed profiles: {profiles}",
+                         hint="choose one with --profile or --canary")
     raise ForgeError(f"{service}: forge has not deployed it in {where}")
 
 

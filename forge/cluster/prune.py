@@ -41,7 +41,7 @@ def delete_owned(cluster: ClusterAPI, refs: Iterable[ObjectRef], wanted: dict[st
             if exc.status == 409:
                 say(f"  left {ref.ident()} alone: it was replaced while forge was deleting it")
                 continue
-            raise ForgeError(f"{ref.ident()}: cannot delete: {exc}") from None
+            raise ForgeError(f"{ref.ident()}: cannot delete: {exc.message}", hint=exc.hint) from None
         say(f"  deleted {ref.ident()}")
         deleted.append(ref)
     return deleted

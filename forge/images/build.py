@@ -122,7 +122,8 @@ def _run_all(pool: ThreadPoolExecutor, images: list[Image], job: Callable[[Image
     if errors:
         first = errors[0]
         if len(errors) > 1 and isinstance(first, ForgeError):
-            raise ForgeError(f"{first} (and {len(errors) - 1} more failed)", detail=first.detail) from first
+            raise ForgeError(f"{first.message} (and {len(errors) - 1} more failed)", first.detail,
+                             hint=first.hint) from first
         raise first  # type: ignore[misc]
     return {ref: f.result() for ref, f in futures.items()}
 

@@ -131,7 +131,8 @@ def test_promote_uses_the_canarys_images_and_version(web: Build, web_canary: Bui
 def test_promote_refuses_when_the_canary_lacks_a_container(web: Build, web_canary: Build):
     canary = Inventory.of(web_canary, [DEPLOY])
     canary.images = {}
-    with pytest.raises(ForgeError, match=r"^web: the canary has no image for container web "):
+    message = r"^web: the canary has no image for container web: the service changed since \(deploy the canary again\)$"
+    with pytest.raises(ForgeError, match=message):
         with_images_of(web, canary)
 
 

@@ -174,7 +174,7 @@ def test_json_output(monkeypatch):
 
 @pytest.mark.unit
 @pytest.mark.parametrize(("args", "message"), [
-    (["qotm"], "error: no Prometheus: pass --prometheus URL or set FORGE_PROMETHEUS_URL"),
+    (["qotm"], "error: no Prometheus (pass --prometheus URL or set FORGE_PROMETHEUS_URL"),
     (["Qotm!", "--prometheus", "http://p"], "error: 'Qotm!' is not a service name (a DNS label such as qotm)"),
     (["qotm", "--prometheus", "http://p", "--window", "1 minute"],
      "error: --window: '1 minute' is not a duration like 30s, 1m or 5m"),

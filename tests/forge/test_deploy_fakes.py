@@ -338,6 +338,7 @@ def test_delete_removes_exactly_one_service_profile(world: World):
         deployed.delete("web", None, False, Target(), said.append, env={}, backends=world.backends)
     assert str(caught.value) == (f"web: no default deployment in namespace {NS} (context fake); deployed profiles: "
                                  "canary (choose one with --profile or --canary)")
+    assert caught.value.hint == "choose one with --profile or --canary"
 
 
 def test_delete_leaves_objects_that_lost_forges_labels(world: World):
@@ -397,9 +398,13 @@ def test_unreachable_registry_builds_and_applies_nothing(world: World):
     assert world.engine.built == [] and world.api.calls == []
 
 
-def test_missing_namespace_is_named(world: World):
-    assert world.fails("web", namespace="nowhere") == (
-        "namespace nowhere does not exist in context fake (create it: kubectl create namespace nowhere)")
+def test_missing_namespace_is_named_and_the_fix_is_the_hint(world: World):
+    with pytest.raises(ForgeError) as caught:
+        world.deploy("web", namespace="nowhere")
+    assert (caught.value.message, caught.value.hint) == ("namespace nowhere does not exist in context fake",
+                                                         "create it: kubectl create namespace nowhere")
+    assert str(caught.value) == ("namespace nowhere does not exist in context fake "
+                                 "(create it: kubectl create namespace nowhere)")
 
 
 def test_kind_the_cluster_does_not_serve_applies_nothing(world: World):

@@ -60,7 +60,7 @@ def test_missing_kubeconfig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 def test_no_current_context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "k", "https://127.0.0.1:1", {"x": None}, None)))
-    with pytest.raises(ForgeError, match=r"no current context; pass --context \(contexts: x\)$"):
+    with pytest.raises(ForgeError, match=r"no current context; its contexts: x \(pass --context\)$"):
         connect()
 
 

@@ -140,8 +140,9 @@ def test_bearer_token_flow_with_wrong_credentials(tmp_path, monkeypatch):
         docker_config(tmp_path, monkeypatch, host, "alice", "wrong")
         with pytest.raises(ForgeError) as err:
             Registry(host).has_manifest("team/qotm", "v1")
-    assert str(err.value) == (f"registry {host}: token service refused the credentials (401); "
-                              f"run `docker login {host}`")
+    assert str(err.value) == (f"registry {host}: token service refused the credentials: HTTP 401 "
+                              f"(run `docker login {host}`)")
+    assert err.value.hint == f"run `docker login {host}`"
 
 
 @pytest.mark.unit
@@ -212,4 +213,5 @@ def test_basic_auth_without_credentials_says_docker_login(tmp_path, monkeypatch,
     with pytest.raises(ForgeError) as err:
         Registry(htpasswd_registry).has_manifest(f"forge-test-{uuid.uuid4().hex[:8]}", "v1")
     assert str(err.value).startswith(f"registry {htpasswd_registry}: access to forge-test-")
-    assert str(err.value).endswith(f"denied (401); run `docker login {htpasswd_registry}`")
+    assert str(err.value).endswith(f"denied: HTTP 401 (run `docker login {htpasswd_registry}`)")
+    assert err.value.hint == f"run `docker login {htpasswd_registry}`"

@@ -69,7 +69,7 @@ def test_unreachable_registry_leaves_existing_forge_yaml_alone(tmp_path, docker_
     (["--registry", "http://localhost:5001"],
      "error: --registry: 'http://localhost:5001' is not a registry like localhost:5001"),
     (["--registry", "localhost:5001", "-n", "Work_Shop"], "error: --namespace: 'Work_Shop' is not a DNS label"),
-    ([], "error: no registry: pass --registry HOST[:PORT][/PATH], e.g. --registry localhost:5001"),
+    ([], "error: no registry (pass --registry HOST[:PORT][/PATH], e.g. --registry localhost:5001)"),
 ])
 def test_bad_values_are_usage_errors(tmp_path, docker_client, no_cluster, args, message):
     result = forge("setup", str(tmp_path), *args, "--yes")
