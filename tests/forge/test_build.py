@@ -11,17 +11,11 @@ import pytest
 import requests
 
 from forge.errors import ForgeError
-from forge.images.build import DockerEngine, ensure_images
-from forge.images.registry import registry_store
+from tests.forge.conftest import ensure
 from tests.platform.procs import free_port, running
 
 pytestmark = pytest.mark.docker
 
-
-def ensure(images, *, registry, concurrency, client, out):
-    """ensure_images with the real engine behind `client` and the real registry at `registry` (None: none)."""
-    return ensure_images(images, engine=DockerEngine(getattr(client, "api", client)), store=registry_store(registry),
-                         concurrency=concurrency, out=out)
 
 
 def repository(ref: str) -> str:

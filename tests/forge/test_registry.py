@@ -17,8 +17,8 @@ import pytest
 import requests
 
 from forge.errors import ForgeError
-from forge.images.build import ensure_images
 from forge.images.registry import MANIFEST_TYPES, Reference, Registry, is_insecure, parse_reference, registry_host
+from tests.forge.conftest import ensure
 from tests.platform.procs import free_port, running
 
 
@@ -167,7 +167,7 @@ def test_has_image_against_real_registry(docker_client, registry, make_image):
     reg = Registry(registry.host)
     reg.ping()
     assert reg.has_image(image.ref) is False
-    ensure_images([image], registry=registry.host, concurrency=1, client=docker_client, out=io.StringIO())
+    ensure([image], registry=registry.host, concurrency=1, client=docker_client, out=io.StringIO())
     assert reg.has_image(image.ref) is True
     assert reg.has_image(image.ref.rsplit(":", 1)[0] + ":other") is False
 
@@ -196,12 +196,10 @@ def test_basic_auth_from_docker_config_builds_and_pushes(tmp_path, monkeypatch, 
     client = docker.from_env()  # reads DOCKER_CONFIG now: the engine's push gets the same credentials
     image = make_image(registry=htpasswd_registry)
     try:
-        [result] = ensure_images([image], registry=htpasswd_registry, concurrency=1, client=client,
-                                 out=io.StringIO())
+        [result] = ensure([image], registry=htpasswd_registry, concurrency=1, client=client, out=io.StringIO())
         assert (result.built, result.pushed) == (True, True)
         assert Registry(htpasswd_registry).has_image(image.ref) is True
-        [again] = ensure_images([image], registry=htpasswd_registry, concurrency=1, client=client,
-                                out=io.StringIO())
+        [again] = ensure([image], registry=htpasswd_registry, concurrency=1, client=client, out=io.StringIO())
         assert (again.built, again.pushed) == (False, False)
     finally:
         client.close()
