@@ -17,10 +17,12 @@ tests/test_forge_e2e.py (cluster tier) and against the real engine and registry 
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from forge.cluster.kube import ApiError, ResourceType
 from forge.deploy import Backends
@@ -28,6 +30,7 @@ from forge.errors import ForgeError
 from forge.images.progress import Reporter
 from forge.model import Image
 
+F = TypeVar("F", bound=Callable[..., Any])
 FAIL_ANNOTATION = "shopbox.test/fail"
 KUBELET_DOWN = 'Get "https://127.0.0.1:10250/containerLogs": dial tcp 127.0.0.1:10250: connect: connection refused'
 KINDS = [
@@ -69,6 +72,7 @@ class FakeAPIServer:
     logs: dict[tuple[str, str], str] = field(default_factory=dict)  # (pod, container) -> log; else kubelet down
     calls: list[tuple[str, str]] = field(default_factory=list)  # (verb, path) of every call that changes something
     recreated: set[str] = field(default_factory=set)  # paths someone else recreates just before forge deletes them
+    lock: threading.RLock = field(default_factory=threading.RLock)  # forge dev follows logs in threads
     _counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:
@@ -188,6 +192,16 @@ def _invalid(obj: dict[str, Any]) -> str | None:
             f"{labels}: `selector` does not match template `labels`")
 
 
+def _locked(method: F) -> F:
+    """One request at a time, as if the API server serialised them."""
+    @functools.wraps(method)
+    def call(self: FakeCluster, *args: Any, **kwargs: Any) -> Any:
+        with self.api.lock:
+            return method(self, *args, **kwargs)
+
+    return call  # type: ignore[return-value]
+
+
 @dataclass
 class FakeCluster:
     """A view of a FakeAPIServer from one context and namespace: forge.cluster.ClusterAPI."""
@@ -209,14 +223,17 @@ class FakeCluster:
             raise ForgeError(f"the cluster does not serve kind {kind} in apiVersion {api_version}")
         return found
 
+    @_locked
     def get(self, path: str) -> dict[str, Any] | None:
         found = self.api.objects.get(path)
         return copy.deepcopy(found) if found is not None else None
 
+    @_locked
     def list(self, path: str, selector: str | None = None) -> list[dict[str, Any]]:
         return [copy.deepcopy(o) for p, o in sorted(self.api.objects.items())
                 if p.rsplit("/", 1)[0] == path and _matches(o["metadata"].get("labels"), selector)]
 
+    @_locked
     def apply(self, path: str, body: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
         _, _, inside = path.partition("/namespaces/")
         namespace, sep, _ = inside.partition("/")
@@ -260,6 +277,7 @@ class FakeCluster:
         for port in spec.get("ports") or []:
             port.setdefault("nodePort", given.get(port.get("port")) or 30000 + next(self.api._counter))
 
+    @_locked
     def delete(self, path: str, *, uid: str | None = None) -> None:
         found = self.api.objects.get(path)
         if found is None:
@@ -277,6 +295,7 @@ class FakeCluster:
     def local_registry(self) -> str | None:
         return self.api.local_registry
 
+    @_locked
     def pod_logs(self, namespace: str, pod: str, container: str, *, previous: bool = False,
                  tail: int | None = None) -> str:
         if (pod, container) not in self.api.logs:

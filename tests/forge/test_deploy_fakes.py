@@ -5,6 +5,9 @@ the real Docker engine and a real registry. Each test names its cluster-tier twi
 from __future__ import annotations
 
 import json
+import os
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,7 @@ from forge import deployed
 from forge.canary.abort import abort
 from forge.canary.promote import promote
 from forge.deploy import Backends, DeployRequest, Target, deploy
+from forge.dev import DevLoop
 from forge.errors import ForgeError
 from tests.forge.fakes import FakeAPIServer, FakeEngine, FakeRegistry, backends
 
@@ -422,3 +426,39 @@ def test_another_services_object_is_not_taken_over(world: World):
         "Deployment/web: already deployed by forge for service api (profile default); rename it in "
         "web/k8s/deployment.yaml or `forge delete` the other deployment; nothing was applied")
     assert world.state() == before
+
+
+# ---- forge dev (test_dev_redeploys_a_one_file_change_and_leaves_the_deployment_on_ctrl_c) -----------------------
+
+
+def test_dev_redeploys_a_one_file_change_follows_the_logs_and_leaves_the_deployment(world: World):
+    for index in (0, 1):
+        world.api.logs[(f"web-1-{index}", "web")] = "serving on :8080\n"
+        world.api.logs[(f"web-2-{index}", "web")] = "serving on :8080, edited\n"
+    said: list[str] = []
+    request = DeployRequest(path=world.root / "web", timeout=5, backends=world.backends, progress=_Quiet())
+    loop = DevLoop(request, said.append, said.append, interval=0.05)
+    versions: list[str] = []
+
+    def edit() -> None:
+        deadline = time.monotonic() + 30
+        while "[web-1-0] serving on :8080" not in said and time.monotonic() < deadline:  # deployed, logs followed
+            time.sleep(0.02)
+        versions.append(version_of(world.object("Deployment", "web")))
+        main_py = world.root / "web" / "app" / "main.py"
+        main_py.write_text("print('hello, edited')\n")
+        os.utime(main_py, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+
+    editor = threading.Thread(target=edit)
+    editor.start()
+    loop.run(threading.Event(), max_deploys=2)
+    editor.join(30)
+
+    second = world.object("Deployment", "web")
+    assert versions and version_of(second) != versions[0]
+    assert image_of(second) in world.engine.built and len(world.engine.built) == 2  # the one changed image, again
+    assert second["status"]["availableReplicas"] == second["spec"]["replicas"]
+    assert [line for line in said if line.startswith("dev: web ready")][-1].endswith("after the change")
+    assert "[web-1-0] serving on :8080" in said  # the first round's pods' logs were followed
+    assert loop.farewell() == [f"left web deployed in namespace {NS}; remove it with: forge delete web -n {NS}"]
+    assert world.exists("Deployment", "web")
