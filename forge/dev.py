@@ -10,6 +10,7 @@ on every filesystem, including bind mounts from a Docker Desktop host).
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -156,3 +157,28 @@ class DevLoop:
             lines.append(f"left {result.build.name} deployed in namespace {result.build.namespace}; remove it with: "
                          f"forge delete {result.build.service.name}{profile} -n {result.build.namespace}")
         return lines
+
+
+def dev(request: DeployRequest, say: Say, complain: Say, *, interval: float, max_deploys: int | None) -> None:
+    """`forge dev`: the loop until Ctrl-C (or `max_deploys` deploys), then what is left deployed (to `complain`)."""
+    loop = DevLoop(request, say, complain, interval=interval)
+    stop = threading.Event()
+
+    def interrupt(*_: object) -> None:
+        # Ctrl-C while watching sets `stop` (the loop returns within its poll interval): a KeyboardInterrupt raised
+        # inside stop.wait() could leave the Event's lock held and hang stop.set(). A deploy is interrupted at once.
+        stop.set()
+        if loop.deploying:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        loop.run(stop, max_deploys)
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if stop.is_set():
+        complain("dev: stopped")
+    for line in loop.farewell():
+        complain(line)
