@@ -75,7 +75,7 @@ class ForgeGroup(LazyGroup):
         except BrokenPipeError:
             raise  # stdout closed early (`forge render | head`): click exits quietly
         except OSError as err:
-            from forge.workspace import display_path  # only on this path: keeps `forge --help` light
+            from forge.config.workspace import display_path  # only on this path: keeps `forge --help` light
 
             where = f"{display_path(err.filename)}: " if err.filename else ""
             _report(f"{where}{err.strerror or err}", None, 1)

@@ -1,33 +1,49 @@
-"""`forge deploy` and `forge canary promote`: plan -> render -> validate -> build/push -> dry run -> apply -> prune
--> wait -> where to reach it. Nothing is applied when any step before the apply fails."""
+"""`forge deploy` and `forge build`: plan -> render -> validate -> build/push -> dry run -> apply -> prune -> wait ->
+where to reach it. Nothing is applied when any step before the apply fails.
+
+The outside world comes in through `Backends` (Skaffold's runner wiring its builder and deployer): the cluster
+(forge.cluster.ClusterAPI), the image engine and the registries (forge.images.ImageEngine, ImageStore). The real
+ones by default; the unit tests pass in-memory fakes (tests/forge/fakes.py).
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from forge.apply import Applied, apply, describe_dry_run, prepare
-from forge.build import ensure_images
-from forge.endpoints import Endpoint, endpoints
+from forge.builds import plan, unique_images
+from forge.cluster import ClusterAPI, kube
+from forge.cluster.apply import Applied, apply, describe_dry_run, prepare
+from forge.cluster.endpoints import Endpoint, endpoints
+from forge.cluster.kube import ObjectRef
+from forge.cluster.wait import Waiter
+from forge.config.schema import check
+from forge.config.workspace import SCHEMA, load_workspace
 from forge.errors import ForgeError
-from forge.inventory import Inventory
-from forge.kube import Cluster, ObjectRef, connect
-from forge.listing import deployed
+from forge.images import ImageEngine, ImageStore
+from forge.images.build import DockerEngine, ImageResult, ensure_images
+from forge.images.registry import registry_store
+from forge.manifests.render import render
+from forge.manifests.validate import validate
 from forge.model import Build, Image, Manifest, Workspace
-from forge.plan import plan, unique_images
-from forge.profiles import CANARY
-from forge.prune import delete_build
-from forge.render import render
-from forge.validate import validate
-from forge.wait import Waiter
-from forge.workspace import load_workspace
 
 Say = Callable[[str], None]
 DEFAULT_TIMEOUT = 300.0
+
+
+@dataclass(frozen=True)
+class Backends:
+    """Where forge reaches the cluster, builds images and looks into registries (each made only when needed)."""
+
+    connect: Callable[..., ClusterAPI] = kube.connect  # connect(context=..., namespace=...)
+    engine: Callable[[], ImageEngine] = DockerEngine.connect
+    store: Callable[[str | None], ImageStore | None] = registry_store  # a forge.yaml registry -> its store
+    poll: float = 1.0  # seconds between rollout checks
+
+
+REAL = Backends()
 
 
 @dataclass
@@ -37,8 +53,12 @@ class Target:
     context: str | None = None
     namespace: str | None = None
 
-    def connect(self, workspace: Workspace) -> Cluster:
-        return connect(context=self.context, namespace=self.namespace or workspace.namespace)
+    def connect(self, workspace: Workspace, backends: Backends = REAL) -> ClusterAPI:
+        return backends.connect(context=self.context, namespace=self.namespace or workspace.namespace)
+
+    def connect_here(self, backends: Backends = REAL) -> ClusterAPI:
+        """The cluster, with the namespace of the forge.yaml around the current directory."""
+        return self.connect(load_workspace(Path.cwd()), backends)
 
 
 @dataclass
@@ -51,14 +71,14 @@ class DeployRequest:
     build_args: Mapping[str, str] | None = None
     dry_run: bool = False
     timeout: float = DEFAULT_TIMEOUT
-    docker_client: Any = None  # for tests; None: from the environment
+    backends: Backends = REAL
     progress: TextIO | None = None  # where build progress goes (default stdout)
 
 
 def deploy(req: DeployRequest, say: Say) -> list[Applied]:
     workspace = load_workspace(req.path)
     try:
-        cluster, kube_version = _reach(req.target, workspace, say)
+        cluster, kube_version = reach(req.target, workspace, req.backends, say)
     except ForgeError as exc:
         if not req.dry_run:
             raise
@@ -70,11 +90,7 @@ def deploy(req: DeployRequest, say: Say) -> list[Applied]:
                   overrides=req.overrides, build_args=req.build_args, workspace=workspace)
     pairs = render_and_validate(builds, kube_version, say)
     if not req.dry_run:
-        images = unique_images(builds)
-        if images:
-            say(f"images: {len(images)} (registry: {registry or 'none, local engine only'})")
-        ensure_images(images, registry=registry, concurrency=workspace.concurrency, client=req.docker_client,
-                      out=req.progress)
+        publish(unique_images(builds), registry, workspace.concurrency, req.backends, say, req.progress)
     if cluster is None:
         say(f"dry run: {sum(len(m) for _, m in pairs)} objects rendered and validated; no cluster to dry-run against")
         return []
@@ -84,47 +100,32 @@ def deploy(req: DeployRequest, say: Say) -> list[Applied]:
         say("dry run: nothing was built, pushed or applied")
         return []
     results = apply(cluster, plans, say)
-    finish(cluster, results, req.timeout, say)
+    finish(cluster, results, req.timeout, say, req.backends.poll)
     return results
 
 
-def promote(service: str, path: Path, target: Target, *, profile: str | None, timeout: float, say: Say) -> Applied:
-    """Deploy the canary's images and version as the stable profile, wait, then delete the canary."""
+def build(path: Path, *, profile: str | None, canary: bool, build_args: Mapping[str, str], registry: str | None,
+          say: Say, progress: TextIO | None = None, backends: Backends = REAL) -> list[ImageResult]:
+    """`forge build`: the images `forge deploy` would use, built and pushed (to `registry`, else forge.yaml's)."""
     workspace = load_workspace(path)
-    cluster, kube_version = _reach(target, workspace, say)
-    canary = deployed(cluster, service, CANARY)
-    stable_env = {k: v for k, v in os.environ.items()
-                  if k != "CANARY" and not (k == "FORGE_PROFILE" and v == CANARY)}
-    builds = [
-        b for b in plan(path, profile=profile, namespace=cluster.namespace, registry=workspace.registry,
-                        env=stable_env, workspace=workspace)
-        if b.service.name == service
-    ]
-    if not builds:
-        raise ForgeError(f"{service}: no such service under {path} (run promote from the workspace)")
-    if builds[0].profile == CANARY:
-        raise ForgeError(f"{service}: cannot promote the canary onto itself; pass --profile for the stable profile")
-    build = with_images_of(builds[0], canary)
-    say(f"promoting {canary.build_name} (version {canary.version}) to {build.name} (profile {build.profile})")
-    pairs = render_and_validate([build], kube_version, say)
-    results = apply(cluster, prepare(cluster, pairs), say)
-    finish(cluster, results, timeout, say)
-    say(f"deleting {canary.build_name}")
-    delete_build(cluster, canary, say)
-    return results[0]
+    if registry:
+        check(registry, SCHEMA["properties"]["registry"], "--registry")
+    registry = registry or workspace.registry
+    builds = plan(path, profile=profile, canary=canary, registry=registry, build_args=build_args, workspace=workspace)
+    images = unique_images(builds)
+    if not images:
+        say(f"nothing to build: no service under {path} has a container")
+    return publish(images, registry, workspace.concurrency, backends, say, progress)
 
 
-def with_images_of(build: Build, canary: Inventory) -> Build:
-    """`build` with the canary's image references and version (the images the canary runs, already pushed)."""
-    images: dict[str, Image] = {}
-    for image in {id(i): i for i in build.images.values()}.values():
-        ref = canary.images.get(image.container.name)
-        if ref is None:
-            raise ForgeError(f"{build.service.name}: the canary has no image for container {image.container.name} "
-                             "(the service changed since; deploy the canary again)")
-        promoted = dataclasses.replace(image, ref=ref, version=ref.rsplit(":", 1)[-1])
-        images[image.container.key] = images[image.container.name] = promoted
-    return dataclasses.replace(build, images=images, version=canary.version)
+def publish(images: Sequence[Image], registry: str | None, concurrency: int, backends: Backends, say: Say,
+            progress: TextIO | None) -> list[ImageResult]:
+    """Build what is missing and push it; the engine is reached only when there is an image."""
+    if not images:
+        return []
+    say(f"images: {len(images)} (registry: {registry or 'none, local engine only'})")
+    return ensure_images(images, engine=backends.engine(), store=backends.store(registry), concurrency=concurrency,
+                         out=progress)
 
 
 def render_and_validate(
@@ -136,16 +137,16 @@ def render_and_validate(
     return [(b, [m for m in manifests if m.build is b]) for b in builds]
 
 
-def finish(cluster: Cluster, results: Sequence[Applied], timeout: float, say: Say) -> None:
+def finish(cluster: ClusterAPI, results: Sequence[Applied], timeout: float, say: Say, poll: float = 1.0) -> None:
     """Wait for the rollout, then say where to reach what was deployed."""
     refs = [ref for r in results for ref in _refs(r)]
-    Waiter(cluster, say).wait(refs, timeout)
+    Waiter(cluster, say, poll=poll).wait(refs, timeout)
     for result in results:
         for found in result_endpoints(cluster, result):
             say(f"{result.build.name}: reach {found}")
 
 
-def result_endpoints(cluster: Cluster, result: Applied) -> list[Endpoint]:
+def result_endpoints(cluster: ClusterAPI, result: Applied) -> list[Endpoint]:
     services = [o for o in result.objects if o.get("kind") == "Service"]
     return endpoints(cluster, services, preferred=result.build.name)
 
@@ -157,8 +158,8 @@ def _refs(result: Applied) -> list[ObjectRef]:
     ]
 
 
-def _reach(target: Target, workspace: Workspace, say: Say) -> tuple[Cluster, str | None]:
+def reach(target: Target, workspace: Workspace, backends: Backends, say: Say) -> tuple[ClusterAPI, str | None]:
     """Connect, print the target, and prove the cluster answers: (cluster, its Kubernetes version)."""
-    cluster = target.connect(workspace)
+    cluster = target.connect(workspace, backends)
     say(cluster.target())
     return cluster, cluster.server_version()

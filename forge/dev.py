@@ -10,20 +10,21 @@ on every filesystem, including bind mounts from a Docker Desktop host).
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from forge.apply import Applied
+from forge.cluster import ClusterAPI
+from forge.cluster.apply import Applied
+from forge.cluster.inventory import Inventory
+from forge.cluster.logs import follow
+from forge.config.discover import discover, enclosing_service, is_skipped_dir
+from forge.config.workspace import display_path, load_workspace
 from forge.deploy import DeployRequest, deploy
-from forge.discover import discover, enclosing_service, is_skipped_dir
 from forge.errors import ForgeError
-from forge.inventory import Inventory
-from forge.kube import Cluster
-from forge.logs import follow
-from forge.workspace import display_path, load_workspace
 
 Say = Callable[[str], None]
 Snapshot = dict[str, tuple[int, int]]  # path -> (mtime_ns, size)
@@ -134,12 +135,12 @@ class DevLoop:
         self._logs_stop = threading.Event()
         if not self.deployed:
             return
-        cluster = self.request.target.connect(load_workspace(self.request.path))
+        cluster = self.request.target.connect(load_workspace(self.request.path), self.request.backends)
         for result in self.deployed:
             inv = Inventory.of(result.build, [])
             threading.Thread(target=self._logs, args=(cluster, inv, self._logs_stop), daemon=True).start()
 
-    def _logs(self, cluster: Cluster, inv: Inventory, stop: threading.Event) -> None:
+    def _logs(self, cluster: ClusterAPI, inv: Inventory, stop: threading.Event) -> None:
         try:
             follow(cluster, inv, self.say, tail=self.tail, stop=stop)
         except ForgeError as exc:
@@ -156,3 +157,28 @@ class DevLoop:
             lines.append(f"left {result.build.name} deployed in namespace {result.build.namespace}; remove it with: "
                          f"forge delete {result.build.service.name}{profile} -n {result.build.namespace}")
         return lines
+
+
+def dev(request: DeployRequest, say: Say, complain: Say, *, interval: float, max_deploys: int | None) -> None:
+    """`forge dev`: the loop until Ctrl-C (or `max_deploys` deploys), then what is left deployed (to `complain`)."""
+    loop = DevLoop(request, say, complain, interval=interval)
+    stop = threading.Event()
+
+    def interrupt(*_: object) -> None:
+        # Ctrl-C while watching sets `stop` (the loop returns within its poll interval): a KeyboardInterrupt raised
+        # inside stop.wait() could leave the Event's lock held and hang stop.set(). A deploy is interrupted at once.
+        stop.set()
+        if loop.deploying:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        loop.run(stop, max_deploys)
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if stop.is_set():
+        complain("dev: stopped")
+    for line in loop.farewell():
+        complain(line)

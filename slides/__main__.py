@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from forge.errors import ForgeError
 from slides.build import DEFAULT_OUT, ROOT, build, pdf
 from slides.deck import DeckError
 from slides.serve import serve
@@ -29,7 +30,7 @@ def main(argv: list[str]) -> int:
         print(f"slides: {deck.slides} slides, {deck.minutes:g} min of speaker-note timings -> {args.out}/index.html")
         if args.command == "pdf":
             print(f"slides: {pdf(args.out)}")
-    except DeckError as err:
+    except (DeckError, ForgeError) as err:  # ForgeError: a bad versions.env line
         print(f"slides: error: {err}", file=sys.stderr)
         return 1
     return 0

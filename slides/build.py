@@ -11,7 +11,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from slides.deck import Assembler, Deck, DeckError, assemble, read_versions
+from forge.config.versions import read_versions
+from slides.deck import Assembler, Deck, DeckError, assemble
 
 SLIDES = Path(__file__).resolve().parent
 ROOT = SLIDES.parent

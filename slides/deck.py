@@ -61,19 +61,6 @@ class Deck:
     diagrams: set[str] = field(default_factory=set)
 
 
-def read_versions(path: Path) -> dict[str, str]:
-    """KEY=value lines of versions.env (comments and blank lines skipped)."""
-    values = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        key, sep, value = line.partition("=")
-        if not sep:
-            raise DeckError(f"{path}:{number}: expected KEY=value")
-        values[key.strip()] = value.strip()
-    return values
-
-
 def split_slides(text: str) -> list[tuple[int, str]]:
     """(first line number, text) of each slide of a fragment; `---` inside a code block does not split."""
     slides, current, start, fence = [], [], 1, None

@@ -124,10 +124,10 @@ def _check_profile(ctx: click.Context, param: click.Parameter, value: Any) -> An
 def _complete_profiles(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """Profile names for shell completion: the built-in ones plus those of the services under PATH (click does not
     parse PATH when it comes before the option being completed: then the current directory)."""
-    from forge.descriptor import BUILTIN_PROFILES, load_service
-    from forge.discover import discover
+    from forge.config.descriptor import BUILTIN_PROFILES, load_service
+    from forge.config.discover import discover
+    from forge.config.workspace import load_workspace
     from forge.errors import ForgeError
-    from forge.workspace import load_workspace
 
     names = set(BUILTIN_PROFILES)
     path = Path(ctx.params.get("path") or ".")

@@ -1,4 +1,4 @@
-"""`forge build`: build and push the images of the services under PATH, without a cluster (for CI)."""
+"""`forge build`: flags only; building and pushing is forge.deploy.build (no cluster: for CI)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,8 @@ from pathlib import Path
 
 import click
 
-from forge.build import ensure_images
 from forge.commands import build_arg_option, path_argument, profile_choice
-from forge.plan import plan, unique_images
-from forge.schema import check
-from forge.workspace import SCHEMA, load_workspace
+from forge.deploy import build
 
 
 @click.command("build")
@@ -35,16 +32,7 @@ def build_command(path: Path, canary: bool, profile: str | None, build_args: dic
       forge build qotm --registry localhost:5001    # build and push QOTM's image
       forge build . --build-arg BASE_IMAGE=python:3.12-alpine
     """
-    workspace = load_workspace(path)
-    if registry:
-        check(registry, SCHEMA["properties"]["registry"], "--registry")
-    registry = registry or workspace.registry
-    builds = plan(path, profile=profile, canary=canary, registry=registry, build_args=build_args,
-                  workspace=workspace)
-    images = unique_images(builds)
-    if not images:
-        click.echo(f"nothing to build: no service under {path} has a container", err=True)
-        return
-    click.echo(f"images: {len(images)} (registry: {registry or 'none, local engine only'})", err=True)
-    for result in ensure_images(images, registry=registry, concurrency=workspace.concurrency, out=sys.stderr):
+    results = build(path, profile=profile, canary=canary, build_args=build_args, registry=registry,
+                    say=lambda line: click.echo(line, err=True), progress=sys.stderr)
+    for result in results:
         click.echo(result.image.ref)

@@ -7,7 +7,7 @@ import re
 
 import click
 
-from forge.canary_status import collect, judge, prometheus, render_table
+from forge.canary.status import collect, judge, prometheus, render_table
 from forge.commands import LazyGroup
 from forge.errors import UsageError
 from forge.model import DNS_LABEL
@@ -71,8 +71,8 @@ def status_command(service: str, url: str | None, window: str, max_p95_ratio: fl
     if not _WINDOW.match(window):
         raise UsageError(f"--window: {window!r} is not a duration like 30s, 1m or 5m")
     if not url:
-        raise UsageError(f"no Prometheus: pass --prometheus URL or set {PROMETHEUS_ENV} "
-                         "(e.g. `kubectl port-forward svc/prometheus 9090:9090` and --prometheus http://127.0.0.1:9090)")
+        raise UsageError("no Prometheus", hint=f"pass --prometheus URL or set {PROMETHEUS_ENV}, e.g. `kubectl "
+                         "port-forward svc/prometheus 9090:9090` and --prometheus http://127.0.0.1:9090")
     status = judge(collect(service, prometheus(url), window), max_p95_ratio=max_p95_ratio,
                    max_error_rate=max_error_rate)
     if output == "json":

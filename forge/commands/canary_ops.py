@@ -1,4 +1,5 @@
-"""`forge canary promote` and `forge canary abort` (subcommands of the `canary` group)."""
+"""`forge canary promote` and `forge canary abort` (subcommands of the `canary` group): flags only; the verbs are
+forge.canary's."""
 
 from __future__ import annotations
 
@@ -6,13 +7,11 @@ from pathlib import Path
 
 import click
 
+from forge.canary.abort import abort
+from forge.canary.promote import promote
 from forge.commands import service_argument
-from forge.commands.inventory import connect
 from forge.commands.target import cluster_options, timeout_option
-from forge.deploy import Target, promote
-from forge.listing import deployed
-from forge.profiles import CANARY
-from forge.prune import delete_build
+from forge.deploy import Target
 
 
 @click.command("promote")
@@ -46,8 +45,4 @@ def abort_command(service: str, context: str | None, namespace: str | None) -> N
     Examples:
       forge canary abort qotm
     """
-    cluster = connect(context, namespace)
-    click.echo(cluster.target())
-    inv = deployed(cluster, service, CANARY)
-    click.echo(f"deleting {inv.build_name} (version {inv.version})")
-    delete_build(cluster, inv, click.echo)
+    abort(service, Target(context, namespace), click.echo)

@@ -1,9 +1,7 @@
-"""`forge deploy`: from source to a rolled-out deployment."""
+"""`forge deploy` and `forge dev`: flags only; the verbs are forge.deploy.deploy and forge.dev.dev."""
 
 from __future__ import annotations
 
-import signal
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +10,7 @@ import click
 from forge.commands import build_arg_option, path_argument, profile_options
 from forge.commands.target import cluster_options, timeout_option
 from forge.deploy import DeployRequest, Target, deploy
-from forge.dev import DevLoop
+from forge.dev import dev
 
 
 @click.command("deploy")
@@ -83,24 +81,4 @@ def dev_command(interval: float, max_deploys: int | None, **options: Any) -> Non
         canary=options["canary"], overrides=options["overrides"], build_args=options["build_args"],
         timeout=options["timeout"],
     )
-    loop = DevLoop(request, click.echo, lambda line: click.echo(line, err=True), interval=interval)
-    stop = threading.Event()
-
-    def interrupt(*_: object) -> None:
-        # Ctrl-C while watching sets `stop` (the loop returns within its poll interval): a KeyboardInterrupt raised
-        # inside stop.wait() could leave the Event's lock held and hang stop.set(). A deploy is interrupted at once.
-        stop.set()
-        if loop.deploying:
-            raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGINT, interrupt)
-    try:
-        loop.run(stop, max_deploys)
-    except KeyboardInterrupt:
-        stop.set()
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if stop.is_set():
-        click.echo("dev: stopped", err=True)
-    for line in loop.farewell():
-        click.echo(line, err=True)
+    dev(request, click.echo, lambda line: click.echo(line, err=True), interval=interval, max_deploys=max_deploys)

@@ -1,25 +1,17 @@
-"""`forge list`, `forge delete`, `forge url`: what forge deployed in a namespace, read from its inventories."""
+"""`forge list`, `forge delete`, `forge url`: flags only; the verbs are forge.deployed's."""
 
 from __future__ import annotations
 
-import json
-import os
-
 import click
 
+from forge import deployed
 from forge.commands import profile_choice, service_argument
 from forge.commands.target import cluster_options
 from forge.deploy import Target
-from forge.errors import ForgeError
-from forge.kube import Cluster
-from forge.listing import build_endpoints, deployed, profile_for, rows, table
-from forge.prune import delete_build
-from forge.workspace import load_workspace
 
 
-def connect(context: str | None, namespace: str | None) -> Cluster:
-    """The cluster, with forge.yaml's namespace when the current directory is in a workspace."""
-    return Target(context, namespace).connect(load_workspace(os.getcwd()))
+def note(line: str) -> None:
+    click.echo(line, err=True)
 
 
 @click.command("list")
@@ -33,14 +25,7 @@ def list_command(output: str, context: str | None, namespace: str | None) -> Non
       forge list
       forge list -n workshop -o json
     """
-    cluster = connect(context, namespace)
-    found = rows(cluster)
-    if output == "json":
-        click.echo(json.dumps([r.to_dict() for r in found], indent=2))
-    elif found:
-        click.echo(table(found))
-    else:
-        click.echo(f"nothing deployed by forge in namespace {cluster.namespace} (context {cluster.context})", err=True)
+    deployed.list_deployed(Target(context, namespace), output, click.echo, note)
 
 
 @click.command("delete")
@@ -59,11 +44,7 @@ def delete_command(service: str, canary: bool, profile: str | None, context: str
       forge delete qotm              # the stable deployment
       forge delete qotm --canary     # only the canary
     """
-    cluster = connect(context, namespace)
-    click.echo(cluster.target())
-    inv = deployed(cluster, service, profile_for(profile, canary, os.environ))
-    click.echo(f"deleting {inv.build_name} (service {inv.service}, profile {inv.profile}, version {inv.version})")
-    delete_build(cluster, inv, click.echo)
+    deployed.delete(service, profile, canary, Target(context, namespace), click.echo)
 
 
 @click.command("url")
@@ -82,12 +63,4 @@ def url_command(service: str, canary: bool, profile: str | None, context: str | 
       forge url qotm
       curl "$(forge url qotm)/"
     """
-    cluster = connect(context, namespace)
-    inv = deployed(cluster, service, profile_for(profile, canary, os.environ))
-    found = build_endpoints(cluster, inv)
-    if not found:
-        raise ForgeError(f"{inv.build_name}: it has no Service with ports to reach")
-    best = found[0]
-    if best.command:
-        click.echo(f"{best.service} is not exposed outside the cluster; first run: {best.command}", err=True)
-    click.echo(best.url)
+    deployed.url(service, profile, canary, Target(context, namespace), click.echo, note)

@@ -1,22 +1,31 @@
-"""`forge logs` and `forge port-forward`: a deployed build's pods from this shell."""
+"""`forge logs` and `forge port-forward`: flags only; the verbs are forge.deployed's."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
-import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
+from forge import deployed
 from forge.commands import profile_choice, service_argument
-from forge.commands.inventory import connect
+from forge.commands.inventory import note
 from forge.commands.target import cluster_options
-from forge.endpoints import port_forward
-from forge.errors import ForgeError
-from forge.listing import build_services, deployed, profile_for
-from forge.logs import follow, show
+from forge.deploy import Target
+
+
+@contextmanager
+def ctrl_c_sets() -> Iterator[threading.Event]:
+    """An Event that Ctrl-C sets (the follower returns within its 0.1 s tick) rather than raising wherever the main
+    thread is."""
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @click.command("logs")
@@ -39,19 +48,12 @@ def logs_command(service: str, canary: bool, profile: str | None, keep_following
       forge logs qotm --canary -f       # follow the canary's pods (Ctrl-C stops)
       forge logs envoy --tail 20
     """
-    cluster = connect(context, namespace)
-    inv = deployed(cluster, service, profile_for(profile, canary, os.environ))
+    target = Target(context, namespace)
     if not keep_following:
-        show(cluster, inv, click.echo, tail=tail)
+        deployed.logs(service, profile, canary, target, click.echo, note, tail=tail)
         return
-    stop = threading.Event()
-    # Ctrl-C sets `stop` (follow returns within its 0.1 s tick) rather than raising wherever the main thread is.
-    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
-    try:
-        follow(cluster, inv, click.echo, tail=tail, stop=stop)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    click.echo(f"stopped following {inv.build_name}", err=True)
+    with ctrl_c_sets() as stop:
+        deployed.logs(service, profile, canary, target, click.echo, note, tail=tail, stop=stop)
 
 
 @click.command("port-forward")
@@ -72,16 +74,4 @@ def port_forward_command(service: str, canary: bool, profile: str | None, local:
       forge port-forward qotm                  # http://127.0.0.1:8080 -> Service/qotm
       forge port-forward prometheus --port 19090
     """
-    cluster = connect(context, namespace)
-    inv = deployed(cluster, service, profile_for(profile, canary, os.environ))
-    services = build_services(cluster, inv)
-    if not services:
-        raise ForgeError(f"{inv.build_name}: it has no Service with ports to forward to")
-    argv, url = port_forward(cluster, services[0], local)
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        raise ForgeError(f"kubectl not found on PATH (forge port-forward runs: {' '.join(argv)})")
-    click.echo(f"{url} -> Service/{services[0]['metadata']['name']} (Ctrl-C stops)", err=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execv(kubectl, argv)
+    deployed.port_forward(service, profile, canary, local, Target(context, namespace), note)

@@ -1,4 +1,4 @@
-"""`forge render`: the manifests a deploy would apply, without Docker or a cluster."""
+"""`forge render`: flags only; rendering, validating and writing is forge.preview's."""
 
 from __future__ import annotations
 
@@ -8,41 +8,7 @@ from typing import Any
 import click
 
 from forge.commands import build_arg_option, namespace_option, path_argument, profile_options
-from forge.errors import ForgeError
-from forge.model import Manifest
-from forge.plan import plan
-from forge.render import dump_documents, render
-from forge.validate import validate
-from forge.workspace import display_path
-
-
-def output_files(manifests: list[Manifest], output: Path) -> dict[Path, list[dict[str, Any]]]:
-    """`DIR/<build.name>/<template path relative to k8s/>` -> the documents rendered from that template."""
-    files: dict[Path, list[dict[str, Any]]] = {}
-    sources: dict[Path, Path] = {}
-    for manifest in manifests:
-        target = output / manifest.build.name / manifest.source.relative_to(manifest.build.service.templates_dir)
-        source = sources.setdefault(target, manifest.source)
-        if source != manifest.source:
-            raise ForgeError(
-                f"{display_path(target)}: both {display_path(source)} and {display_path(manifest.source)} "
-                f"would be written there (two builds named {manifest.build.name!r})"
-            )
-        files.setdefault(target, []).append(manifest.doc)
-    return files
-
-
-def write_files(files: dict[Path, list[dict[str, Any]]]) -> None:
-    for target, docs in files.items():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(dump_documents(docs), encoding="utf-8")
-
-
-def printable(manifests: list[Manifest]) -> str:
-    return "".join(
-        f"---\n# Source: {display_path(m.source)}\n{dump_documents([m.doc])}"
-        for m in manifests
-    )
+from forge.preview import preview
 
 
 @click.command("render")
@@ -77,14 +43,6 @@ def render_command(
       forge render qotm --set profiles.default.replicas=3   # override a service.yaml value
       forge render . -o build/manifests                     # write files instead of printing
     """
-    builds = plan(path, profile=profile, canary=canary, namespace=namespace, overrides=overrides,
-                  build_args=build_args)
-    manifests = render(builds)
-    for warning in validate(manifests, kube_version):
-        click.echo(f"warning: {warning}", err=True)
-    if output is None:
-        click.echo(printable(manifests), nl=False)
-        return
-    files = output_files(manifests, output)
-    write_files(files)
-    click.echo(f"wrote {len(manifests)} objects in {len(files)} files under {display_path(output)}", err=True)
+    preview(path, profile=profile, canary=canary, overrides=overrides, build_args=build_args, namespace=namespace,
+            output=output, kube_version=kube_version, say=lambda text: click.echo(text, nl=False),
+            note=lambda line: click.echo(line, err=True))

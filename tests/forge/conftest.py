@@ -150,6 +150,16 @@ def forge_cli() -> Callable[..., Result]:
     return invoke
 
 
+def ensure(images, *, registry, concurrency, client, out):
+    """forge.images.build.ensure_images with the real engine behind `client` (a DockerClient or its low-level API)
+    and the real registry at `registry` (None: none)."""
+    from forge.images.build import DockerEngine, ensure_images
+    from forge.images.registry import registry_store
+
+    return ensure_images(images, engine=DockerEngine(getattr(client, "api", client)), store=registry_store(registry),
+                         concurrency=concurrency, out=out)
+
+
 # ---- docker tier (engineer B): images with unique names, since tests share one engine and one registry ----
 
 SCRATCH_DOCKERFILE = "FROM scratch\nCOPY hello.txt /hello.txt\n"

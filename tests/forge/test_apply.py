@@ -8,17 +8,17 @@ from pathlib import Path
 import click
 import pytest
 
-from forge.apply import Planned, owner_conflict
+from forge.builds import plan
+from forge.canary.promote import with_images_of
+from forge.cluster.apply import Planned, owner_conflict
+from forge.cluster.endpoints import Endpoint, endpoint, local_port, pick_port
+from forge.cluster.inventory import Inventory, matches, selector, stale
+from forge.cluster.kube import Cluster, ObjectRef, ResourceType
+from forge.cluster.listing import Row, WorkloadState, profile_for, table
 from forge.commands.target import parse_duration
-from forge.deploy import with_images_of
-from forge.endpoints import Endpoint, endpoint, local_port, pick_port
 from forge.errors import ForgeError
-from forge.inventory import Inventory, matches, selector, stale
-from forge.kube import Cluster, ObjectRef, ResourceType
-from forge.listing import Row, WorkloadState, profile_for, table
+from forge.manifests.render import render
 from forge.model import LABEL_MANAGED_BY, LABEL_NAME, LABEL_PROFILE, Build
-from forge.plan import plan
-from forge.render import render
 
 pytestmark = pytest.mark.unit
 
@@ -131,7 +131,8 @@ def test_promote_uses_the_canarys_images_and_version(web: Build, web_canary: Bui
 def test_promote_refuses_when_the_canary_lacks_a_container(web: Build, web_canary: Build):
     canary = Inventory.of(web_canary, [DEPLOY])
     canary.images = {}
-    with pytest.raises(ForgeError, match=r"^web: the canary has no image for container web "):
+    message = r"^web: the canary has no image for container web: the service changed since \(deploy the canary again\)$"
+    with pytest.raises(ForgeError, match=message):
         with_images_of(web, canary)
 
 

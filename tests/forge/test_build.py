@@ -1,4 +1,4 @@
-"""forge.build against the real Docker engine and a real registry on 127.0.0.1."""
+"""forge.images.build against the real Docker engine and a real registry on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import time
 import pytest
 import requests
 
-from forge.build import ensure_images
 from forge.errors import ForgeError
+from tests.forge.conftest import ensure
 from tests.platform.procs import free_port, running
 
 pytestmark = pytest.mark.docker
+
 
 
 def repository(ref: str) -> str:
@@ -37,7 +38,7 @@ def test_build_tag_push_then_second_run_builds_and_pushes_nothing(tmp_path, dock
     t0 = time.time() - 1
 
     out = io.StringIO()
-    [first] = ensure_images([image], registry=registry.host, concurrency=2, client=docker_client, out=out)
+    [first] = ensure([image], registry=registry.host, concurrency=2, client=docker_client, out=out)
     assert (first.built, first.pushed) == (True, True)
     assert registry.tags(repo) == [image.version]
     local = docker_client.images.get(image.ref)
@@ -47,7 +48,7 @@ def test_build_tag_push_then_second_run_builds_and_pushes_nothing(tmp_path, dock
     time.sleep(1.1)  # event timestamps have second resolution
     t1 = time.time()
     out = io.StringIO()
-    [second] = ensure_images([image, image], registry=registry.host, concurrency=2, client=docker_client, out=out)
+    [second] = ensure([image, image], registry=registry.host, concurrency=2, client=docker_client, out=out)
     assert (second.built, second.pushed) == (False, False)
     assert out.getvalue() == f"{image.ref}: up to date in the registry\n"
     assert docker_client.images.get(image.ref).id == local.id
@@ -57,11 +58,11 @@ def test_build_tag_push_then_second_run_builds_and_pushes_nothing(tmp_path, dock
 
 def test_local_only_without_registry(tmp_path, docker_client, make_image):
     image = make_image(registry=None)
-    [first] = ensure_images([image], registry=None, concurrency=1, client=docker_client, out=io.StringIO())
+    [first] = ensure([image], registry=None, concurrency=1, client=docker_client, out=io.StringIO())
     assert (first.built, first.pushed) == (True, False)
     created = docker_client.images.get(image.ref).attrs["Created"]
     out = io.StringIO()
-    [second] = ensure_images([image], registry=None, concurrency=1, client=docker_client, out=out)
+    [second] = ensure([image], registry=None, concurrency=1, client=docker_client, out=out)
     assert (second.built, second.pushed) == (False, False)
     assert out.getvalue() == f"{image.ref}: found in the local engine\n"
     assert docker_client.images.get(image.ref).attrs["Created"] == created
@@ -69,9 +70,9 @@ def test_local_only_without_registry(tmp_path, docker_client, make_image):
 
 def test_image_in_engine_but_not_in_registry_is_pushed_without_rebuild(tmp_path, docker_client, registry, make_image):
     image = make_image(registry=registry.host)
-    ensure_images([image], registry=None, concurrency=1, client=docker_client, out=io.StringIO())
+    ensure([image], registry=None, concurrency=1, client=docker_client, out=io.StringIO())
     image_id = docker_client.images.get(image.ref).id
-    [result] = ensure_images([image], registry=registry.host, concurrency=1, client=docker_client, out=io.StringIO())
+    [result] = ensure([image], registry=registry.host, concurrency=1, client=docker_client, out=io.StringIO())
     assert (result.built, result.pushed) == (False, True)
     assert docker_client.images.get(image.ref).id == image_id
     assert registry.tags(repository(image.ref)) == [image.version]
@@ -112,7 +113,7 @@ def test_parallel_builds_bounded_by_concurrency(tmp_path, docker_client, python_
               for _ in range(3)]
     api = CountingAPI(docker_client.api)
     started = time.monotonic()
-    results = ensure_images(images, registry=None, concurrency=2, client=api, out=io.StringIO())
+    results = ensure(images, registry=None, concurrency=2, client=api, out=io.StringIO())
     elapsed = time.monotonic() - started
     assert [(r.image, r.built, r.pushed) for r in results] == [(i, True, False) for i in images]
     assert api.builds == 3
@@ -128,7 +129,7 @@ def test_failing_build_names_the_step_and_pushes_nothing(tmp_path, docker_client
     bad = make_image("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN echo about to fail && exit 3\n",
                      registry=registry.host, args={"BASE_IMAGE": python_base_image})
     with pytest.raises(ForgeError) as err:
-        ensure_images([good, bad], registry=registry.host, concurrency=2, client=docker_client, out=io.StringIO())
+        ensure([good, bad], registry=registry.host, concurrency=2, client=docker_client, out=io.StringIO())
     assert str(err.value) == (
         f"build of {bad.ref} ({bad.container.dockerfile}) failed at step 3/3: RUN echo about to fail && exit 3: "
         "The command '/bin/sh -c echo about to fail && exit 3' returned a non-zero code: 3 "
@@ -144,7 +145,7 @@ def test_failing_build_names_the_step_and_pushes_nothing(tmp_path, docker_client
 def test_dockerfile_syntax_error_is_one_line(tmp_path, docker_client, registry, make_image):
     bad = make_image("FROM scratch\nBOGUS x\n", registry=registry.host)
     with pytest.raises(ForgeError) as err:
-        ensure_images([bad], registry=registry.host, concurrency=1, client=docker_client, out=io.StringIO())
+        ensure([bad], registry=registry.host, concurrency=1, client=docker_client, out=io.StringIO())
     assert str(err.value) == (f"build of {bad.ref} ({bad.container.dockerfile}) failed: "
                               "dockerfile parse error line 2: unknown instruction: BOGUS")
 
@@ -153,7 +154,7 @@ def test_missing_dockerfile(tmp_path, docker_client, make_image):
     image = make_image(registry=None)
     image.container.dockerfile.unlink()
     with pytest.raises(ForgeError) as err:
-        ensure_images([image], registry=None, concurrency=1, client=docker_client, out=io.StringIO())
+        ensure([image], registry=None, concurrency=1, client=docker_client, out=io.StringIO())
     assert str(err.value) == f"build of {image.ref} failed: Dockerfile {image.container.dockerfile} not found"
 
 
@@ -161,7 +162,7 @@ def test_unreachable_registry_builds_nothing(tmp_path, docker_client, make_image
     host = f"127.0.0.1:{free_port()}"
     image = make_image(registry=host)
     with pytest.raises(ForgeError) as err:
-        ensure_images([image], registry=host, concurrency=1, client=docker_client, out=io.StringIO())
+        ensure([image], registry=host, concurrency=1, client=docker_client, out=io.StringIO())
     assert str(err.value) == f"registry {host} is unreachable: Connection refused"
     assert not docker_client.images.list(name=image.ref)
 
@@ -183,7 +184,7 @@ def test_push_error_names_image_and_registry(tmp_path, docker_client, make_image
                 ready=lambda: port_answers(port), what="read-only registry"),
         pytest.raises(ForgeError) as err,
     ):
-        ensure_images([image], registry=host, concurrency=1, client=docker_client, out=io.StringIO())
+        ensure([image], registry=host, concurrency=1, client=docker_client, out=io.StringIO())
     assert str(err.value).startswith(f"push of {image.ref} to {host} failed: ")
     assert "405" in str(err.value)
 
@@ -198,8 +199,8 @@ def test_forge_build_command_builds_and_pushes_without_a_cluster(tmp_path, monke
 
     from click.testing import CliRunner
 
+    from forge.builds import plan
     from forge.cli import main
-    from forge.plan import plan
 
     name = f"forge-test-{uuid.uuid4().hex[:10]}"
     service = tmp_path / "ws" / "svc"

@@ -16,7 +16,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from forge.canary_status import collect, judge, prometheus, queries, render_table
+from forge.canary.status import collect, judge, prometheus, queries, render_table
 from forge.cli import main
 from forge.commands import canary as canary_cmd
 from tests.platform.fixtures import require
@@ -174,7 +174,7 @@ def test_json_output(monkeypatch):
 
 @pytest.mark.unit
 @pytest.mark.parametrize(("args", "message"), [
-    (["qotm"], "error: no Prometheus: pass --prometheus URL or set FORGE_PROMETHEUS_URL"),
+    (["qotm"], "error: no Prometheus (pass --prometheus URL or set FORGE_PROMETHEUS_URL"),
     (["Qotm!", "--prometheus", "http://p"], "error: 'Qotm!' is not a service name (a DNS label such as qotm)"),
     (["qotm", "--prometheus", "http://p", "--window", "1 minute"],
      "error: --window: '1 minute' is not a duration like 30s, 1m or 5m"),

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from forge.descriptor import apply_overrides, image_name_for, load_service
+from forge.config.descriptor import apply_overrides, image_name_for, load_service
+from forge.config.workspace import load_workspace
 from forge.errors import ForgeError
-from forge.workspace import load_workspace
 from tests.forge.conftest import write_tree
 
 pytestmark = pytest.mark.unit

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from forge.apply import Applied
+from forge.builds import plan
+from forge.cluster.apply import Applied
 from forge.deploy import DeployRequest
 from forge.dev import DevLoop, changes, snapshot, wait_for_change, watch_roots
-from forge.plan import plan
 from tests.forge.conftest import write_tree
 
 pytestmark = pytest.mark.unit

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from forge.discover import discover
+from forge.config.discover import discover
 from tests.forge.conftest import as_unprivileged, write_tree
 
 pytestmark = pytest.mark.unit

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from docker.utils.build import exclude_paths
 
-from forge.dockerignore import included_paths
+from forge.images.dockerignore import included_paths
 from tests.forge.conftest import write_tree
 
 # The SDK compiles "[[]" into a regex that Python warns about; forge's own matcher does not.

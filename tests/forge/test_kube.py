@@ -1,4 +1,4 @@
-"""forge.kube without a cluster: kubeconfig and context choice, namespace precedence, errors, resource paths."""
+"""forge.cluster.kube without a cluster: kubeconfig and context choice, namespace precedence, errors, resource paths."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from kubernetes.client.exceptions import ApiException
 
 from forge.cli import main
+from forge.cluster.kube import ApiError, ResourceType, connect, kind_rank, label_selector
 from forge.errors import ForgeError
-from forge.kube import ApiError, ResourceType, connect, kind_rank, label_selector
 from tests.forge.fake_api import write_kubeconfig
 from tests.platform.procs import free_port
 
@@ -60,7 +60,7 @@ def test_missing_kubeconfig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 def test_no_current_context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "k", "https://127.0.0.1:1", {"x": None}, None)))
-    with pytest.raises(ForgeError, match=r"no current context; pass --context \(contexts: x\)$"):
+    with pytest.raises(ForgeError, match=r"no current context; its contexts: x \(pass --context\)$"):
         connect()
 
 

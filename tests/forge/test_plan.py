@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from forge.builds import plan
 from forge.errors import ForgeError
-from forge.plan import plan
-from forge.version import container_version
+from forge.images.version import container_version
 from tests.forge.conftest import write_tree
 
 pytestmark = pytest.mark.unit

@@ -23,8 +23,8 @@ import pytest
 from click.testing import CliRunner
 
 from forge.cli import main
-from forge.inventory import Inventory
-from forge.kube import ObjectRef
+from forge.cluster.inventory import Inventory
+from forge.cluster.kube import ObjectRef
 from tests.forge.fake_api import FakeApi, write_kubeconfig
 
 pytestmark = pytest.mark.unit

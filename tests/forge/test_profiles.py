@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from forge.descriptor import load_service
+from forge.config.descriptor import load_service
+from forge.config.profiles import build_name, choose_profile, git_branch, profile_values, requested_profile
 from forge.errors import ForgeError
 from forge.model import Service
-from forge.profiles import build_name, choose_profile, git_branch, profile_values, requested_profile
 from tests.forge.conftest import write_tree
 
 pytestmark = pytest.mark.unit

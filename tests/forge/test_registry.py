@@ -1,4 +1,4 @@
-"""forge.registry: reference parsing, HTTP vs HTTPS, credentials from Docker's config, real registries."""
+"""forge.images.registry: reference parsing, HTTP vs HTTPS, credentials from Docker's config, real registries."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ import docker
 import pytest
 import requests
 
-from forge.build import ensure_images
 from forge.errors import ForgeError
-from forge.registry import MANIFEST_TYPES, Reference, Registry, is_insecure, parse_reference, registry_host
+from forge.images.registry import MANIFEST_TYPES, Reference, Registry, is_insecure, parse_reference, registry_host
+from tests.forge.conftest import ensure
 from tests.platform.procs import free_port, running
 
 
@@ -140,8 +140,9 @@ def test_bearer_token_flow_with_wrong_credentials(tmp_path, monkeypatch):
         docker_config(tmp_path, monkeypatch, host, "alice", "wrong")
         with pytest.raises(ForgeError) as err:
             Registry(host).has_manifest("team/qotm", "v1")
-    assert str(err.value) == (f"registry {host}: token service refused the credentials (401); "
-                              f"run `docker login {host}`")
+    assert str(err.value) == (f"registry {host}: token service refused the credentials: HTTP 401 "
+                              f"(run `docker login {host}`)")
+    assert err.value.hint == f"run `docker login {host}`"
 
 
 @pytest.mark.unit
@@ -166,7 +167,7 @@ def test_has_image_against_real_registry(docker_client, registry, make_image):
     reg = Registry(registry.host)
     reg.ping()
     assert reg.has_image(image.ref) is False
-    ensure_images([image], registry=registry.host, concurrency=1, client=docker_client, out=io.StringIO())
+    ensure([image], registry=registry.host, concurrency=1, client=docker_client, out=io.StringIO())
     assert reg.has_image(image.ref) is True
     assert reg.has_image(image.ref.rsplit(":", 1)[0] + ":other") is False
 
@@ -195,12 +196,10 @@ def test_basic_auth_from_docker_config_builds_and_pushes(tmp_path, monkeypatch, 
     client = docker.from_env()  # reads DOCKER_CONFIG now: the engine's push gets the same credentials
     image = make_image(registry=htpasswd_registry)
     try:
-        [result] = ensure_images([image], registry=htpasswd_registry, concurrency=1, client=client,
-                                 out=io.StringIO())
+        [result] = ensure([image], registry=htpasswd_registry, concurrency=1, client=client, out=io.StringIO())
         assert (result.built, result.pushed) == (True, True)
         assert Registry(htpasswd_registry).has_image(image.ref) is True
-        [again] = ensure_images([image], registry=htpasswd_registry, concurrency=1, client=client,
-                                out=io.StringIO())
+        [again] = ensure([image], registry=htpasswd_registry, concurrency=1, client=client, out=io.StringIO())
         assert (again.built, again.pushed) == (False, False)
     finally:
         client.close()
@@ -212,4 +211,5 @@ def test_basic_auth_without_credentials_says_docker_login(tmp_path, monkeypatch,
     with pytest.raises(ForgeError) as err:
         Registry(htpasswd_registry).has_manifest(f"forge-test-{uuid.uuid4().hex[:8]}", "v1")
     assert str(err.value).startswith(f"registry {htpasswd_registry}: access to forge-test-")
-    assert str(err.value).endswith(f"denied (401); run `docker login {htpasswd_registry}`")
+    assert str(err.value).endswith(f"denied: HTTP 401 (run `docker login {htpasswd_registry}`)")
+    assert err.value.hint == f"run `docker login {htpasswd_registry}`"

@@ -6,6 +6,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from forge import setup as setup_verb
 from forge.cli import main
 from forge.commands import setup as setup_cmd
 from tests.platform.procs import free_port
@@ -30,8 +31,8 @@ def test_setup_pushes_a_local_image_and_writes_forge_yaml(tmp_path, docker_clien
     assert result.exit_code == 0, result.output
     assert yaml.safe_load((workspace / "forge.yaml").read_text()) == {
         "registry": registry.host, "concurrency": 3, "namespace": "workshop"}
-    assert registry.tags(setup_cmd.CHECK_IMAGE) == [setup_cmd.CHECK_TAG]
-    assert not docker_client.images.list(name=f"{registry.host}/{setup_cmd.CHECK_IMAGE}")  # local tag dropped
+    assert registry.tags(setup_verb.CHECK_IMAGE) == [setup_verb.CHECK_TAG]
+    assert not docker_client.images.list(name=f"{registry.host}/{setup_verb.CHECK_IMAGE}")  # local tag dropped
     assert "docker: engine " in result.output
     assert "cluster: no kubeconfig at " in result.output
     assert f"registry: {registry.host} accepted a push of forge-setup-check:1" in result.output
@@ -69,7 +70,7 @@ def test_unreachable_registry_leaves_existing_forge_yaml_alone(tmp_path, docker_
     (["--registry", "http://localhost:5001"],
      "error: --registry: 'http://localhost:5001' is not a registry like localhost:5001"),
     (["--registry", "localhost:5001", "-n", "Work_Shop"], "error: --namespace: 'Work_Shop' is not a DNS label"),
-    ([], "error: no registry: pass --registry HOST[:PORT][/PATH], e.g. --registry localhost:5001"),
+    ([], "error: no registry (pass --registry HOST[:PORT][/PATH], e.g. --registry localhost:5001)"),
 ])
 def test_bad_values_are_usage_errors(tmp_path, docker_client, no_cluster, args, message):
     result = forge("setup", str(tmp_path), *args, "--yes")

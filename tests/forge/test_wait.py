@@ -1,4 +1,4 @@
-"""Rollout decisions and plain-words pod reasons (forge.wait), on API objects as the server returns them."""
+"""Rollout decisions and plain-words pod reasons (forge.cluster.wait), on API objects as the server returns them."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from forge.cluster.wait import PodProblem, pod_problems, rollout_status, selector_string
 from forge.errors import ForgeError
-from forge.wait import PodProblem, pod_problems, rollout_status, selector_string
 
 pytestmark = pytest.mark.unit
 

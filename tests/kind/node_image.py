@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from forge.validate import read_versions_env
+from forge.config.versions import read_versions
 from tests.platform.base_images import CACHE, ROOT, BaseImage, ensure, image_exists
 from tests.shopbox.offline_image import cache_lock, go_install, remove_other_tags, run_checked
 
@@ -50,7 +50,7 @@ REGISTRY_REPOSITORY = "shopbox-test/registry"
 
 
 def pins() -> dict[str, str]:
-    return read_versions_env(VERSIONS)
+    return read_versions(VERSIONS)
 
 
 def cluster_bins() -> Path:

@@ -50,11 +50,5 @@ def write_config_files(objects: list[dict[str, Any]], configmap: str, directory:
     return directory
 
 
-def versions_env() -> dict[str, str]:
-    """KEY=value lines of versions.env."""
-    lines = (REPO / "versions.env").read_text().splitlines()
-    return dict(line.split("=", 1) for line in lines if line.strip() and not line.lstrip().startswith("#"))
-
-
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()

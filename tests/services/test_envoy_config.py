@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.services.rendered import ENVOY_DIR, NAMESPACE, config_file, find, render, sha256, versions_env
+from forge.config.versions import read_versions
+from tests.services.rendered import ENVOY_DIR, NAMESPACE, config_file, find, render, sha256
 from tests.services.stack import binary
 
 AUTHZ = "envoy.filters.http.ext_authz"
@@ -57,7 +58,7 @@ def config(objects) -> dict[str, Any]:
 
 @pytest.mark.unit
 def test_image_is_the_pinned_official_envoy(objects):
-    pinned = versions_env()["ENVOY_IMAGE"]
+    pinned = read_versions()["ENVOY_IMAGE"]
     assert pinned == yaml.safe_load((ENVOY_DIR / "service.yaml").read_text())["image"]
     assert pinned.startswith("envoyproxy/envoy:v")
     (container,) = find(objects, "Deployment", "envoy")["spec"]["template"]["spec"]["containers"]

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from forge.descriptor import load_service
-from forge.validate import read_versions_env
-from forge.version import context_files
+from forge.config.descriptor import load_service
+from forge.config.versions import read_versions
+from forge.images.version import context_files
 from tests.platform.base_images import ROOT
 from tests.platform.procs import wait_for
 from tests.services.apps import AUTH_DIR, QOTM_DIR
@@ -45,7 +45,7 @@ def pins(path: Path) -> dict[str, str]:
 def test_dockerfile_base_default_is_the_versions_env_pin(service: str) -> None:
     dockerfile = (SERVICES[service] / "Dockerfile").read_text()
     (default,) = re.findall(r"^ARG BASE_IMAGE=(\S+)$", dockerfile, re.MULTILINE)
-    assert default == read_versions_env(ROOT / "versions.env")["PYTHON_BASE_IMAGE"]
+    assert default == read_versions(ROOT / "versions.env")["PYTHON_BASE_IMAGE"]
     assert re.fullmatch(r"python:3\.12\.\d+-alpine3\.\d+@sha256:[0-9a-f]{64}", default)
     assert dockerfile.index("ARG BASE_IMAGE=") < dockerfile.index("FROM ${BASE_IMAGE}")
 

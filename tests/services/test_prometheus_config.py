@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from forge.config.versions import read_versions
 from tests.platform import base_images
 from tests.platform.fixtures import require
 from tests.services.rendered import (
@@ -19,7 +20,6 @@ from tests.services.rendered import (
     config_file,
     find,
     render,
-    versions_env,
     write_config_files,
 )
 from tests.services.stack import binary
@@ -50,7 +50,7 @@ def rules(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @pytest.mark.unit
 def test_image_is_the_pinned_official_prometheus(objects):
-    pinned = versions_env()["PROMETHEUS_IMAGE"]
+    pinned = read_versions()["PROMETHEUS_IMAGE"]
     assert pinned == yaml.safe_load((PROMETHEUS_DIR / "service.yaml").read_text())["image"]
     assert pinned.startswith("prom/prometheus:v")
     (container,) = find(objects, "Deployment", "prometheus")["spec"]["template"]["spec"]["containers"]
@@ -144,7 +144,7 @@ def test_console_page_defaults_to_the_first_service(objects):
 def promtool_with_kubernetes_sd() -> str:
     """promtool of the pinned Prometheus version with Kubernetes discovery, as tests/services/build_prometheus.sh
     builds it (SHOPBOX_PROMTOOL overrides the path)."""
-    version = versions_env()["PROMETHEUS_IMAGE"].rsplit(":v", 1)[1]
+    version = read_versions()["PROMETHEUS_IMAGE"].rsplit(":v", 1)[1]
     path = Path(os.environ.get("SHOPBOX_PROMTOOL") or base_images.CACHE / f"prometheus-{version}" / "promtool")
     require(path.is_file(), f"{path} is missing: run tests/services/build_prometheus.sh (Debian's promtool has no "
                             "Kubernetes discovery, so it cannot check the cluster's config)")

@@ -20,21 +20,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from forge.config.versions import read_versions as versions  # the one versions.env reader
 from tests.platform.base_images import CACHE, ROOT, BaseImage, ensure
 
 SHOPBOX_SH = ROOT / "shopbox.sh"
 LOCAL_KUBECTL = Path("/usr/bin/kubectl")
 LOCAL_DOCKER = Path("/usr/local/bin/docker")
-
-
-def versions() -> dict[str, str]:
-    """versions.env as a dict (KEY=value lines; comments and blank lines skipped)."""
-    pairs = {}
-    for line in (ROOT / "versions.env").read_text().splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            key, _, value = line.partition("=")
-            pairs[key] = value
-    return pairs
 
 
 def packages() -> tuple[str, ...]:

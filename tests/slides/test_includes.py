@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from slides.deck import Assembler, DeckError, assemble, read_versions, split_slides
+from forge.config.versions import read_versions
+from slides.deck import Assembler, DeckError, assemble, split_slides
 from slides.includes import IncludeError, bash_blocks, parse_include, region, step_headings
 
 pytestmark = pytest.mark.unit

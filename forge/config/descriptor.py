@@ -9,11 +9,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from forge.discover import is_service_dir, is_skipped_dir
+from forge.config.discover import is_service_dir, is_skipped_dir
+from forge.config.schema import check
+from forge.config.workspace import build_arg_text, display_path, read_yaml_mapping
 from forge.errors import ForgeError
 from forge.model import Container, Service
-from forge.schema import check
-from forge.workspace import build_arg_text, display_path, read_yaml_mapping
 
 NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,54}[a-z0-9])?$"  # a DNS label that leaves room for "-canary"
 _IMAGE_COMPONENT = r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pathspec
 
-from forge.workspace import display_path
+from forge.config.workspace import display_path
 
 DESCRIPTOR_NAME = "service.yaml"
 IGNORE_FILES = (".gitignore", ".forgeignore")

@@ -62,6 +62,11 @@ def registry_host(registry: str) -> str:
     return DOCKER_HUB  # "alice/team" style: a Docker Hub namespace
 
 
+def registry_store(registry: str | None) -> Registry | None:
+    """The registry of a forge.yaml `registry` value (None: no registry, images stay in the local engine)."""
+    return Registry(registry_host(registry)) if registry else None
+
+
 def is_insecure(host: str) -> bool:
     """True for the hosts reached over plain HTTP: localhost, loopback addresses and `*.local`."""
     hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
@@ -100,8 +105,8 @@ class Registry:
         if resp.status_code == 404:
             return False
         if resp.status_code in (401, 403):
-            raise ForgeError(f"registry {self.host}: access to {repository} denied ({resp.status_code}); "
-                             f"run `docker login {self.host}`")
+            raise ForgeError(f"registry {self.host}: access to {repository} denied: HTTP {resp.status_code}",
+                             hint=f"run `docker login {self.host}`")
         raise ForgeError(f"registry {self.host}: HEAD {repository}:{tag} answered {resp.status_code}")
 
     def has_image(self, ref: str) -> bool:
@@ -156,8 +161,8 @@ class Registry:
             raise ForgeError(f"registry {self.host}: token service {params['realm']} is unreachable: "
                              f"{describe_error(exc)}") from exc
         if resp.status_code != 200:
-            raise ForgeError(f"registry {self.host}: token service refused the credentials ({resp.status_code}); "
-                             f"run `docker login {self.host}`")
+            raise ForgeError(f"registry {self.host}: token service refused the credentials: HTTP {resp.status_code}",
+                             hint=f"run `docker login {self.host}`")
         body = resp.json()
         return body.get("token") or body.get("access_token") or ""
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import yaml
 
+from forge.config.schema import check
+from forge.config.yamlload import load_one
 from forge.errors import ForgeError
 from forge.model import DNS_LABEL, Workspace
-from forge.schema import check
-from forge.yamlload import load_one
 
 CONFIG_NAME = "forge.yaml"
 

@@ -1,6 +1,6 @@
 """Build and push the images a deploy needs, skipping whatever already exists.
 
-An image's tag is the content hash of its sources (forge.version), so a tag that exists is the image we would
+An image's tag is the content hash of its sources (forge.images.version), so a tag that exists is the image we would
 build: the build is skipped when the registry has the tag, or the local engine has it; the push is skipped when
 the registry has it. Builds run first (in parallel, at most `concurrency` at a time) and pushes only once every
 build succeeded, so a failing build leaves the registry untouched and the caller applies nothing.
@@ -8,6 +8,7 @@ build succeeded, so a failing build leaves the registry untouched and the caller
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -20,11 +21,12 @@ import docker
 import docker.errors
 import requests
 
+from forge.config.workspace import display_path
 from forge.errors import ForgeError
+from forge.images import ImageEngine, ImageStore
+from forge.images.progress import Reporter, reporter
+from forge.images.registry import describe_error, parse_reference
 from forge.model import Image
-from forge.progress import Reporter, reporter
-from forge.registry import Registry, describe_error, parse_reference, registry_host
-from forge.workspace import display_path
 
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 T = TypeVar("T")
@@ -53,25 +55,57 @@ def docker_api(client: Any = None) -> docker.APIClient:
     return api
 
 
-def ensure_images(images: Sequence[Image], *, registry: str | None, concurrency: int, client: Any = None,
-                  out: TextIO | None = None) -> list[ImageResult]:
-    """Make every image exist (locally, and in `registry` when one is set). One result per distinct ref, in order.
+class DockerEngine:
+    """The Docker engine behind the ImageEngine interface (through its low-level API client)."""
 
-    Raises ForgeError for an engine or registry that does not answer, a failing build or a failing push.
+    def __init__(self, api: docker.APIClient):
+        self.api = api
+
+    @classmethod
+    def connect(cls, client: Any = None) -> DockerEngine:
+        """The engine of `client`, else of the environment (DOCKER_HOST); ForgeError when it does not answer."""
+        return cls(docker_api(client))
+
+    def has(self, ref: str) -> bool:
+        try:
+            self.api.inspect_image(ref)
+        except docker.errors.ImageNotFound:
+            return False
+        return True
+
+    def build(self, image: Image, progress: Reporter) -> float:
+        return build_image(self.api, image, progress)
+
+    def push(self, image: Image, progress: Reporter) -> None:
+        push_image(self.api, image, progress)
+
+    def version(self) -> str:
+        return str(self.api.version().get("Version", "?"))
+
+    def untag(self, ref: str) -> None:
+        """Remove the local tag `ref` (nothing when it is already gone)."""
+        with contextlib.suppress(docker.errors.APIError):
+            self.api.remove_image(ref)
+
+
+def ensure_images(images: Sequence[Image], *, engine: ImageEngine, store: ImageStore | None, concurrency: int,
+                  out: TextIO | None = None) -> list[ImageResult]:
+    """Make every image exist in `engine`, and in `store` (a registry) when there is one: build what neither has,
+    push what the registry lacks. One result per distinct ref, in order.
+
+    Raises ForgeError for a registry that does not answer, a failing build or a failing push.
     """
     unique = list({image.ref: image for image in images}.values())
     if not unique:
         return []
-    api = docker_api(client)
-    reg = Registry(registry_host(registry)) if registry else None
-    if reg:
-        reg.ping()
+    if store:
+        store.ping()
     with reporter(out) as progress, ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        in_registry = _run_all(pool, unique, lambda img: bool(reg and reg.has_image(img.ref)))
-        built = _run_all(pool, unique, lambda img: _ensure_local(api, img, progress, in_registry[img.ref],
-                                                                 push=reg is not None))
-        to_push = [img for img in unique if reg and not in_registry[img.ref]]
-        pushed = _run_all(pool, to_push, lambda img: push_image(api, img, progress))
+        in_registry = _run_all(pool, unique, lambda img: bool(store and store.has_image(img.ref)))
+        built = _run_all(pool, unique, lambda img: _ensure_local(engine, img, progress, in_registry[img.ref],
+                                                                 push=store is not None))
+        to_push = [img for img in unique if store and not in_registry[img.ref]]
+        pushed = _run_all(pool, to_push, lambda img: engine.push(img, progress))
     return [ImageResult(img, built=built[img.ref], pushed=img.ref in pushed) for img in unique]
 
 
@@ -88,12 +122,13 @@ def _run_all(pool: ThreadPoolExecutor, images: list[Image], job: Callable[[Image
     if errors:
         first = errors[0]
         if len(errors) > 1 and isinstance(first, ForgeError):
-            raise ForgeError(f"{first} (and {len(errors) - 1} more failed)", detail=first.detail) from first
+            raise ForgeError(f"{first.message} (and {len(errors) - 1} more failed)", first.detail,
+                             hint=first.hint) from first
         raise first  # type: ignore[misc]
     return {ref: f.result() for ref, f in futures.items()}
 
 
-def _ensure_local(api: docker.APIClient, image: Image, progress: Reporter, in_registry: bool, push: bool) -> bool:
+def _ensure_local(engine: ImageEngine, image: Image, progress: Reporter, in_registry: bool, push: bool) -> bool:
     """Build the image unless the registry or the engine has it; True when it was built now.
 
     `push`: a push follows, so the image's progress row stays open.
@@ -102,19 +137,11 @@ def _ensure_local(api: docker.APIClient, image: Image, progress: Reporter, in_re
     if in_registry:
         progress.finish(image.ref, "up to date in the registry")
         return False
-    if _exists_locally(api, image.ref):
+    if engine.has(image.ref):
         report(image.ref, "found in the local engine")
         return False
-    seconds = build_image(api, image, progress)
+    seconds = engine.build(image, progress)
     report(image.ref, f"built in {seconds:.1f}s")
-    return True
-
-
-def _exists_locally(api: docker.APIClient, ref: str) -> bool:
-    try:
-        api.inspect_image(ref)
-    except docker.errors.ImageNotFound:
-        return False
     return True
 
 

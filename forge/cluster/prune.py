@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from forge.cluster import ClusterAPI
+from forge.cluster.inventory import Inventory, matches, remove, selector
+from forge.cluster.kube import ApiError, ObjectRef, kind_rank
 from forge.errors import ForgeError
-from forge.inventory import Inventory, matches, remove, selector
-from forge.kube import ApiError, Cluster, ObjectRef, kind_rank
 
 Say = Callable[[str], None]
 
 
-def delete_owned(cluster: Cluster, refs: Iterable[ObjectRef], wanted: dict[str, str], say: Say) -> list[ObjectRef]:
+def delete_owned(cluster: ClusterAPI, refs: Iterable[ObjectRef], wanted: dict[str, str], say: Say) -> list[ObjectRef]:
     """Delete each object that still carries every `wanted` label (workloads first, then what they use).
 
     An object already gone is fine; one whose labels do not match (recreated by someone else, or relabelled) is
@@ -32,27 +33,21 @@ def delete_owned(cluster: Cluster, refs: Iterable[ObjectRef], wanted: dict[str, 
             say(f"  left {ref.ident()} alone: it does not carry forge's labels for "
                 f"{wanted.get('app.kubernetes.io/name')} (profile {wanted.get('forge.shopbox.io/profile')})")
             continue
-        options = {
-            "apiVersion": "v1",
-            "kind": "DeleteOptions",
-            "propagationPolicy": "Background",
-            "preconditions": {"uid": meta.get("uid")},  # exactly the object whose labels were checked
-        }
         try:
-            cluster.request("DELETE", path, body=options)
+            cluster.delete(path, uid=meta.get("uid"))  # exactly the object whose labels were checked
         except ApiError as exc:
             if exc.status == 404:
                 continue
             if exc.status == 409:
                 say(f"  left {ref.ident()} alone: it was replaced while forge was deleting it")
                 continue
-            raise ForgeError(f"{ref.ident()}: cannot delete: {exc}") from None
+            raise ForgeError(f"{ref.ident()}: cannot delete: {exc.message}", hint=exc.hint) from None
         say(f"  deleted {ref.ident()}")
         deleted.append(ref)
     return deleted
 
 
-def delete_build(cluster: Cluster, inventory: Inventory, say: Say) -> list[ObjectRef]:
+def delete_build(cluster: ClusterAPI, inventory: Inventory, say: Say) -> list[ObjectRef]:
     """Remove one deployed build: its objects, then its inventory."""
     deleted = delete_owned(cluster, inventory.objects, selector(inventory.service, inventory.profile), say)
     remove(cluster, inventory)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from forge.kube import ApiError, Cluster
+from forge.cluster import ClusterAPI
+from forge.cluster.kube import ApiError
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,10 @@ def local_port(port: int) -> int:
     return port if port >= 1024 else 8000 + port
 
 
-def node_address(cluster: Cluster) -> str | None:
+def node_address(cluster: ClusterAPI) -> str | None:
     """An address of a Ready node (ExternalIP preferred), or None when nodes cannot be listed."""
     try:
-        nodes = cluster.request("GET", "/api/v1/nodes").get("items", [])
+        nodes = cluster.list("/api/v1/nodes")
     except ApiError:
         return None
     for node in nodes:
@@ -57,7 +58,7 @@ def _scheme(port: dict[str, Any]) -> str:
     return "https" if port.get("name") == "https" or port.get("port") == 443 else "http"
 
 
-def port_forward(cluster: Cluster, svc: dict[str, Any], local: int | None = None) -> tuple[list[str], str]:
+def port_forward(cluster: ClusterAPI, svc: dict[str, Any], local: int | None = None) -> tuple[list[str], str]:
     """The `kubectl port-forward` argv that reaches `svc` (a Service with ports) from this machine, and the URL it
     serves: local port `local`, else the Service port (8000 + port below 1024)."""
     meta = svc.get("metadata") or {}
@@ -68,7 +69,7 @@ def port_forward(cluster: Cluster, svc: dict[str, Any], local: int | None = None
     return argv, f"{_scheme(port)}://127.0.0.1:{local}"
 
 
-def endpoint(cluster: Cluster, svc: dict[str, Any], node: str | None) -> Endpoint | None:
+def endpoint(cluster: ClusterAPI, svc: dict[str, Any], node: str | None) -> Endpoint | None:
     """How to reach `svc` (a Service object); None when it has no ports."""
     spec = svc.get("spec") or {}
     meta = svc.get("metadata") or {}
@@ -87,7 +88,7 @@ def endpoint(cluster: Cluster, svc: dict[str, Any], node: str | None) -> Endpoin
     return Endpoint(name, url, " ".join(argv))
 
 
-def endpoints(cluster: Cluster, services: list[dict[str, Any]], preferred: str | None = None) -> list[Endpoint]:
+def endpoints(cluster: ClusterAPI, services: list[dict[str, Any]], preferred: str | None = None) -> list[Endpoint]:
     """Endpoints of `services`, best first: the one named `preferred`, then exposed ones, then the rest."""
     node = node_address(cluster) if any((s.get("spec") or {}).get("type") in ("NodePort", "LoadBalancer")
                                         for s in services) else None

@@ -14,24 +14,13 @@ from kubernetes_validate.utils import all_versions, schema_contents
 from packaging.version import InvalidVersion, Version
 from referencing import Registry, Resource
 
+from forge.config.schema import error_path, field_path
+from forge.config.versions import FILE_NAME, REPOSITORY_FILE, read_versions
+from forge.config.workspace import display_path
 from forge.errors import ForgeError
 from forge.model import Manifest
-from forge.schema import error_path, field_path
-from forge.workspace import display_path
 
-VERSIONS_FILE = "versions.env"
 VERSION_KEY = "KUBERNETES_VERSION"
-
-
-def read_versions_env(path: Path) -> dict[str, str]:
-    """KEY=value lines of a versions.env (comments and blank lines skipped, optional quotes removed)."""
-    values = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
-    return values
 
 
 def pinned_kubernetes_version(start: Path | None = None) -> str | None:
@@ -39,11 +28,11 @@ def pinned_kubernetes_version(start: Path | None = None) -> str | None:
     candidates: list[Path] = []
     if start is not None:
         here = start.resolve()
-        candidates += [d / VERSIONS_FILE for d in (here, *here.parents)]
-    candidates.append(Path(__file__).resolve().parent.parent / VERSIONS_FILE)
+        candidates += [d / FILE_NAME for d in (here, *here.parents)]
+    candidates.append(REPOSITORY_FILE)
     for candidate in candidates:
         if candidate.is_file():
-            version = read_versions_env(candidate).get(VERSION_KEY)
+            version = read_versions(candidate).get(VERSION_KEY)
             if version:
                 return version
     return None

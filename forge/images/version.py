@@ -2,7 +2,7 @@
 
 A container's version covers exactly what Docker gets: its Dockerfile, every file of its build context that
 .dockerignore does not exclude (tracked by git or not; matched by the docker SDK's .dockerignore rules, see
-forge.dockerignore, so the hash and the build context agree), and its build args.
+forge.images.dockerignore, so the hash and the build context agree), and its build args.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from typing import Any
 import jinja2
 import jinja2.meta
 
-from forge.discover import is_service_dir, is_skipped_dir
-from forge.dockerignore import included_paths
+from forge.config.discover import is_service_dir, is_skipped_dir
+from forge.config.workspace import display_path
 from forge.errors import ForgeError
+from forge.images.dockerignore import included_paths
+from forge.manifests.render import environment, templates
 from forge.model import Container, Service
-from forge.render import environment, templates
-from forge.workspace import display_path
 
 LENGTH = 16  # hex characters of sha256 kept in a version
 _CHUNK = 1 << 20

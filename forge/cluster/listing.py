@@ -6,13 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from forge import inventory
-from forge.endpoints import Endpoint, endpoints
+from forge.cluster import ClusterAPI, inventory
+from forge.cluster.endpoints import Endpoint, endpoints
+from forge.cluster.inventory import Inventory
+from forge.cluster.kube import ObjectRef
+from forge.cluster.wait import is_workload, rollout_status
+from forge.config.profiles import DEFAULT, requested_profile
 from forge.errors import ForgeError
-from forge.inventory import Inventory
-from forge.kube import Cluster, ObjectRef
-from forge.profiles import DEFAULT, requested_profile
-from forge.wait import is_workload, rollout_status
 
 
 def profile_for(profile: str | None, canary: bool, env: Mapping[str, str]) -> str:
@@ -20,7 +20,7 @@ def profile_for(profile: str | None, canary: bool, env: Mapping[str, str]) -> st
     return requested_profile(profile, canary, env) or DEFAULT
 
 
-def deployed(cluster: Cluster, service: str, profile: str) -> Inventory:
+def deployed(cluster: ClusterAPI, service: str, profile: str) -> Inventory:
     """The inventory of one service+profile; a ForgeError naming what IS deployed when there is none."""
     found = inventory.find(cluster, cluster.namespace, service)
     for inv in found:
@@ -29,8 +29,8 @@ def deployed(cluster: Cluster, service: str, profile: str) -> Inventory:
     where = f"namespace {cluster.namespace} (context {cluster.context})"
     if found:
         profiles = ", ".join(sorted({inv.profile for inv in found}))
-        raise ForgeError(f"{service}: no {profile} deployment in {where}; deployed profiles: {profiles} "
-                         "(choose one with --profile or --canary)")
+        raise ForgeError(f"{service}: no {profile} deployment in {where}; deployed profiles: {profiles}",
+                         hint="choose one with --profile or --canary")
     raise ForgeError(f"{service}: forge has not deployed it in {where}")
 
 
@@ -74,7 +74,7 @@ class Row:
         }
 
 
-def workload_state(cluster: Cluster, ref: ObjectRef) -> WorkloadState:
+def workload_state(cluster: ClusterAPI, ref: ObjectRef) -> WorkloadState:
     obj = cluster.get(cluster.resource(ref.api_version, ref.kind).path(ref.namespace, ref.name))
     if obj is None:
         return WorkloadState(ref, False, "missing")
@@ -82,7 +82,7 @@ def workload_state(cluster: Cluster, ref: ObjectRef) -> WorkloadState:
     return WorkloadState(ref, status.done, status.progress)
 
 
-def rows(cluster: Cluster) -> list[Row]:
+def rows(cluster: ClusterAPI) -> list[Row]:
     return [
         Row(inv, [workload_state(cluster, ref) for ref in inv.objects if is_workload(ref)])
         for inv in inventory.find(cluster, cluster.namespace)
@@ -100,7 +100,7 @@ def table(found: list[Row]) -> str:
                      for line in lines)
 
 
-def build_services(cluster: Cluster, inv: Inventory) -> list[dict[str, Any]]:
+def build_services(cluster: ClusterAPI, inv: Inventory) -> list[dict[str, Any]]:
     """The build's Services with ports, as the API has them now; the one named like the build first."""
     services = []
     for ref in inv.objects:
@@ -111,5 +111,5 @@ def build_services(cluster: Cluster, inv: Inventory) -> list[dict[str, Any]]:
     return sorted(services, key=lambda s: s["metadata"]["name"] != inv.build_name)
 
 
-def build_endpoints(cluster: Cluster, inv: Inventory) -> list[Endpoint]:
+def build_endpoints(cluster: ClusterAPI, inv: Inventory) -> list[Endpoint]:
     return endpoints(cluster, build_services(cluster, inv), preferred=inv.build_name)

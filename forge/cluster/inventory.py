@@ -12,8 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from forge.cluster import ClusterAPI
+from forge.cluster.kube import ApiError, ObjectRef, label_selector
 from forge.errors import ForgeError
-from forge.kube import ApiError, Cluster, ObjectRef, label_selector
 from forge.model import LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PROFILE, LABEL_VERSION, MANAGER, Build
 
 LABEL_INVENTORY = "forge.shopbox.io/inventory"
@@ -120,33 +121,27 @@ class Inventory:
             raise ForgeError(f"{where}: not a forge inventory (unreadable objects or images: {exc})") from None
 
 
-def find(cluster: Cluster, namespace: str, service: str | None = None, profile: str | None = None) -> list[Inventory]:
+def find(cluster: ClusterAPI, namespace: str, service: str | None = None,
+         profile: str | None = None) -> list[Inventory]:
     """Inventories in `namespace`, optionally only one service's and/or one profile's, sorted by build name."""
     wanted = {LABEL_MANAGED_BY: MANAGER, LABEL_INVENTORY: "true"}
     if service:
         wanted[LABEL_NAME] = service
     if profile:
         wanted[LABEL_PROFILE] = profile
-    listing = cluster.request("GET", CONFIGMAPS.format(namespace=namespace),
-                              query={"labelSelector": label_selector(wanted)})
-    found = [Inventory.from_configmap(cm) for cm in listing.get("items", [])]
+    listing = cluster.list(CONFIGMAPS.format(namespace=namespace), label_selector(wanted))
+    found = [Inventory.from_configmap(cm) for cm in listing]
     return sorted(found, key=lambda inv: (inv.service, inv.build_name))
 
 
-def save(cluster: Cluster, inventory: Inventory) -> None:
+def save(cluster: ClusterAPI, inventory: Inventory) -> None:
     body = inventory.configmap()
-    cluster.request(
-        "PATCH",
-        f"{CONFIGMAPS.format(namespace=inventory.namespace)}/{inventory.configmap_name}",
-        query={"fieldManager": MANAGER, "force": "true"},
-        body=body,
-        content_type="application/apply-patch+yaml",
-    )
+    cluster.apply(f"{CONFIGMAPS.format(namespace=inventory.namespace)}/{inventory.configmap_name}", body)
 
 
-def remove(cluster: Cluster, inventory: Inventory) -> None:
+def remove(cluster: ClusterAPI, inventory: Inventory) -> None:
     try:
-        cluster.request("DELETE", f"{CONFIGMAPS.format(namespace=inventory.namespace)}/{inventory.configmap_name}")
+        cluster.delete(f"{CONFIGMAPS.format(namespace=inventory.namespace)}/{inventory.configmap_name}")
     except ApiError as exc:
         if exc.status != 404:
             raise

@@ -11,8 +11,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from forge.cluster import ClusterAPI
+from forge.cluster.kube import ApiError, ObjectRef, label_selector
 from forge.errors import ForgeError
-from forge.kube import ApiError, Cluster, ObjectRef, label_selector
 
 Say = Callable[[str], None]
 Logs = Callable[[str, str], str]  # (pod, container) -> last log lines; raises ForgeError when unavailable
@@ -167,7 +168,7 @@ def _last_logs(logs: Logs, pod: str, cs: dict[str, Any]) -> str:
 class Waiter:
     """Polls the workloads of a deploy until all have rolled out, one fails, or the time is up."""
 
-    def __init__(self, cluster: Cluster, say: Say, *, poll: float = 1.0) -> None:
+    def __init__(self, cluster: ClusterAPI, say: Say, *, poll: float = 1.0) -> None:
         self.cluster = cluster
         self.say = say
         self.poll = poll
@@ -243,9 +244,7 @@ class Waiter:
         selector = selector_string((obj.get("spec") or {}).get("selector") or {})
         if selector is None:
             return []
-        listing = self.cluster.request("GET", f"/api/v1/namespaces/{ref.namespace}/pods",
-                                       query={"labelSelector": selector})
-        pods = listing.get("items", [])
+        pods = self.cluster.list(f"/api/v1/namespaces/{ref.namespace}/pods", selector)
         owners = {(obj.get("metadata") or {}).get("uid")}
         if ref.kind == "Deployment":
             owners = self._newest_replicaset_uids(ref, obj, selector)
@@ -255,12 +254,11 @@ class Waiter:
         revision = ((deployment.get("metadata") or {}).get("annotations") or {}).get(
             "deployment.kubernetes.io/revision"
         )
-        listing = self.cluster.request("GET", f"/apis/apps/v1/namespaces/{ref.namespace}/replicasets",
-                                       query={"labelSelector": selector})
+        listing = self.cluster.list(f"/apis/apps/v1/namespaces/{ref.namespace}/replicasets", selector)
         uid = deployment["metadata"].get("uid")
         return {
             rs["metadata"]["uid"]
-            for rs in listing.get("items", [])
+            for rs in listing
             if any(o.get("uid") == uid for o in rs["metadata"].get("ownerReferences") or [])
             and (rs["metadata"].get("annotations") or {}).get("deployment.kubernetes.io/revision") == revision
         }

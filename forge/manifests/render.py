@@ -15,10 +15,10 @@ import jinja2
 import jinja2.bccache
 import yaml
 
+from forge.config.workspace import display_path
+from forge.config.yamlload import load_all
 from forge.errors import ForgeError
 from forge.model import Build, Manifest, Service
-from forge.workspace import display_path
-from forge.yamlload import load_all
 
 log = logging.getLogger(__name__)
 TEMPLATE_SUFFIXES = (".yaml", ".yml")

@@ -23,18 +23,20 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from forge.errors import ForgeError
+from forge.model import MANAGER
 
 T = TypeVar("T")
 DEFAULT_KUBECONFIG = "~/.kube/config"
 REQUEST_TIMEOUT = (5, 30)  # seconds: connect, read
 LOCAL_REGISTRY_CONFIGMAP = ("kube-public", "local-registry-hosting")  # KEP-1755
+APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
 
 
 class ApiError(ForgeError):
     """The API server answered with an error status."""
 
-    def __init__(self, status: int, reason: str, message: str, detail: str | None = None):
-        super().__init__(message or reason or f"HTTP {status}", detail)
+    def __init__(self, status: int, reason: str, message: str, detail: str | None = None, hint: str | None = None):
+        super().__init__(message or reason or f"HTTP {status}", detail, hint=hint)
         self.status = status
         self.reason = reason  # the Status reason, e.g. "Invalid", "NotFound", "Forbidden"
 
@@ -47,14 +49,14 @@ class ApiError(ForgeError):
             status = None
         if not isinstance(status, dict):  # not a Kubernetes Status: a proxy's or web server's answer
             hint, first = not_the_api(body), (body.strip().splitlines() or [""])[0][:200]
-            message = first if first and not hint else f"HTTP {exc.status} {exc.reason or ''}".strip() + hint
-            return cls(exc.status or 0, str(exc.reason or ""), message, detail=body or None)
+            message = first if first and not hint else f"HTTP {exc.status} {exc.reason or ''}".strip()
+            return cls(exc.status or 0, str(exc.reason or ""), message, detail=body or None, hint=hint)
         message = status.get("message") or str(exc.reason)
         return cls(exc.status or 0, status.get("reason") or str(exc.reason or ""), message.strip())
 
     def explain(self) -> str:
         """The API's message without its `Kind.group "name" is invalid:` preamble (forge names the object itself)."""
-        message = str(self)
+        message = self.message
         if self.reason == "Invalid" and " is invalid: " in message:
             return message.split(" is invalid: ", 1)[1]
         return message
@@ -155,7 +157,7 @@ class Cluster:
             return json.loads(text) if text else {}
         except ValueError:
             raise ForgeError(f"context {self.context} at {self.server}: HTTP {response.status} from {path} is not "
-                             f"JSON{not_the_api(text)}", text) from None
+                             "JSON", text, hint=not_the_api(text)) from None
 
     def stream_lines(self, path: str, *, query: dict[str, Any] | None = None) -> Iterator[str]:
         """GET a streaming endpoint (pod logs with follow=true): its lines as they arrive, until the server ends
@@ -197,14 +199,27 @@ class Cluster:
                 f"cluster unreachable: context {self.context} at {self.server}: {_short_reason(exc)}", str(exc)
             ) from None
 
-    def get(self, path: str, **query: Any) -> dict[str, Any] | None:
+    def get(self, path: str) -> dict[str, Any] | None:
         """GET; None when the object does not exist."""
         try:
-            return self.request("GET", path, query=query)
+            return self.request("GET", path)
         except ApiError as exc:
             if exc.status == 404:
                 return None
             raise
+
+    def list(self, path: str, selector: str | None = None) -> list[dict[str, Any]]:
+        return list(self.request("GET", path, query={"labelSelector": selector}).get("items", []))
+
+    def apply(self, path: str, body: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+        query = {"fieldManager": MANAGER, "force": "true", "dryRun": "All" if dry_run else None}
+        return self.request("PATCH", path, query=query, body=body, content_type=APPLY_CONTENT_TYPE)
+
+    def delete(self, path: str, *, uid: str | None = None) -> None:
+        options: dict[str, Any] = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"}
+        if uid:
+            options["preconditions"] = {"uid": uid}
+        self.request("DELETE", path, body=options)
 
     # -- discovery ----------------------------------------------------------------------------
 
@@ -250,21 +265,31 @@ class Cluster:
         host = hosting.get("host") if isinstance(hosting, dict) else None
         return str(host) if host else None
 
-    def pod_logs(self, namespace: str, pod: str, container: str, *, previous: bool, tail: int) -> str:
+    def pod_logs(self, namespace: str, pod: str, container: str, *, previous: bool = False,
+                 tail: int | None = None) -> str:
+        """A previous run's log is read while waiting for a rollout: a shorter read timeout bounds that wait."""
         return self.request(
             "GET",
-            f"/api/v1/namespaces/{namespace}/pods/{pod}/log",
+            _log_path(namespace, pod),
             query={"container": container, "previous": "true" if previous else None, "tailLines": tail},
             raw=True,
-            timeout=(5, 10),
+            timeout=(5, 10) if previous else REQUEST_TIMEOUT,
         )
 
+    def follow_logs(self, namespace: str, pod: str, container: str, *, tail: int | None = None) -> Iterator[str]:
+        return self.stream_lines(_log_path(namespace, pod),
+                                 query={"container": container, "follow": "true", "tailLines": tail})
 
-def not_the_api(body: str) -> str:
-    """A hint when an answer is not from a Kubernetes API server (e.g. an HTML login or error page)."""
+
+def _log_path(namespace: str, pod: str) -> str:
+    return f"/api/v1/namespaces/{quote(namespace, safe='')}/pods/{quote(pod, safe='')}/log"
+
+
+def not_the_api(body: str) -> str | None:
+    """The hint when an answer is not from a Kubernetes API server (e.g. an HTML login or error page)."""
     if body.lstrip()[:200].lower().startswith(("<!doctype html", "<html")) or "<html" in body[:500].lower():
-        return " (an HTML page: is the kubeconfig's server address a Kubernetes API server? -v shows the page)"
-    return ""
+        return "an HTML page: is the kubeconfig's server address a Kubernetes API server? -v shows the page"
+    return None
 
 
 def _short_reason(exc: BaseException) -> str:
@@ -287,7 +312,8 @@ def connect(*, context: str | None = None, namespace: str | None = None) -> Clus
     by_name, current = _contexts(paths)
     name = context or current
     if not name:
-        raise ForgeError(f"kubeconfig {paths}: no current context; pass --context (contexts: {_names(by_name)})")
+        raise ForgeError(f"kubeconfig {paths}: no current context; its contexts: {_names(by_name)}",
+                         hint="pass --context")
     if name not in by_name:
         raise ForgeError(f"kubeconfig {paths}: no context named {name!r} (contexts: {_names(by_name)})")
     configuration = k8s_client.Configuration()
@@ -310,9 +336,8 @@ def _contexts(paths: str) -> tuple[dict[str, dict[str, Any]], str | None]:
     """Contexts by name and the current context of the kubeconfig files (as kubectl merges them: first wins)."""
     files = _existing(paths)
     if not files:
-        raise ForgeError(
-            f"no kubeconfig: {paths} does not exist (set KUBECONFIG or create ~/.kube/config, e.g. with kind)"
-        )
+        raise ForgeError(f"no kubeconfig: {paths} does not exist",
+                         hint="set KUBECONFIG or create ~/.kube/config, e.g. with kind")
     contexts: dict[str, dict[str, Any]] = {}
     current = None
     for path in files:

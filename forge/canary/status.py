@@ -16,7 +16,7 @@ from typing import Any
 import requests
 
 from forge.errors import ForgeError
-from forge.registry import describe_error
+from forge.images.registry import describe_error
 
 Query = Callable[[str], list[dict[str, Any]]]  # PromQL instant query -> the API's data.result
 
@@ -92,8 +92,8 @@ def prometheus(url: str, timeout: float = 10) -> Query:
         try:
             body = resp.json()
         except ValueError:
-            raise ForgeError(f"Prometheus at {base}: answered {resp.status_code} without JSON (is it Prometheus?)",
-                             detail=resp.text[:2000]) from None
+            raise ForgeError(f"Prometheus at {base}: answered {resp.status_code} without JSON", resp.text[:2000],
+                             hint="is it Prometheus?") from None
         if body.get("status") != "success":
             raise ForgeError(f"Prometheus at {base}: query failed: {body.get('errorType')}: {body.get('error')}",
                              detail=promql)

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from forge.cluster import ClusterAPI
+from forge.cluster.inventory import Inventory
+from forge.cluster.kube import label_selector
 from forge.errors import ForgeError
-from forge.inventory import Inventory
-from forge.kube import Cluster, label_selector
 from forge.model import LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, MANAGER
 
 Say = Callable[[str], None]
@@ -31,16 +32,12 @@ class Source:
     container: str
     prefix: str  # `[pod]`, or `[pod/container]` when the pod has several containers
 
-    def path(self, namespace: str) -> str:
-        return f"/api/v1/namespaces/{quote(namespace, safe='')}/pods/{quote(self.pod, safe='')}/log"
 
-
-def pods(cluster: Cluster, inv: Inventory) -> list[dict[str, Any]]:
+def pods(cluster: ClusterAPI, inv: Inventory) -> list[dict[str, Any]]:
     """The pods of the build, by name."""
     wanted = {LABEL_MANAGED_BY: MANAGER, LABEL_NAME: inv.service, LABEL_INSTANCE: inv.build_name}
-    listing = cluster.request("GET", f"/api/v1/namespaces/{quote(inv.namespace, safe='')}/pods",
-                              query={"labelSelector": label_selector(wanted)})
-    return sorted(listing.get("items", []), key=lambda p: p["metadata"]["name"])
+    listing = cluster.list(f"/api/v1/namespaces/{quote(inv.namespace, safe='')}/pods", label_selector(wanted))
+    return sorted(listing, key=lambda p: p["metadata"]["name"])
 
 
 def sources(found: list[dict[str, Any]]) -> list[Source]:
@@ -53,15 +50,14 @@ def sources(found: list[dict[str, Any]]) -> list[Source]:
     return result
 
 
-def show(cluster: Cluster, inv: Inventory, say: Say, *, tail: int | None) -> None:
+def show(cluster: ClusterAPI, inv: Inventory, say: Say, *, tail: int | None) -> None:
     """Print the logs there are now, pod after pod."""
     found = sources(pods(cluster, inv))
     if not found:
         raise ForgeError(f"{inv.build_name}: no pods in namespace {inv.namespace} (scaled to 0, or not created yet)")
     for source in found:
         try:
-            text = cluster.request("GET", source.path(inv.namespace), raw=True,
-                                   query={"container": source.container, "tailLines": tail})
+            text = cluster.pod_logs(inv.namespace, source.pod, source.container, tail=tail)
         except ForgeError as exc:
             say(f"{source.prefix} (no logs: {exc})")
             continue
@@ -69,7 +65,7 @@ def show(cluster: Cluster, inv: Inventory, say: Say, *, tail: int | None) -> Non
             say(f"{source.prefix} {line}")
 
 
-def follow(cluster: Cluster, inv: Inventory, say: Say, *, tail: int | None, stop: threading.Event,
+def follow(cluster: ClusterAPI, inv: Inventory, say: Say, *, tail: int | None, stop: threading.Event,
            poll: float = POLL_SECONDS) -> None:
     """Stream every container's log as lines arrive, picking up pods that start later, until `stop` is set
     (Ctrl-C). A container that cannot give logs yet (still starting) is tried again at the next poll; one whose
@@ -80,9 +76,7 @@ def follow(cluster: Cluster, inv: Inventory, say: Say, *, tail: int | None, stop
 
     def stream(source: Source) -> None:
         try:
-            for line in cluster.stream_lines(source.path(inv.namespace),
-                                             query={"container": source.container, "follow": "true",
-                                                    "tailLines": tail}):
+            for line in cluster.follow_logs(inv.namespace, source.pod, source.container, tail=tail):
                 lines.put((source, line))
         except ForgeError as exc:
             if source not in reported:

@@ -11,17 +11,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from forge import inventory
+from forge.cluster import ClusterAPI, inventory
+from forge.cluster.inventory import Inventory, stale
+from forge.cluster.kube import ApiError, ObjectRef, ResourceType, kind_rank
+from forge.cluster.prune import delete_owned
+from forge.config.workspace import display_path
 from forge.errors import ForgeError
-from forge.inventory import Inventory, stale
-from forge.kube import ApiError, Cluster, ObjectRef, ResourceType, kind_rank
 from forge.model import LABEL_MANAGED_BY, LABEL_NAME, LABEL_PROFILE, MANAGER, Build, Manifest
-from forge.prune import delete_owned
-from forge.workspace import display_path
 
 Say = Callable[[str], None]
-APPLY_QUERY = {"fieldManager": MANAGER, "force": "true"}
-APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
 
 
 @dataclass
@@ -54,12 +52,13 @@ class Applied:
     pruned: list[ObjectRef]
 
 
-def resolve(cluster: Cluster, manifest: Manifest) -> Planned:
+def resolve(cluster: ClusterAPI, manifest: Manifest) -> Planned:
     """Find the served resource and fix the namespace (set for namespaced kinds, dropped for cluster-scoped)."""
     try:
         resource = cluster.resource(manifest.api_version, manifest.kind)
     except ForgeError as exc:
-        raise ForgeError(f"{manifest.ident()}: {exc}", f"from {display_path(manifest.source)}") from None
+        raise ForgeError(f"{manifest.ident()}: {exc.message}", f"from {display_path(manifest.source)}",
+                         hint=exc.hint) from None
     body = copy.deepcopy(manifest.doc)
     meta = body.setdefault("metadata", {})
     if resource.namespaced:
@@ -83,18 +82,13 @@ def owner_conflict(planned: Planned) -> str | None:
             f"rename it in {display_path(planned.manifest.source)} or `forge delete` the other deployment")
 
 
-def _server_apply(cluster: Cluster, planned: Planned, *, dry_run: bool) -> dict[str, Any]:
-    query = {**APPLY_QUERY, "dryRun": "All" if dry_run else None}
-    return cluster.request("PATCH", planned.path, query=query, body=planned.body, content_type=APPLY_CONTENT_TYPE)
-
-
-def prepare(cluster: Cluster, builds: Sequence[tuple[Build, Sequence[Manifest]]]) -> list[BuildPlan]:
+def prepare(cluster: ClusterAPI, builds: Sequence[tuple[Build, Sequence[Manifest]]]) -> list[BuildPlan]:
     """Resolve, check ownership and server-side dry run EVERY object of the deploy; raise before anything changes."""
     namespaces = {m.namespace for _, manifests in builds for m in manifests} | {b.namespace for b, _ in builds}
     for namespace in sorted(namespaces):
         if cluster.get(f"/api/v1/namespaces/{namespace}") is None:
-            raise ForgeError(f"namespace {namespace} does not exist in context {cluster.context} "
-                             f"(create it: kubectl create namespace {namespace})")
+            raise ForgeError(f"namespace {namespace} does not exist in context {cluster.context}",
+                             hint=f"create it: kubectl create namespace {namespace}")
     plans = []
     problems: list[tuple[Planned, str]] = []
     for build, manifests in builds:
@@ -106,7 +100,7 @@ def prepare(cluster: Cluster, builds: Sequence[tuple[Build, Sequence[Manifest]]]
                 problems.append((planned, conflict))
                 continue
             try:
-                _server_apply(cluster, planned, dry_run=True)
+                cluster.apply(planned.path, planned.body, dry_run=True)
             except ApiError as exc:
                 problems.append((planned, f"{planned.ref.ident()}: {exc.explain()}"))
         previous = inventory.find(cluster, build.namespace, build.service.name, build.profile)
@@ -120,7 +114,7 @@ def prepare(cluster: Cluster, builds: Sequence[tuple[Build, Sequence[Manifest]]]
     return plans
 
 
-def apply(cluster: Cluster, plans: Sequence[BuildPlan], say: Say) -> list[Applied]:
+def apply(cluster: ClusterAPI, plans: Sequence[BuildPlan], say: Say) -> list[Applied]:
     """Apply checked plans in order, recording each build's inventory, and prune what the render no longer has."""
     results = []
     for plan in plans:
@@ -133,7 +127,7 @@ def apply(cluster: Cluster, plans: Sequence[BuildPlan], say: Say) -> list[Applie
         applied = []
         for planned in plan.objects:
             try:
-                result = _server_apply(cluster, planned, dry_run=False)
+                result = cluster.apply(planned.path, planned.body)
             except ApiError as exc:
                 raise ForgeError(f"{planned.ref.ident()}: {exc.explain()}",
                                  f"from {display_path(planned.manifest.source)}") from None

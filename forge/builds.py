@@ -9,13 +9,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from forge.descriptor import load_service
-from forge.discover import discover, enclosing_service, names_one_service
+from forge.config.descriptor import load_service
+from forge.config.discover import discover, enclosing_service, names_one_service
+from forge.config.profiles import CANARY, build_name, choose_profile, has_profile, profile_values, requested_profile
+from forge.config.workspace import display_path, load_workspace
 from forge.errors import ForgeError
+from forge.images.version import combined_version, config_version, container_version
 from forge.model import Build, Image, Service, Workspace
-from forge.profiles import CANARY, build_name, choose_profile, has_profile, profile_values, requested_profile
-from forge.version import combined_version, config_version, container_version
-from forge.workspace import display_path, load_workspace
 
 DEFAULT_NAMESPACE = "default"
 log = logging.getLogger(__name__)

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from forge.config.workspace import display_path
 from forge.errors import ForgeError
 from forge.model import Service
-from forge.workspace import display_path
 
 CANARY = "canary"
 DEFAULT = "default"

@@ -1,0 +1,61 @@
+"""`forge canary promote`: the canary's images and version become the stable build; then the canary goes."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+from forge.builds import plan
+from forge.cluster.apply import Applied, apply, prepare
+from forge.cluster.inventory import Inventory
+from forge.cluster.listing import deployed
+from forge.cluster.prune import delete_build
+from forge.config.profiles import CANARY
+from forge.config.workspace import load_workspace
+from forge.deploy import REAL, Backends, Say, Target, finish, reach, render_and_validate
+from forge.errors import ForgeError
+from forge.model import Build, Image
+
+
+def promote(service: str, path: Path, target: Target, *, profile: str | None, timeout: float, say: Say,
+            backends: Backends = REAL) -> Applied:
+    """Deploy the canary's images and version as the stable profile, wait, then delete the canary."""
+    workspace = load_workspace(path)
+    cluster, kube_version = reach(target, workspace, backends, say)
+    canary = deployed(cluster, service, CANARY)
+    stable_env = {k: v for k, v in os.environ.items()
+                  if k != "CANARY" and not (k == "FORGE_PROFILE" and v == CANARY)}
+    builds = [
+        b for b in plan(path, profile=profile, namespace=cluster.namespace, registry=workspace.registry,
+                        env=stable_env, workspace=workspace)
+        if b.service.name == service
+    ]
+    if not builds:
+        raise ForgeError(f"{service}: no such service under {path}", hint="run promote from the workspace")
+    if builds[0].profile == CANARY:
+        raise ForgeError(f"{service}: cannot promote the canary onto itself",
+                         hint="pass --profile for the stable profile")
+    build = with_images_of(builds[0], canary)
+    say(f"promoting {canary.build_name} (version {canary.version}) to {build.name} (profile {build.profile})")
+    pairs = render_and_validate([build], kube_version, say)
+    results = apply(cluster, prepare(cluster, pairs), say)
+    finish(cluster, results, timeout, say, backends.poll)
+    say(f"deleting {canary.build_name}")
+    delete_build(cluster, canary, say)
+    return results[0]
+
+
+def with_images_of(build: Build, canary: Inventory) -> Build:
+    """`build` with the canary's image references and version (the images the canary runs, already pushed)."""
+    images: dict[str, Image] = {}
+    for image in {id(i): i for i in build.images.values()}.values():
+        ref = canary.images.get(image.container.name)
+        if ref is None:
+            raise ForgeError(f"{build.service.name}: the canary has no image for container {image.container.name}: "
+                             "the service changed since", hint="deploy the canary again")
+        promoted = dataclasses.replace(image, ref=ref, version=ref.rsplit(":", 1)[-1])
+        images[image.container.key] = images[image.container.name] = promoted
+    return dataclasses.replace(build, images=images, version=canary.version)
+
+
