@@ -1,8 +1,10 @@
 """QOTM, the Quote Of The Moment: the small Flask service the workshop builds, deploys and canaries.
 
 Endpoints: GET / (a random quote), GET /health, GET and PUT /quote/<id>, GET /crash (the restart demo),
-GET /metrics (Prometheus). Settings come from the environment: QOTM_VERSION, QOTM_DELAY (seconds added to
-GET /, for the canary exercise) and LOG_LEVEL. The port is gunicorn's business: see gunicorn.conf.py.
+GET /metrics (Prometheus), GET and PUT /fault (the resilience exercise's faults, changed at run time). Settings
+come from the environment: QOTM_VERSION, QOTM_DELAY (seconds added to GET /, for the canary and timeout
+exercises), QOTM_FAIL_PERCENT (that share of requests answered 503, for the resilience exercise) and LOG_LEVEL.
+The port is gunicorn's business: see gunicorn.conf.py.
 """
 
 from __future__ import annotations
@@ -35,6 +37,18 @@ def env_seconds(name: str) -> float:
     return value
 
 
+def env_percent(name: str) -> float:
+    """A percentage 0..100 from the environment (0 when unset); stops the program with one line otherwise."""
+    raw = os.environ.get(name, "0")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 100:
+        sys.exit(f"qotm: {name}={raw!r}: expected a percentage from 0 to 100, like 20")
+    return value
+
+
 def env_log_level(name: str) -> str:
     """A logging level name from the environment (default INFO); stops the program with one line otherwise."""
     raw = os.environ.get(name, "info")
@@ -46,6 +60,10 @@ def env_log_level(name: str) -> str:
 
 VERSION = os.environ.get("QOTM_VERSION", "dev")
 DELAY = env_seconds("QOTM_DELAY")
+FAIL_PERCENT = env_percent("QOTM_FAIL_PERCENT")
+# Endpoints QOTM_FAIL_PERCENT never fails: health checks and scrapes keep answering, so a failing pod stays in
+# rotation for Envoy's outlier detection to find, and its faults can always be switched off again.
+FAULT_EXEMPT = ("/health", "/metrics", "/fault", "/crash")
 HOSTNAME = socket.gethostname()  # the pod name in Kubernetes
 USER_HEADER = "x-authenticated-as"  # set by the auth service, forwarded by Envoy
 MAX_QUOTE_LENGTH = 500
@@ -97,8 +115,12 @@ def http_error(exc: HTTPException) -> tuple[Response, int]:
 
 
 @app.before_request
-def start_timer() -> None:
+def start_timer() -> Response | tuple[Response, int] | None:
     g.started = time.perf_counter()
+    exempt = request.url_rule is not None and request.url_rule.rule in FAULT_EXEMPT
+    if FAIL_PERCENT and not exempt and random.random() * 100 < FAIL_PERCENT:
+        return error(503, f"injected failure: this pod fails {FAIL_PERCENT:g}% of requests (QOTM_FAIL_PERCENT)")
+    return None
 
 
 @app.after_request
@@ -221,6 +243,41 @@ def crash() -> Response:
     response = jsonify(crashing=True, hostname=HOSTNAME, version=VERSION)
     response.call_on_close(lambda: os._exit(1))  # after the answer went out; os._exit skips all cleanup
     return response
+
+
+def faults() -> Response:
+    return jsonify(fail_percent=FAIL_PERCENT, delay=DELAY)
+
+
+@app.get("/fault")
+def get_fault() -> Response:
+    """The faults this process injects now."""
+    return faults()
+
+
+@app.put("/fault")
+def put_fault() -> Response | tuple[Response, int]:
+    """Change this process's faults: {"fail_percent": 0..100, "delay": seconds} (either or both).
+
+    One pod made bad without a redeploy, for the outlier detection exercise. The edge never routes it
+    (internal_paths): call the pod itself (`kubectl port-forward pod/NAME 8081:8080`).
+    """
+    global FAIL_PERCENT, DELAY
+    body = request.get_data()
+    try:
+        data = None if nested_deeper_than(body, 1) else json.loads(body)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not data or set(data) - {"fail_percent", "delay"}:
+        return error(400, 'send {"fail_percent": 0..100, "delay": seconds}, either or both')
+    for key, value in data.items():
+        top = 100 if key == "fail_percent" else 3600
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= top:
+            return error(400, f"field {key!r} must be a number from 0 to {top}")
+    FAIL_PERCENT = float(data.get("fail_percent", FAIL_PERCENT))
+    DELAY = float(data.get("delay", DELAY))
+    log.warning("faults changed: fail_percent=%g delay=%g", FAIL_PERCENT, DELAY)
+    return faults()
 
 
 @app.get("/metrics")

@@ -106,6 +106,8 @@ def test_qotm_crash_stops_the_whole_server_with_status_1(serve) -> None:
     ("service", "env", "message"),
     [
         ("qotm", {"QOTM_DELAY": "slow"}, "qotm: QOTM_DELAY='slow': expected a number of seconds >= 0, like 0.5"),
+        ("qotm", {"QOTM_FAIL_PERCENT": "200"},
+         "qotm: QOTM_FAIL_PERCENT='200': expected a percentage from 0 to 100, like 20"),
         ("qotm", {"LOG_LEVEL": "loud"},
          "qotm: LOG_LEVEL='loud': expected one of debug, info, warning, error, critical"),
         ("auth", {"AUTH_MODE": "open"}, "auth: AUTH_MODE='open': expected allow, token or basic"),

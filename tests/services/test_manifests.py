@@ -87,7 +87,8 @@ def test_qotm_deployment(request: pytest.FixtureRequest, fixture: str, name: str
     assert pod_labels["shopbox.io/track"] == deployment["metadata"]["labels"]["shopbox.io/track"] == track
     assert deployment["spec"]["replicas"] == replicas
     assert container(deployment)["image"] == f"{REGISTRY}/qotm:{build.version}"
-    assert env_of(deployment) == {"QOTM_VERSION": build.version, "QOTM_DELAY": delay, "LOG_LEVEL": "info"}
+    assert env_of(deployment) == {"QOTM_VERSION": build.version, "QOTM_DELAY": delay, "QOTM_FAIL_PERCENT": "0",
+                                  "LOG_LEVEL": "info"}
     assert deployment["spec"]["template"]["metadata"]["annotations"] == {
         "prometheus.io/scrape": "true", "prometheus.io/port": "8080", "prometheus.io/path": "/metrics"}
     assert_hardened_with_health_probes(deployment)

@@ -345,3 +345,88 @@ def test_put_accepts_json_and_plain_content_types(client: FlaskClient, content_t
     headers = {"Content-Type": content_type} if content_type else {}
     response = client.put("/quote/4", data=b'{"quote": "typed"}', headers=headers)
     assert response.status_code == 200
+
+
+# --- faults: QOTM_FAIL_PERCENT and /fault ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def faults(qotm: ModuleType, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """The module with its faults restored after the test (PUT /fault changes module globals)."""
+    monkeypatch.setattr(qotm, "FAIL_PERCENT", 0.0)
+    return qotm
+
+
+def test_fail_percent_answers_that_share_of_requests_503(faults: ModuleType, client: FlaskClient,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(faults, "FAIL_PERCENT", 20.0)
+    statuses = [client.get("/").status_code for _ in range(2000)]
+    failed = statuses.count(503)
+    assert set(statuses) == {200, 503}
+    assert 300 <= failed <= 500, failed  # 400 expected; +-5 standard deviations
+    response = next(r for r in iter(lambda: client.get("/quote/1"), None) if r.status_code == 503)
+    assert response.get_json() == {"error": "injected failure: this pod fails 20% of requests (QOTM_FAIL_PERCENT)"}
+    assert response.headers["x-qotm-pod"] == socket.gethostname()
+
+
+def test_fail_percent_spares_health_metrics_and_fault(faults: ModuleType, client: FlaskClient,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(faults, "FAIL_PERCENT", 100.0)
+    assert client.get("/").status_code == 503
+    assert client.post("/").status_code == 503  # any method: a POST is failed too (and the edge never retries it)
+    for path in ("/health", "/metrics", "/fault"):
+        assert all(client.get(path).status_code == 200 for _ in range(20)), path
+    failed = samples(client)
+    assert sample(failed, "qotm_requests_total", endpoint="/", method="GET", status="503") >= 1
+
+
+def test_no_faults_by_default(faults: ModuleType, client: FlaskClient) -> None:
+    assert client.get("/fault").get_json() == {"fail_percent": 0.0, "delay": 0.0}
+    assert all(client.get("/").status_code == 200 for _ in range(200))
+
+
+def test_put_fault_changes_fail_percent_and_delay_at_run_time(faults: ModuleType, client: FlaskClient,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(faults, "DELAY", 0.0)
+    response = client.put("/fault", json={"fail_percent": 100})
+    assert response.status_code == 200
+    assert response.get_json() == {"fail_percent": 100.0, "delay": 0.0}
+    assert client.get("/").status_code == 503
+    assert client.put("/fault", data='{"fail_percent": 0, "delay": 0.1}').get_json() == {
+        "fail_percent": 0.0, "delay": 0.1}
+    started = time.perf_counter()
+    assert client.get("/").status_code == 200
+    assert time.perf_counter() - started >= 0.1
+    assert client.get("/fault").get_json() == {"fail_percent": 0.0, "delay": 0.1}
+
+
+@pytest.mark.parametrize("body", [
+    b"", b"[]", b"{}", b"not json", b'{"fail_percent": "20"}', b'{"fail_percent": 101}', b'{"fail_percent": -1}',
+    b'{"fail_percent": true}', b'{"fail_percent": NaN}', b'{"delay": 3601}', b'{"fail": 20}',
+    b'{"fail_percent": [[[[1]]]]}', b"[" * 5000,
+])
+def test_put_fault_bad_input_is_400_and_changes_nothing(faults: ModuleType, client: FlaskClient,
+                                                        body: bytes) -> None:
+    response = client.put("/fault", data=body)
+    assert response.status_code == 400
+    assert "error" in response.get_json()
+    assert faults.FAIL_PERCENT == 0.0 and faults.DELAY == 0.0
+
+
+@pytest.mark.parametrize(("raw", "expected"), [(None, 0.0), ("0", 0.0), ("20", 20.0), ("100", 100.0), ("2.5", 2.5)])
+def test_env_percent_reads_a_share(qotm: ModuleType, monkeypatch: pytest.MonkeyPatch, raw: str | None,
+                                   expected: float) -> None:
+    if raw is None:
+        monkeypatch.delenv("QOTM_FAIL_PERCENT", raising=False)
+    else:
+        monkeypatch.setenv("QOTM_FAIL_PERCENT", raw)
+    assert qotm.env_percent("QOTM_FAIL_PERCENT") == expected
+
+
+@pytest.mark.parametrize("raw", ["abc", "", "-1", "101", "nan", "20%"])
+def test_env_percent_refuses_a_bad_share_in_one_line(qotm: ModuleType, monkeypatch: pytest.MonkeyPatch,
+                                                     raw: str) -> None:
+    monkeypatch.setenv("QOTM_FAIL_PERCENT", raw)
+    with pytest.raises(SystemExit) as exc:
+        qotm.env_percent("QOTM_FAIL_PERCENT")
+    assert str(exc.value.code) == f"qotm: QOTM_FAIL_PERCENT={raw!r}: expected a percentage from 0 to 100, like 20"
