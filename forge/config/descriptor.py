@@ -9,8 +9,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+
 from forge.config.discover import is_service_dir, is_skipped_dir
-from forge.config.schema import check
+from forge.config.schema import check, field_path
 from forge.config.workspace import build_arg_text, display_path, read_yaml_mapping
 from forge.errors import ForgeError
 from forge.model import Container, Service
@@ -71,6 +73,9 @@ SCHEMA: dict[str, Any] = {
     },
 }
 
+# A service's own JSON Schema (in YAML) for the fields its templates read, next to its service.yaml.
+OWN_SCHEMA = "service.schema.yaml"
+
 # Profiles every service has, whether or not service.yaml defines them.
 BUILTIN_PROFILES = ("default", "canary")
 
@@ -87,6 +92,9 @@ def load_service(descriptor: Path, overrides: Mapping[str, Any] | None = None) -
         shown += " (with --set)"
     check(data, SCHEMA, shown)
     root = descriptor.parent
+    own_schema = root / OWN_SCHEMA
+    if own_schema.is_file():
+        check(data, _own_schema(own_schema), shown)
     data.setdefault("name", root.name)
     check({"name": data["name"]}, {"properties": {"name": SCHEMA["properties"]["name"]}}, shown)
     profiles = {k: dict(v or {}) for k, v in (data.get("profiles") or {}).items()}
@@ -112,6 +120,17 @@ def load_service(descriptor: Path, overrides: Mapping[str, Any] | None = None) -
         requires=data["requires"],
         overridden=tuple(applicable),
     )
+
+
+def _own_schema(path: Path) -> dict[str, Any]:
+    """A service's service.schema.yaml, refused with its file name when it is not a valid JSON Schema."""
+    schema = read_yaml_mapping(path)
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as err:
+        where = field_path(err.absolute_path) or "(top)"
+        raise ForgeError(f"{display_path(path)}: {where}: not a valid JSON Schema: {err.message}") from err
+    return schema
 
 
 def settable(data: dict[str, Any], dotted: str) -> bool:

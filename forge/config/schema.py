@@ -55,6 +55,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"{value!r} is not {schema.get('description', 'valid')}"
     if kind in ("minimum", "maximum"):
         return f"{'at least' if kind == 'minimum' else 'at most'} {error.validator_value} expected, got {value!r}"
+    if kind == "enum":
+        return f"{value!r} is not one of {', '.join(str(v) for v in error.validator_value)}"
     if kind == "minLength":
         return "must not be empty"
     if kind == "uniqueItems":

@@ -225,3 +225,47 @@ def test_several_schema_errors_first_one_in_document_order(tmp_path: Path, monke
                                  "(and 1 more problems; -v lists them)")
     assert caught.value.detail == ("svc/service.yaml: profiles.canary.weight: expected a number\n"
                                    "svc/service.yaml: requires: expected a list")
+
+
+OWN_SCHEMA = """\
+type: object
+properties:
+  retries:
+    type: object
+    additionalProperties: false
+    properties:
+      num_retries: {type: integer, minimum: 0, maximum: 5}
+      methods: {type: array, items: {enum: [GET, PUT]}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("descriptor", "message"),
+    [
+        ("retries: {num_retries: 9}\n", "svc/service.yaml: retries.num_retries: at most 5 expected, got 9"),
+        ("retries: {methods: [GET, POST]}\n", "svc/service.yaml: retries.methods[1]: 'POST' is not one of GET, PUT"),
+        ("retries: {num_retrys: 1}\n",
+         "svc/service.yaml: retries.num_retrys: unknown field (known fields: methods, num_retries)"),
+    ],
+)
+def test_a_service_schema_next_to_service_yaml_checks_its_own_fields(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, descriptor: str, message: str
+) -> None:
+    write_tree(tmp_path / "svc", {"service.yaml": descriptor, "service.schema.yaml": OWN_SCHEMA})
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ForgeError) as caught:
+        load_service(tmp_path / "svc" / "service.yaml")
+    assert str(caught.value) == message
+    assert load_service(tmp_path / "svc" / "service.yaml", {"retries": {"num_retries": 2}}).data["retries"] == {
+        "num_retries": 2}  # --set values are checked against it too, and a good one passes
+    with pytest.raises(ForgeError, match=r"^svc/service.yaml \(with --set\): retries.num_retries: at most 5"):
+        load_service(tmp_path / "svc" / "service.yaml", {"retries": {"num_retries": 6}})
+
+
+def test_a_broken_service_schema_is_refused_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_tree(tmp_path / "svc", {"service.yaml": "retries: 1\n",
+                                  "service.schema.yaml": "properties:\n  retries: {type: integr}\n"})
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ForgeError) as caught:
+        load_service(tmp_path / "svc" / "service.yaml")
+    assert str(caught.value).startswith("svc/service.schema.yaml: properties.retries.type: not a valid JSON Schema: ")

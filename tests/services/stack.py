@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import shutil
 import signal
 import sys
@@ -89,6 +90,7 @@ class Answer:
     version: str | None
     user: str | None
     started: float  # time.monotonic()
+    elapsed: float = 0.0  # seconds until the answer (or the error)
 
     @property
     def ok(self) -> bool:
@@ -130,9 +132,9 @@ class Load:
                     resp = session.get(self.url, headers=self.headers, timeout=10)
                     body = resp.json() if resp.status_code == 200 else {}
                     self.answers.append(Answer(resp.status_code, self.version(body) if body else None,
-                                               body.get("user"), started))
+                                               body.get("user"), started, time.monotonic() - started))
                 except (requests.RequestException, ValueError):
-                    self.answers.append(Answer(0, None, None, started))
+                    self.answers.append(Answer(0, None, None, started, time.monotonic() - started))
 
     def start(self) -> Load:
         self.started = time.monotonic()
@@ -196,6 +198,13 @@ class Stack:
 
     def load(self, **kwargs: Any) -> Load:
         return Load(f"{self.edge}/qotm/", self.auth_header, **kwargs)
+
+    def envoy_counter(self, name: str) -> int:
+        """One of Envoy's stats by its full name (`cluster.qotm.upstream_rq_retry`) from the admin API; 0 if absent."""
+        text = requests.get(f"http://127.0.0.1:{self.ports['admin']}/stats?filter=^{re.escape(name)}$",
+                            timeout=5).text
+        match = re.search(rf"^{re.escape(name)}: (\d+)$", text, re.MULTILINE)
+        return int(match.group(1)) if match else 0
 
     def host_flags(self, cluster: str, port: int) -> str:
         """Envoy's health flags of one host, e.g. "healthy" or "/failed_active_hc" (admin /clusters)."""

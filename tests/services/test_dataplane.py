@@ -29,19 +29,12 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     yield from start_stack(tmp_path_factory.mktemp("dataplane"), secrets.token_urlsafe(24))
 
 
-def envoy_counter(stack: Stack, name: str) -> int:
-    text = requests.get(f"http://127.0.0.1:{stack.ports['admin']}/stats?filter=^{re.escape(name)}$",
-                        timeout=5).text
-    match = re.search(rf"^{re.escape(name)}: (\d+)$", text, re.MULTILINE)
-    return int(match.group(1)) if match else 0
-
-
 def test_without_a_canary_every_request_reaches_stable(stack, report):
     stack.ensure_stables()
     stack.stop_canary()
-    fell_back = envoy_counter(stack, "cluster.qotm-canary.upstream_rq_completed")
+    fell_back = stack.envoy_counter("cluster.qotm-canary.upstream_rq_completed")
     answers = stack.load(threads=16, count=1000, seconds=90).run()
-    fell_back = envoy_counter(stack, "cluster.qotm-canary.upstream_rq_completed") - fell_back
+    fell_back = stack.envoy_counter("cluster.qotm-canary.upstream_rq_completed") - fell_back
     report(f"no canary: {len(answers)} requests, {len(failures(answers))} failed, "
            f"{fell_back} of them were the canary's share served by stable")
     assert len(answers) == 1000

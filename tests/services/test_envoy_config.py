@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
+from forge.cli import main as forge_main
 from forge.config.versions import read_versions
 from tests.services.rendered import ENVOY_DIR, NAMESPACE, config_file, find, render, sha256
 from tests.services.stack import binary
@@ -219,6 +221,92 @@ def test_retries_are_bounded_and_only_for_idempotent_methods(config):
             assert "POST" not in regex and "PATCH" not in regex and "GET" in regex
 
 
+def http_filters(config: dict[str, Any]) -> list[str]:
+    return [f["name"] for f in http_manager(config, "edge")["http_filters"]]
+
+
+def forwarding_routes(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The routes that forward to QOTM (weighted, and the canary pin)."""
+    return [r["route"] for r in routes(config) if "retry_policy" in r.get("route", {})]
+
+
+def thresholds(cluster: dict[str, Any]) -> dict[str, Any]:
+    (found,) = cluster["circuit_breakers"]["thresholds"]
+    return found
+
+
+@pytest.mark.unit
+def test_resilience_defaults_keep_envoys_own_limits_and_no_rate_limit(config):
+    """The defaults of service.yaml change nothing a participant would notice: Envoy's default circuit breaker
+    limits (1024), retries only where the request surely did not run, no rate limit."""
+    found = clusters(config)
+    for name in ("qotm", "qotm-canary-pods", "qotm-canary"):
+        assert thresholds(found[name]) == {
+            "max_connections": 1024, "max_pending_requests": 1024, "max_requests": 1024,
+            "retry_budget": {"budget_percent": {"value": 50}, "min_retry_concurrency": 64}}, name
+    assert "max_requests" not in thresholds(found["auth"])  # a low limit for the exercise never hits auth
+    assert "envoy.filters.http.local_ratelimit" not in http_filters(config)
+    for route in forwarding_routes(config):
+        assert route["timeout"] == "15s" and route["retry_policy"]["per_try_timeout"] == "5s"
+    for name in ("qotm", "qotm-canary-pods", "auth"):
+        detection = found[name]["outlier_detection"]
+        assert detection["consecutive_5xx"] == 5 and detection["base_ejection_time"] == "10s"
+        assert detection["successful_active_health_check_uneject_host"] is False
+
+
+@pytest.mark.unit
+def test_resilience_knobs_from_service_yaml(tmp_path):
+    rendered = envoy_config(render(ENVOY_DIR, tmp_path, {
+        "timeouts": "{connect: 0.25s, request: 0.5s, per_try: 0.2s}",
+        "retries.retry_on": "[5xx, reset]", "retries.num_retries": "3", "retries.methods": "[GET]",
+        "retries.budget_percent": "20", "retries.min_concurrency": "5",
+        "circuit_breakers": "{max_connections: 10, max_pending_requests: 0, max_requests: 4}",
+        "outlier_detection.consecutive_5xx": "2", "outlier_detection.base_ejection_time": "30s",
+        "local_rate_limit": "{enabled: true, max_tokens: 7, tokens_per_fill: 3, fill_interval: 0.5s}",
+    }))
+    for route in forwarding_routes(rendered):
+        policy = route["retry_policy"]
+        assert route["timeout"] == "0.5s" and policy["per_try_timeout"] == "0.2s"
+        assert policy["retry_on"] == "5xx,reset" and policy["num_retries"] == 3
+        assert policy["retriable_request_headers"][0]["string_match"]["safe_regex"]["regex"] == "GET"
+    found = clusters(rendered)
+    assert found["qotm"]["connect_timeout"] == "0.25s"
+    assert thresholds(found["qotm"]) == {"max_connections": 10, "max_pending_requests": 0, "max_requests": 4,
+                                         "retry_budget": {"budget_percent": {"value": 20}, "min_retry_concurrency": 5}}
+    assert found["qotm"]["outlier_detection"]["consecutive_5xx"] == 2
+    assert found["qotm"]["outlier_detection"]["base_ejection_time"] == "30s"
+    # The rate limit runs before auth (a request over the rate costs no auth call) and never on the probe route.
+    names = http_filters(rendered)
+    assert names.index("envoy.filters.http.local_ratelimit") < names.index(AUTHZ)
+    (limit,) = [f["typed_config"] for f in http_manager(rendered, "edge")["http_filters"]
+                if f["name"] == "envoy.filters.http.local_ratelimit"]
+    assert limit["token_bucket"] == {"max_tokens": 7, "tokens_per_fill": 3, "fill_interval": "0.5s"}
+    assert limit["filter_enforced"]["default_value"]["numerator"] == 100
+    assert limit["response_headers_to_add"][0]["header"] == {"key": "x-local-rate-limit", "value": "true"}
+    (health,) = [r for r in routes(rendered) if r["match"].get("path") == "/healthz"]
+    exempt = health["typed_per_filter_config"]["envoy.filters.http.local_ratelimit"]
+    assert exempt["filter_enabled"]["default_value"]["numerator"] == 0
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("retries.methods", "[GET, POST]", "retries.methods[1]: 'POST' is not one of GET, HEAD, OPTIONS, PUT, DELETE"),
+    ("retries.retry_on", "[5xx, everything]", "retries.retry_on[1]: 'everything' is not one of connect-failure, "
+     "refused-stream, reset, 5xx, gateway-error"),
+    ("retries.num_retries", "10", "retries.num_retries: at most 5 expected, got 10"),
+    ("timeouts.request", "500ms", "timeouts.request: '500ms' is not a duration in seconds with an s, like 0.5s or 15s"),
+    ("circuit_breakers.max_requests", "0", "circuit_breakers.max_requests: at least 1 expected, got 0"),
+    ("local_rate_limit.enabled", "yes please", "local_rate_limit.enabled: expected true or false"),
+    ("circuit_breakers.max_requets", "4", "circuit_breakers.max_requets: unknown field (known fields: "
+     "max_connections, max_pending_requests, max_requests)"),
+])
+def test_bad_resilience_values_stop_forge_with_one_line_naming_the_field(tmp_path, key, value, message):
+    result = CliRunner().invoke(forge_main, ["render", str(ENVOY_DIR), "-o", str(tmp_path), "--set", f"{key}={value}"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [f"error: envoy-canary/envoy/service.yaml (with --set): {message}"]
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
 @pytest.mark.unit
 def test_upstreams_are_headless_services_discovered_per_pod(config):
     found = clusters(config)
@@ -267,6 +355,8 @@ VARIANTS = {
     "tracing": {"tracing.enabled": "true"},
     "loopback": {"upstreams.qotm": "[127.0.0.1:5000,127.0.0.1:5001]", "listener.address": "127.0.0.1",
                  "health_check.interval": "1s"},
+    "resilience": {"retries.retry_on": "[5xx, gateway-error, reset]", "timeouts.request": "0.5s",
+                   "circuit_breakers.max_requests": "4", "local_rate_limit.enabled": "true"},
 }
 
 
