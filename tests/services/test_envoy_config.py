@@ -164,7 +164,8 @@ def test_routes_come_from_service_yaml_with_canary_pin_and_fallback(config):
 def test_internal_paths_are_answered_404_by_the_edge_before_any_route(config):
     edge = routes(config)
     internal = [r for r in edge if "direct_response" in r]
-    assert [r["match"] for r in internal] == [{"path": "/qotm/crash"}, {"path": "/qotm/metrics"}]
+    assert [r["match"] for r in internal] == [{"path": "/qotm/crash"}, {"path": "/qotm/metrics"},
+                                                {"path": "/qotm/fault"}]
     assert {r["direct_response"]["status"] for r in internal} == {404}
     first_forward = min(i for i, r in enumerate(edge) if "route" in r and r["match"] != {"path": "/healthz"})
     assert max(edge.index(r) for r in internal) < first_forward

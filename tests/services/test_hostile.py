@@ -131,11 +131,12 @@ def test_a_forged_user_header_without_credentials_is_401(stack: Stack) -> None:
 
 INTERNAL_PATHS = ["/qotm/crash", "/qotm//crash", "/qotm/./crash", "/qotm/x/../crash", "/qotm/%2e/crash",
                   "/qotm/x/%2e%2e/crash", "/qotm/crash?now=1", "/qotm/%63rash", "/qotm/%63%72%61%73%68", "/qotm/crash/",
-                  "/qotm/crash;x", "/qotm/metrics", "/qotm/%6detrics"]
+                  "/qotm/crash;x", "/qotm/metrics", "/qotm/%6detrics", "/qotm/fault", "/qotm//fault",
+                  "/qotm/%66ault"]
 
 
 @pytest.mark.parametrize("path", INTERNAL_PATHS)
-@pytest.mark.parametrize("method", ["GET", "HEAD"])
+@pytest.mark.parametrize("method", ["GET", "HEAD", "PUT"])
 def test_crash_and_metrics_are_not_routed_from_the_edge(stack: Stack, method: str, path: str) -> None:
     assert status_of(stack, method, path) == 404
     time.sleep(0.2)  # a crash would end the process right after answering: the autouse check sees it
