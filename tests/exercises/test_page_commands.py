@@ -23,7 +23,8 @@ pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
 EXERCISES = ROOT / "exercises"
 # One page per module of the day's outline (slides/README.md).
-PAGES = ["01-docker.md", "02-kubernetes.md", "03-forge.md", "04-edge.md", "05-prometheus.md", "06-canary.md"]
+PAGES = ["01-docker.md", "02-kubernetes.md", "03-forge.md", "04-edge.md", "05-prometheus.md", "06-canary.md",
+         "07-resilience.md"]
 
 
 def all_commands() -> list[str]:
