@@ -195,7 +195,17 @@ def test_the_local_rate_limit_answers_429_above_the_configured_rate(edge, report
     elapsed = max(a.started + a.elapsed for a in answers) - load.started
     passed = statuses(answers).get(200, 0) / elapsed
     offered = len(answers) / elapsed
-    report(f"rate limit {limit}/s: offered {offered:.0f}/s, passed {passed:.1f}/s, {statuses(answers)}")
+    limited_in_prometheus: dict[str, float] = {}
+
+    def prometheus_counts_them() -> bool:  # the query of exercise 7
+        limited_in_prometheus.update(edge.values(
+            'envoy_http_local_rate_limit_rate_limited{envoy_local_http_ratelimit_prefix="edge_rate_limit"}',
+            label="envoy_local_http_ratelimit_prefix"))
+        return limited_in_prometheus.get("edge_rate_limit", 0) >= statuses(answers).get(429, 1)
+
+    wait_for(prometheus_counts_them, 30, "Prometheus counting the 429s")
+    report(f"rate limit {limit}/s: offered {offered:.0f}/s, passed {passed:.1f}/s, {statuses(answers)}; "
+           f"Prometheus {limited_in_prometheus}")
     assert set(statuses(answers)) == {200, 429}
     assert offered > 2 * limit
     assert abs(passed - limit) <= 0.1 * limit
