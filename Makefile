@@ -16,6 +16,7 @@ setup:
 	bash tests/cluster/build.sh >/dev/null
 	bash tests/services/build_prometheus.sh
 	bash tests/services/build_kube_score.sh >/dev/null
+	bash tests/compose/build_compose.sh --install >/dev/null
 	$(PY) -m tests.platform.base_images
 	$(PY) -m tests.shopbox.offline_image
 	$(PY) -m tests.kind.node_image >/dev/null
