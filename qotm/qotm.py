@@ -18,6 +18,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flask import Flask, Response, g, jsonify, request
@@ -25,28 +26,24 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, Info, dis
 from werkzeug.exceptions import HTTPException
 
 
-def env_seconds(name: str) -> float:
-    """A number of seconds >= 0 from the environment (0 when unset); stops the program with one line otherwise."""
+def env_number(name: str, allowed: Callable[[float], bool], expected: str) -> float:
+    """A number from the environment (0 when unset); stops the program with one line when not `allowed`."""
     raw = os.environ.get(name, "0")
     try:
         value = float(raw)
     except ValueError:
         value = math.nan
-    if not 0 <= value < math.inf:
-        sys.exit(f"qotm: {name}={raw!r}: expected a number of seconds >= 0, like 0.5")
+    if not allowed(value):
+        sys.exit(f"qotm: {name}={raw!r}: expected {expected}")
     return value
+
+
+def env_seconds(name: str) -> float:
+    return env_number(name, lambda v: 0 <= v < math.inf, "a number of seconds >= 0, like 0.5")
 
 
 def env_percent(name: str) -> float:
-    """A percentage 0..100 from the environment (0 when unset); stops the program with one line otherwise."""
-    raw = os.environ.get(name, "0")
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not 0 <= value <= 100:
-        sys.exit(f"qotm: {name}={raw!r}: expected a percentage from 0 to 100, like 20")
-    return value
+    return env_number(name, lambda v: 0 <= v <= 100, "a percentage from 0 to 100, like 20")
 
 
 def env_log_level(name: str) -> str:

@@ -269,23 +269,38 @@ def test_metrics_name_the_running_version(client: FlaskClient, qotm: ModuleType)
 # --- settings from the environment ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("raw", "expected"), [(None, 0.0), ("0", 0.0), ("0.5", 0.5), ("2", 2.0)])
-def test_env_seconds_reads_a_delay(qotm: ModuleType, monkeypatch: pytest.MonkeyPatch, raw: str | None,
-                                   expected: float) -> None:
+NUMBERS = {  # reader -> (variable, what a bad value's message expects)
+    "env_seconds": ("QOTM_DELAY", "a number of seconds >= 0, like 0.5"),
+    "env_percent": ("QOTM_FAIL_PERCENT", "a percentage from 0 to 100, like 20"),
+}
+
+
+@pytest.mark.parametrize(("reader", "raw", "expected"), [
+    ("env_seconds", None, 0.0), ("env_seconds", "0", 0.0), ("env_seconds", "0.5", 0.5), ("env_seconds", "2", 2.0),
+    ("env_percent", None, 0.0), ("env_percent", "20", 20.0), ("env_percent", "100", 100.0),
+    ("env_percent", "2.5", 2.5),
+])
+def test_env_numbers_read_a_delay_and_a_share(qotm: ModuleType, monkeypatch: pytest.MonkeyPatch, reader: str,
+                                              raw: str | None, expected: float) -> None:
+    name = NUMBERS[reader][0]
     if raw is None:
-        monkeypatch.delenv("QOTM_DELAY", raising=False)
+        monkeypatch.delenv(name, raising=False)
     else:
-        monkeypatch.setenv("QOTM_DELAY", raw)
-    assert qotm.env_seconds("QOTM_DELAY") == expected
+        monkeypatch.setenv(name, raw)
+    assert getattr(qotm, reader)(name) == expected
 
 
-@pytest.mark.parametrize("raw", ["abc", "", "-0.5", "nan", "inf", "0.5s"])
-def test_env_seconds_refuses_a_bad_delay_in_one_line(qotm: ModuleType, monkeypatch: pytest.MonkeyPatch,
-                                                     raw: str) -> None:
-    monkeypatch.setenv("QOTM_DELAY", raw)
+@pytest.mark.parametrize(("reader", "raw"), [
+    *(("env_seconds", raw) for raw in ("abc", "", "-0.5", "nan", "inf", "0.5s")),
+    *(("env_percent", raw) for raw in ("abc", "", "-1", "101", "nan", "20%")),
+])
+def test_env_numbers_refuse_a_bad_value_in_one_line(qotm: ModuleType, monkeypatch: pytest.MonkeyPatch, reader: str,
+                                                    raw: str) -> None:
+    name, expected = NUMBERS[reader]
+    monkeypatch.setenv(name, raw)
     with pytest.raises(SystemExit) as exc:
-        qotm.env_seconds("QOTM_DELAY")
-    assert str(exc.value.code) == f"qotm: QOTM_DELAY={raw!r}: expected a number of seconds >= 0, like 0.5"
+        getattr(qotm, reader)(name)
+    assert str(exc.value.code) == f"qotm: {name}={raw!r}: expected {expected}"
 
 
 @pytest.mark.parametrize(("raw", "expected"), [(None, "INFO"), ("debug", "DEBUG"), (" Warning ", "WARNING")])
@@ -411,22 +426,3 @@ def test_put_fault_bad_input_is_400_and_changes_nothing(faults: ModuleType, clie
     assert response.status_code == 400
     assert "error" in response.get_json()
     assert faults.FAIL_PERCENT == 0.0 and faults.DELAY == 0.0
-
-
-@pytest.mark.parametrize(("raw", "expected"), [(None, 0.0), ("0", 0.0), ("20", 20.0), ("100", 100.0), ("2.5", 2.5)])
-def test_env_percent_reads_a_share(qotm: ModuleType, monkeypatch: pytest.MonkeyPatch, raw: str | None,
-                                   expected: float) -> None:
-    if raw is None:
-        monkeypatch.delenv("QOTM_FAIL_PERCENT", raising=False)
-    else:
-        monkeypatch.setenv("QOTM_FAIL_PERCENT", raw)
-    assert qotm.env_percent("QOTM_FAIL_PERCENT") == expected
-
-
-@pytest.mark.parametrize("raw", ["abc", "", "-1", "101", "nan", "20%"])
-def test_env_percent_refuses_a_bad_share_in_one_line(qotm: ModuleType, monkeypatch: pytest.MonkeyPatch,
-                                                     raw: str) -> None:
-    monkeypatch.setenv("QOTM_FAIL_PERCENT", raw)
-    with pytest.raises(SystemExit) as exc:
-        qotm.env_percent("QOTM_FAIL_PERCENT")
-    assert str(exc.value.code) == f"qotm: QOTM_FAIL_PERCENT={raw!r}: expected a percentage from 0 to 100, like 20"
