@@ -39,7 +39,7 @@ BODIES = st.one_of(
     st.binary(max_size=300),
     JSON_VALUES.map(lambda v: json.dumps(v).encode()),
     st.text(max_size=600).map(lambda quote: json.dumps({"quote": quote}).encode()),
-    st.dictionaries(st.sampled_from(["quote", "text", "id"]), JSON_VALUES, max_size=3).map(
+    st.dictionaries(st.sampled_from(["quote", "text", "id", "fail_percent", "delay"]), JSON_VALUES, max_size=3).map(
         lambda v: json.dumps(v).encode()),
     # nesting around the service's limit (8) and around json's recursion limit (~1000)
     st.one_of(st.integers(1, 12), st.integers(900, 5000)).map(lambda n: b'{"quote": ' + b"[" * n + b"]" * n + b"}"),
@@ -59,7 +59,7 @@ def qotm() -> Iterator[ModuleType]:
     module.QUOTES.update(original)
 
 
-ANY_PATH = st.one_of(st.sampled_from(["/", "/health", "/quote/1", "/quote/9", "/metrics"]),
+ANY_PATH = st.one_of(st.sampled_from(["/", "/health", "/quote/1", "/quote/9", "/metrics", "/fault"]),
                      PATH_TEXT.map(lambda p: "/" + p))
 
 
@@ -73,8 +73,11 @@ def test_qotm_answers_no_input_with_a_5xx(qotm: ModuleType, what: str, report) -
     def check(method: str, path: str, body: bytes, content_type: str, user: str) -> None:
         if path.rstrip("/") == "/crash":
             return  # the restart demo ends the process on purpose
-        response = qotm.app.test_client().open(path, method=method, data=body, content_type=content_type,
-                                               headers={"x-authenticated-as": user})
+        try:
+            response = qotm.app.test_client().open(path, method=method, data=body, content_type=content_type,
+                                                   headers={"x-authenticated-as": user})
+        finally:  # a valid PUT /fault injects 503s or a delay on purpose: never into the next example
+            qotm.FAIL_PERCENT, qotm.DELAY = 0.0, 0.0
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
         assert response.status_code < 500, (method, path, body, response.get_data())
 
