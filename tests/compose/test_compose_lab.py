@@ -15,11 +15,12 @@ from dataclasses import dataclass
 import pytest
 import yaml
 
+from forge.config.versions import read_versions
 from tests.kind.standins import envoy_image, tag_of
 from tests.platform.fixtures import require
 from tests.platform.procs import free_port, wait_for
 from tests.services.apps import QOTM_DIR
-from tests.services.rendered import REPO, versions_env
+from tests.services.rendered import REPO
 from tests.services.stack import Load, binary, failures, versions
 
 LAB = REPO / "compose-lab"
@@ -32,7 +33,7 @@ def compose_file() -> dict:
 
 @pytest.mark.unit
 def test_the_lab_pins_the_versions_env_images_and_compose_version() -> None:
-    pins = versions_env()
+    pins = read_versions()
     services = compose_file()["services"]
     for name in ("sidecar1", "sidecar2", "front-envoy"):
         assert services[name]["image"] == f"${{ENVOY_IMAGE:-{tag_of(pins['ENVOY_IMAGE'])}}}", name
