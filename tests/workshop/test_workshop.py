@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.exercises.browser import canary_console, chromium, graph_draws_both_series
+from tests.exercises.browser import canary_console, chromium
 from tests.platform.procs import LineWatcher
 from tests.services.stack import Load, failures, versions
 from tests.workshop.fixtures import CLUSTER, Workshop
@@ -169,10 +169,11 @@ def test_slow_canary_share_and_latency_gap_in_prometheus(workshop: Workshop, rep
     seen_after = time.monotonic() - started
     status = workshop.sh('forge canary status qotm --prometheus "$(forge url prometheus)" --max-p95-ratio 2',
                          check=False)
-    # Exercises 5 and 6's browser steps, from the participant's host browser through kind's port mapping.
+    # Exercise 6's browser step, from the participant's host browser through kind's port mapping. (The graph of
+    # exercise 5 is checked on the loopback data plane only: the stand-in Prometheus image is built from the Go
+    # module, without the web UI's JavaScript, which the official image has; console templates need none.)
     with chromium() as browser:
         console = canary_console(browser, workshop.prometheus, "kind-canary-console")
-        graph_draws_both_series(browser, workshop.prometheus, "kind-prometheus-graph")
     answers = running.wait()
     counts = versions(answers)
     share = counts.get("canary", 0) / len(answers)
