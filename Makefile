@@ -50,8 +50,10 @@ slides-pdf:
 slides-serve: slides
 	$(PY) -m slides serve
 
-# Re-make every hash-locked requirements file from its input (needs PyPI): the services' images, the test venv.
+# Re-make every hash-locked requirements file from its input (needs PyPI): the services' images, the test venv,
+# forge in the shell image.
 lock:
 	cd qotm && ../$(VENV)/bin/uv pip compile -q requirements.in $(UV_LOCK) -o requirements.txt
 	cd envoy-canary/auth && ../../$(VENV)/bin/uv pip compile -q requirements.in $(UV_LOCK) -o requirements.txt
 	$(VENV)/bin/uv pip compile -q pyproject.toml --extra test $(UV_LOCK) -o tests/platform/requirements.lock
+	$(VENV)/bin/uv pip compile -q pyproject.toml $(UV_LOCK) -o shopbox/requirements.lock

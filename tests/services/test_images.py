@@ -115,14 +115,17 @@ def test_each_image_lock_file_holds_its_inputs_pins(service: str) -> None:
 
 
 @pytest.mark.unit
-def test_the_test_environment_lock_holds_every_pin_of_pyproject() -> None:
-    """tests/platform/install.sh installs tests/platform/requirements.lock with --require-hashes: it must pin what
-    pyproject.toml pins (forge's dependencies and the test extra), at the same versions."""
+@pytest.mark.parametrize(("lock", "extras"), [("tests/platform/requirements.lock", ["test"]),
+                                              ("shopbox/requirements.lock", [])])
+def test_each_pyproject_lock_holds_every_pin_of_pyproject(lock: str, extras: list[str]) -> None:
+    """tests/platform/install.sh (the test venv: forge + the test extra) and shopbox/Dockerfile (forge in the shell
+    image) install these with --require-hashes: each must pin what pyproject.toml pins, at the same versions."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = {m[1].lower().replace("_", "-"): m[2] for m in map(PIN.fullmatch, [
-        r.split(";")[0].strip() for r in project["dependencies"] + project["optional-dependencies"]["test"]]) if m}
-    assert len(wanted) == len(project["dependencies"]) + len(project["optional-dependencies"]["test"])
-    closure = locked(ROOT / "tests" / "platform" / "requirements.lock")
+    requirements = project["dependencies"] + [r for extra in extras for r in project["optional-dependencies"][extra]]
+    wanted = {m[1].lower().replace("_", "-"): m[2]
+              for m in map(PIN.fullmatch, [r.split(";")[0].strip() for r in requirements]) if m}
+    assert len(wanted) == len(requirements)  # every one an exact pin
+    closure = locked(ROOT / lock)
     assert {name: closure.get(name) for name in wanted} == wanted
 
 
