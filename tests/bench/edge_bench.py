@@ -127,8 +127,8 @@ def without_ext_authz(config: Path) -> None:
 
 
 @contextmanager
-def plain_envoy(stack: Stack) -> Iterator[int]:
-    """A second Envoy, rendered like the stack's, without ext_authz; yields its edge port."""
+def plain_envoy(stack: Stack) -> Iterator[tuple[Server, int]]:
+    """A second Envoy, rendered like the stack's, without ext_authz; yields it and its edge port."""
     work = stack.work / "plain"
     work.mkdir()
     ports = {**stack.ports, "edge": free_port(), "stats": free_port(), "admin": free_port()}
@@ -137,7 +137,7 @@ def plain_envoy(stack: Stack) -> Iterator[int]:
     without_ext_authz(work / "envoy.yaml")
     server.start()
     try:
-        yield ports["edge"]
+        yield server, ports["edge"]
     finally:
         server.stop()
 
@@ -147,13 +147,13 @@ def main() -> None:
         stack_run = start_stack(Path(tmp), token="bench-token-0123456789")
         stack = next(stack_run)
         try:
-            with plain_envoy(stack) as plain_port:
-                measure(stack, plain_port)
+            with plain_envoy(stack) as (plain, plain_port):
+                measure(stack, plain, plain_port)
         finally:
             stack_run.close()
 
 
-def measure(stack: Stack, plain_port: int) -> None:
+def measure(stack: Stack, plain: Server, plain_port: int) -> None:
     paths = [
         Target("direct", (stack.ports["stable1"], stack.ports["stable2"]), "", {}),
         Target("Envoy only", (plain_port,), "/qotm", {}),
@@ -163,16 +163,17 @@ def measure(stack: Stack, plain_port: int) -> None:
         p50_ms(path)
     p50s: dict[str, list[float]] = {p.name: [] for p in paths}
     rates: dict[str, list[float]] = {p.name: [] for p in paths}
-    cpu: dict[str, list[float]] = {"Envoy": [], "auth": []}
-    edge = paths[2]
+    # CPU ms per request of the 1-client run, per process that serves the path (besides QOTM)
+    watched = {"Envoy only": {"Envoy": plain}, "Envoy + auth": {"Envoy": stack.servers["envoy"],
+                                                                 "auth": stack.servers["auth"]}}
+    cpu: dict[str, list[float]] = {f"{path} {name}": [] for path, servers in watched.items() for name in servers}
     for _ in range(ROUNDS):
         for path in paths:
-            if path is edge:
-                before = {name: cpu_seconds(stack.servers[name.lower()]) for name in cpu}
+            servers = watched.get(path.name, {})
+            before = {name: cpu_seconds(server) for name, server in servers.items()}
             p50s[path.name].append(p50_ms(path))
-            if path is edge:
-                for name in cpu:
-                    cpu[name].append((cpu_seconds(stack.servers[name.lower()]) - before[name]) / SEQUENTIAL * 1000)
+            for name, server in servers.items():
+                cpu[f"{path.name} {name}"].append((cpu_seconds(server) - before[name]) / SEQUENTIAL * 1000)
             rates[path.name].append(throughput(path))
     direct_p50, direct_rate = statistics.median(p50s["direct"]), statistics.median(rates["direct"])
     print(f"edge cost, QOTM GET /, medians of {ROUNDS} interleaved rounds (load average {os.getloadavg()[0]:.1f} "
@@ -189,8 +190,8 @@ def measure(stack: Stack, plain_port: int) -> None:
             goal = TARGETS["throughput"].get(path.name)
             line += f" ({ratio:4.2f}x{_verdict(ratio >= goal, f'>= {goal}x') if goal else ''})"
         print(line)
-    print(f"  CPU per request through Envoy + auth, 1 client: Envoy {statistics.median(cpu['Envoy']):.2f} ms, "
-          f"auth {statistics.median(cpu['auth']):.2f} ms")
+    print("  CPU per request, 1 client: " + ", ".join(f"{name} {statistics.median(values):.2f} ms"
+                                                     for name, values in cpu.items()))
 
 
 def _verdict(met: bool, goal: str) -> str:
