@@ -48,15 +48,17 @@ def test_envoy_reuses_its_connections_to_auth(stack, report):
     """Every edge request is an auth check: Envoy keeps its connections to auth open (HTTP/1.1 keep-alive, which
     auth.py serves) instead of paying a TCP handshake per check."""
     stack.ensure_stables()
-    checks = envoy_counter(stack, "cluster.auth.upstream_rq_total")
-    connections = envoy_counter(stack, "cluster.auth.upstream_cx_total")
+    checks = stack.envoy_counter("cluster.auth.upstream_rq_total")
+    connections = stack.envoy_counter("cluster.auth.upstream_cx_total")
     answers = stack.load(threads=8, count=400, seconds=60).run()
-    checks = envoy_counter(stack, "cluster.auth.upstream_rq_total") - checks
-    connections = envoy_counter(stack, "cluster.auth.upstream_cx_total") - connections
+    checks = stack.envoy_counter("cluster.auth.upstream_rq_total") - checks
+    connections = stack.envoy_counter("cluster.auth.upstream_cx_total") - connections
     report(f"auth connection reuse: {checks} checks over {connections} new connections")
     assert failures(answers) == []
     assert checks >= 400
-    assert connections <= 8  # at most one per concurrent client, opened once
+    # Opened once, about one per concurrent client (measured: 8 for a fresh stack, 0 when earlier tests opened
+    # them); bound with room for the health checker's: a connection per check would be 400.
+    assert connections <= 20
 
 
 def test_canary_gets_its_share_and_the_pin_header_reaches_it(stack, report):
