@@ -3,8 +3,10 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# Lock files: every version with the hashes of all its files on PyPI, for any platform (alpine images, Debian hosts).
+UV_LOCK := --generate-hashes --universal --python-version 3.11 --custom-compile-command 'make lock'
 
-.PHONY: test setup lint test-unit test-tier bench slides slides-pdf slides-serve
+.PHONY: test setup lint test-unit test-tier bench lock slides slides-pdf slides-serve
 
 test: setup lint
 	$(PY) -m tests.platform.tiers unit dataplane docker cluster workshop
@@ -47,3 +49,11 @@ slides-pdf:
 # Serve the built deck on 127.0.0.1 and print its URL.
 slides-serve: slides
 	$(PY) -m slides serve
+
+# Re-make every hash-locked requirements file from its input (needs PyPI): the services' images, the test venv,
+# forge in the shell image.
+lock:
+	cd qotm && ../$(VENV)/bin/uv pip compile -q requirements.in $(UV_LOCK) -o requirements.txt
+	cd envoy-canary/auth && ../../$(VENV)/bin/uv pip compile -q requirements.in $(UV_LOCK) -o requirements.txt
+	$(VENV)/bin/uv pip compile -q pyproject.toml --extra test $(UV_LOCK) -o tests/platform/requirements.lock
+	$(VENV)/bin/uv pip compile -q pyproject.toml $(UV_LOCK) -o shopbox/requirements.lock

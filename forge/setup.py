@@ -1,6 +1,7 @@
-"""`forge setup`: check Docker, the cluster and the registry, then write forge.yaml.
+"""`forge setup`: check Docker, the cluster and the registry, label the deploy namespace for Pod Security
+"restricted" (warn by default, or enforce: forge/cluster/podsecurity.py), then write forge.yaml.
 
-Nothing is written unless every check passed. forge.yaml gets only `registry`, `namespace` and `concurrency`
+Nothing is written or labelled unless every check passed. forge.yaml gets only `registry`, `namespace` and `concurrency`
 (other keys already in it are kept); credentials stay in Docker's own store (`docker login`).
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from forge.cluster import kube
+from forge.cluster import kube, podsecurity
 from forge.config.schema import check
 from forge.config.workspace import CONFIG_NAME, SCHEMA, display_path, find_config, read_yaml_mapping
 from forge.errors import ForgeError, UsageError
@@ -35,16 +36,17 @@ CONCURRENCY = range(1, 65)
 
 
 def setup(directory: Path | None, *, registry: str | None, namespace: str | None, concurrency: int | None,
-          context: str | None, skip_cluster: bool, ask: Ask | None, say: Say) -> Path:
-    """Check, then write forge.yaml; its path. Values not given: asked (`ask`), else the current forge.yaml's, the
-    cluster's advertised registry, the defaults."""
+          context: str | None, skip_cluster: bool, ask: Ask | None, say: Say, pod_security: str = "warn") -> Path:
+    """Check, label the namespace (`pod_security`: warn, enforce or off; only when the cluster was checked), then
+    write forge.yaml; its path. Values not given: asked (`ask`), else the current forge.yaml's, the cluster's
+    advertised registry, the defaults."""
     target = _target(directory)
     current = read_yaml_mapping(target) if target.is_file() else {}
     check(current, SCHEMA, display_path(target))
 
     engine = DockerEngine.connect()
     say(f"docker: engine {engine.version()} answers")
-    advertised = None if skip_cluster else _check_cluster(context, say)
+    cluster, advertised = (None, None) if skip_cluster else _check_cluster(context, say)
 
     registry = _value(registry, "Registry (host[:port][/path])", current.get("registry") or advertised, ask)
     if not registry:
@@ -61,6 +63,8 @@ def setup(directory: Path | None, *, registry: str | None, namespace: str | None
 
     check_push(registry, engine)
     say(f"registry: {registry} accepted a push of {CHECK_IMAGE}:{CHECK_TAG}")
+    if cluster and pod_security != "off":
+        say(podsecurity.restrict(cluster, namespace or cluster.namespace, pod_security))
     write_atomically(target, _HEADER + yaml.safe_dump(settings, sort_keys=False))
     say(f"wrote {display_path(target)}: " + ", ".join(f"{k}: {settings[k]}" for k in
                                                             ("registry", "namespace", "concurrency") if k in settings))
@@ -85,18 +89,18 @@ def _value(given: Any, prompt: str, default: Any, ask: Ask | None, kind: Any = s
     return ask(prompt, default, kind) or None
 
 
-def _check_cluster(context: str | None, say: Say) -> str | None:
-    """Prove the cluster answers (when a kubeconfig exists); returns the local registry it advertises, if any."""
+def _check_cluster(context: str | None, say: Say) -> tuple[kube.Cluster | None, str | None]:
+    """Prove the cluster answers (when a kubeconfig exists); returns it and the local registry it advertises."""
     paths = kube.kubeconfig_paths()
     if not any(Path(os.path.expanduser(p)).is_file() for p in paths.split(os.pathsep) if p):
         say(f"cluster: no kubeconfig at {paths} (not checked; forge deploy will need one)")
-        return None
+        return None, None
     cluster = kube.connect(context=context)
     version = cluster.server_version()
     advertised = cluster.local_registry()
     note = f"; it advertises the local registry {advertised}" if advertised else ""
     say(f"cluster: context {cluster.context} at {cluster.server} answers (Kubernetes {version}){note}")
-    return advertised
+    return cluster, advertised
 
 
 def check_push(registry: str, engine: DockerEngine) -> None:

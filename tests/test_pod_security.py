@@ -1,16 +1,19 @@
 """Pod Security "restricted" on the local control plane (tests/cluster): a namespace that enforces it admits every
 object `forge render .` produces and the plain manifests of the kubectl exercises (qotm/kubernetes/), with every
-pod created; and it refuses a pod that does not comply, so the check above can fail."""
+pod created; and it refuses a pod that does not comply, so the check above can fail. `forge setup` labels the
+namespace it deploys to that way (forge/podsecurity.py)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from forge.cluster import kube, podsecurity
 from tests.cluster import KubeCluster, KubectlError
 
 pytestmark = pytest.mark.cluster
@@ -80,3 +83,72 @@ def test_restricted_namespace_refuses_a_non_compliant_pod(kube_cluster: KubeClus
     for missing in ("allowPrivilegeEscalation != false", "runAsNonRoot != true", "seccompProfile"):
         assert missing in message
     assert kube_cluster.kubectl("get", "pod", "careless", "-n", restricted, check=False).returncode != 0
+
+
+@pytest.fixture
+def forge_cluster(kube_cluster: KubeCluster, monkeypatch: pytest.MonkeyPatch) -> kube.Cluster:
+    """forge's own client of the local control plane, as `forge setup` connects to it."""
+    monkeypatch.setenv("KUBECONFIG", str(kube_cluster.kubeconfig))
+    return kube.connect()
+
+
+def refused(cluster: KubeCluster, namespace: str) -> str:
+    """The API server's refusal of the non-compliant pod in `namespace`."""
+    with pytest.raises(KubectlError) as error:
+        cluster.kubectl("apply", "-n", namespace, "-f", "-", input=NON_COMPLIANT_POD)
+    return str(error.value)
+
+
+def test_forge_setup_labels_an_existing_namespace_to_enforce_restricted(kube_cluster: KubeCluster,
+                                                                          kube_namespace: str,
+                                                                          forge_cluster: kube.Cluster) -> None:
+    kube_cluster.kubectl("label", "namespace", kube_namespace, "pod-security.kubernetes.io/enforce=privileged",
+                         "team=shop")
+    assert podsecurity.restrict(forge_cluster, kube_namespace, "enforce") == \
+        f"namespace {kube_namespace}: labelled, enforcing Pod Security restricted"
+    labels = kube_cluster.kubectl_json("get", "namespace", kube_namespace)["metadata"]["labels"]
+    assert {k: labels[k] for k in podsecurity.ENFORCE} == podsecurity.ENFORCE
+    assert labels["team"] == "shop"  # other labels stay
+    assert 'violates PodSecurity "restricted:latest"' in refused(kube_cluster, kube_namespace)
+    assert podsecurity.restrict(forge_cluster, kube_namespace, "enforce") == \
+        f"namespace {kube_namespace}: enforcing Pod Security restricted"  # nothing to change the second time
+
+
+def test_forge_setup_creates_a_missing_namespace_enforcing_restricted(kube_cluster: KubeCluster,
+                                                                        forge_cluster: kube.Cluster) -> None:
+    namespace = f"t-setup-{uuid.uuid4().hex[:6]}"
+    try:
+        assert podsecurity.restrict(forge_cluster, namespace, "enforce") == \
+            f"namespace {namespace}: created, enforcing Pod Security restricted"
+        kube_cluster.wait_for(f"ServiceAccount default in namespace {namespace}", lambda: kube_cluster.kubectl(
+            "get", "serviceaccount", "default", "-n", namespace, check=False).returncode == 0, timeout=30)
+        assert 'violates PodSecurity "restricted:latest"' in refused(kube_cluster, namespace)
+    finally:
+        kube_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+def test_forge_setups_default_warns_about_a_non_compliant_pod_and_admits_it(kube_cluster: KubeCluster,
+                                                                           kube_namespace: str,
+                                                                           forge_cluster: kube.Cluster) -> None:
+    """The default (`forge setup --pod-security warn`): exercise 2's bare `kubectl run` pod still starts, and
+    kubectl tells the participant what it lacks."""
+    assert podsecurity.restrict(forge_cluster, kube_namespace, "warn") == \
+        f"namespace {kube_namespace}: labelled, warning about Pod Security restricted"
+    labels = kube_cluster.kubectl_json("get", "namespace", kube_namespace)["metadata"]["labels"]
+    assert "pod-security.kubernetes.io/enforce" not in labels
+    applied = kube_cluster.kubectl("apply", "-n", kube_namespace, "-f", "-", input=NON_COMPLIANT_POD)
+    assert 'Warning: would violate PodSecurity "restricted:latest"' in applied.stderr
+    assert kube_cluster.kubectl("get", "pod", "careless", "-n", kube_namespace, check=False).returncode == 0
+
+
+def test_forge_setup_labels_the_namespace_it_deploys_to(kube_cluster: KubeCluster, kube_namespace: str,
+                                                        registry: Any, docker_client: Any, tmp_path: Path) -> None:
+    """The command itself, with its real checks (Docker engine, this cluster, a registry push)."""
+    env = {**kube_cluster.env, "NO_COLOR": "1"}
+    for mode, done in (("warn", "labelled, warning about"), ("enforce", "labelled, enforcing")):
+        result = subprocess.run([FORGE, "setup", str(tmp_path), "--registry", registry.host, "-n", kube_namespace,
+                                 "--pod-security", mode, "--yes"], env=env, capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert f"namespace {kube_namespace}: {done} Pod Security restricted" in result.stdout
+    assert 'violates PodSecurity "restricted:latest"' in refused(kube_cluster, kube_namespace)

@@ -1,5 +1,8 @@
 """The workshop's stub auth service: an HTTP check service for Envoy's ext_authz filter.
 
+One asyncio event loop, no web framework: Envoy asks before every request at the edge, so a check should cost
+far less than the request it guards. `python auth.py` serves on $HOST:$PORT (default 0.0.0.0:8080).
+
 For every request at the edge, Envoy first sends the same method and path, prefixed with /check, and the
 request's Authorization header here. 200 lets the request through, and Envoy copies `x-authenticated-as` onto
 the request it sends upstream; 401 or 403 turn it away with the reason in `x-auth-reason` (and a
@@ -14,6 +17,7 @@ Credentials are never logged, and never repeated in an error message.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import getpass
@@ -23,13 +27,13 @@ import logging
 import os
 import re
 import secrets
+import signal
 import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Flask, Response, jsonify, request
 from werkzeug.security import check_password_hash, generate_password_hash
 
 CHECK_PREFIX = "/check"  # Envoy's http_service.path_prefix
@@ -120,6 +124,7 @@ class BasicCheck:
 
     REMEMBERED = 1024
     HASHES_AT_ONCE = 1
+    blocking = True  # a check may take a hash's time: the server runs it on a thread
     BUSY = Deny(429, "too many password checks at once, try again")
 
     def __init__(self, users: Mapping[str, str]):  # user -> password hash
@@ -202,49 +207,180 @@ def check_from_env(environ: Mapping[str, str]) -> Check:
     raise ConfigError(f"AUTH_MODE={raw!r}: expected allow, token or basic")
 
 
-def create_app(check: Check) -> Flask:
-    app = Flask(__name__)
-
-    @app.get("/health")
-    def health() -> Response:
-        return jsonify(status="ok")
-
-    @app.route(f"{CHECK_PREFIX}/", defaults={"path": ""}, methods=METHODS, strict_slashes=False)
-    @app.route(f"{CHECK_PREFIX}/<path:path>", methods=METHODS)
-    def check_request(path: str) -> Response:
-        decision = check(request.headers.get("Authorization"))
-        what = f"{request.method} {request.path.removeprefix(CHECK_PREFIX)}"  # no query string: it may hold secrets
-        if isinstance(decision, Allow):
-            log.info("allow %s as %s", what, decision.user)
-            return Response(status=200, headers={USER_HEADER: decision.user})
-        log.info("deny %s: %d %s", what, decision.status, decision.reason)
-        response = Response(f"{decision.reason}\n", status=decision.status, content_type="text/plain")
-        response.headers[REASON_HEADER] = decision.reason
-        if decision.challenge:
-            response.headers["WWW-Authenticate"] = decision.challenge
-        if decision.status == 429:
-            response.headers["Retry-After"] = "1"
-        return response
-
-    return app
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
 
 
-def app_from_env() -> Flask:
+def decide(check: Check, authorization: str | None, method: str, path: str) -> Reply:
+    """The answer to one check request: Envoy's original method and path behind CHECK_PREFIX."""
+    what = f"{method} {path.removeprefix(CHECK_PREFIX)}"  # the path without its query string: it may hold secrets
+    decision = check(authorization)
+    if isinstance(decision, Allow):
+        log.info("allow %s as %s", what, decision.user)
+        return Reply(200, ((USER_HEADER, decision.user),))
+    log.info("deny %s: %d %s", what, decision.status, decision.reason)
+    headers = [("content-type", "text/plain; charset=utf-8"), (REASON_HEADER, decision.reason)]
+    if decision.challenge:
+        headers.append(("www-authenticate", decision.challenge))
+    if decision.status == 429:
+        headers.append(("retry-after", "1"))
+    return Reply(decision.status, tuple(headers), f"{decision.reason}\n".encode())
+
+
+async def answer(check: Check, method: str, target: str, authorization: str | None) -> Reply:
+    """Route one request: GET /health, any of METHODS on /check and below, 404 otherwise."""
+    path = target.partition("?")[0]
+    if path == "/health" and method in ("GET", "HEAD"):
+        return Reply(200, (("content-type", "application/json"),), b'{"status":"ok"}\n')
+    if path != CHECK_PREFIX and not path.startswith(f"{CHECK_PREFIX}/"):
+        return Reply(404, (("content-type", "text/plain"),), b"not found\n")
+    if method not in METHODS:
+        return Reply(405, (("allow", ", ".join(METHODS)),))
+    if getattr(check, "blocking", False):  # may hash a password: on a thread, so the loop keeps answering others
+        return await asyncio.to_thread(decide, check, authorization, method, path)
+    return decide(check, authorization, method, path)
+
+
+REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+           405: "Method Not Allowed", 429: "Too Many Requests", 431: "Request Header Fields Too Large"}
+
+
+def encode(reply: Reply, *, head: bool, keep_alive: bool) -> bytes:
+    """The HTTP/1.1 response; a HEAD request's has the body's length but no body."""
+    lines = [f"HTTP/1.1 {reply.status} {REASONS[reply.status]}", *(f"{k}: {v}" for k, v in reply.headers),
+             f"content-length: {len(reply.body)}"]
+    if not keep_alive:
+        lines.append("connection: close")
+    return "\r\n".join(lines).encode("latin-1") + b"\r\n\r\n" + (b"" if head else reply.body)
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    target: str
+    headers: dict[str, str]  # lower-case names; the first of repeated headers
+
+    @property
+    def keep_alive(self) -> bool:
+        return self.headers.get("connection", "").lower() != "close"
+
+
+def parse(head: bytes) -> Request | None:
+    """An HTTP/1.1 request head (request line and headers, up to the blank line), or None if malformed."""
+    request_line, *lines = head.decode("latin-1").removesuffix("\r\n\r\n").split("\r\n")
+    parts = request_line.split(" ")
+    if len(parts) != 3 or not parts[0].isalpha() or not parts[1].startswith("/") or parts[2] != "HTTP/1.1":
+        return None
+    headers: dict[str, str] = {}
+    for line in lines:
+        name, colon, value = line.partition(":")
+        if not colon or not name or name != name.strip():
+            return None
+        headers.setdefault(name.lower(), value.strip())
+    return Request(parts[0], parts[1], headers)
+
+
+MAX_HEAD = 16 * 1024  # request line and headers: the edge passes on at most 16 KiB of headers (max_request_headers_kb)
+IDLE_SECONDS = 75  # longer than Envoy's idle timeout for this cluster, so Envoy closes idle connections first
+
+
+async def serve_connection(check: Check, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                           idle: set[asyncio.Task[None]] | None = None) -> None:
+    """Answer the requests of one kept-alive connection from Envoy, in order, until it closes or misbehaves.
+    While it waits for the next request, its task is in `idle` (if given): those may be cancelled at shutdown."""
+    task = asyncio.current_task()
+    try:
+        while True:
+            try:
+                if idle is not None and task:
+                    idle.add(task)
+                async with asyncio.timeout(IDLE_SECONDS):  # cheaper than wait_for: no task per request
+                    head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.LimitOverrunError:
+                writer.write(encode(Reply(431), head=False, keep_alive=False))
+                return
+            except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
+                return
+            finally:
+                if idle is not None and task:
+                    idle.discard(task)
+            request = parse(head)
+            length = request.headers.get("content-length", "0") if request else ""
+            # Envoy sends no body with a check (no with_request_body); one we cannot skip safely ends the connection.
+            if request is None or not length.isdigit() or int(length) > MAX_HEAD or \
+                    "transfer-encoding" in request.headers:
+                writer.write(encode(Reply(400), head=False, keep_alive=False))
+                return
+            await reader.readexactly(int(length))
+            reply = await answer(check, request.method, request.target, request.headers.get("authorization"))
+            writer.write(encode(reply, head=request.method == "HEAD", keep_alive=request.keep_alive))
+            await writer.drain()
+            if not request.keep_alive:
+                return
+    except (asyncio.IncompleteReadError, ConnectionError):
+        return
+    finally:
+        writer.close()
+
+
+async def serve(check: Check, host: str, port: int) -> None:
+    """Serve until SIGTERM or SIGINT; then stop listening, close idle connections and let the checks in flight
+    finish (at most 10 s)."""
+    connections: set[asyncio.Task[None]] = set()
+    idle: set[asyncio.Task[None]] = set()
+
+    async def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        connections.add(task)
+        try:
+            await serve_connection(check, reader, writer, idle)
+        except asyncio.CancelledError:
+            pass  # an idle connection, closed at shutdown
+        finally:
+            connections.discard(task)
+
+    server = await asyncio.start_server(connected, host, port, limit=MAX_HEAD, backlog=1024)
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+    log.info("listening on %s:%d", host, port)
+    await stop.wait()
+    server.close()
+    for task in idle:
+        task.cancel()
+    if connections:
+        await asyncio.wait(connections, timeout=10)
+    log.info("stopped")
+
+
+def configure() -> tuple[Check, str, int]:
+    """The check, host and port from the environment; a bad setting stops the process with one line."""
     raw = os.environ.get("LOG_LEVEL", "info")
     level = raw.strip().upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         sys.exit(f"auth: LOG_LEVEL={raw!r}: expected one of debug, info, warning, error, critical")
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    port = os.environ.get("PORT", "8080")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        sys.exit(f"auth: PORT={port!r}: expected a port number")
     try:
-        return create_app(check_from_env(os.environ))
+        return check_from_env(os.environ), os.environ.get("HOST", "0.0.0.0"), int(port)
     except ConfigError as exc:
         sys.exit(f"auth: {exc}")
 
 
 def main(argv: list[str]) -> int:
-    """`python auth.py hash USER`: read a password (prompt, or one line of stdin) and print a USER:HASH line."""
+    """`python auth.py`: serve. `python auth.py hash USER`: read a password (prompt, or one line of stdin) and
+    print a USER:HASH line."""
+    if not argv:
+        asyncio.run(serve(*configure()))
+        return 0
     if len(argv) != 2 or argv[0] != "hash" or not USER_NAME.fullmatch(argv[1]):
-        print("usage: python auth.py hash USER  (the password is read from the terminal or stdin)", file=sys.stderr)
+        print("usage: python auth.py [hash USER]  (the password is read from the terminal or stdin)", file=sys.stderr)
         return 2
     password = getpass.getpass(f"password for {argv[1]}: ") if sys.stdin.isatty() else sys.stdin.readline()
     password = password.rstrip("\r\n")
@@ -257,5 +393,3 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
-
-app = app_from_env()  # what gunicorn serves: `gunicorn auth:app`

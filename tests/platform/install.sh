@@ -41,12 +41,15 @@ for cmd in "${required_commands[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || { echo "install.sh: missing required command: $cmd" >&2; exit 1; }
 done
 
-# The virtualenv is rebuilt only when pyproject.toml changes.
+# The virtualenv is rebuilt only when pyproject.toml or its lock changes. Every dependency comes from the
+# hash-locked tests/platform/requirements.lock (`make lock`); then the project itself, without dependencies.
 stamp="$venv/.shopbox-stamp"
-want=$(sha256sum "$root_dir/pyproject.toml" | cut -d' ' -f1)
+lock="$root_dir/tests/platform/requirements.lock"
+want=$(cat "$root_dir/pyproject.toml" "$lock" | sha256sum | cut -d' ' -f1)
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
   echo "install.sh: preparing virtualenv $venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q -e "${root_dir}[test]"
+  "$venv/bin/pip" install -q --require-hashes -r "$lock"
+  "$venv/bin/pip" install -q --no-deps -e "$root_dir"
   echo "$want" >"$stamp"
 fi

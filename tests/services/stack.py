@@ -1,8 +1,9 @@
 """The workshop's data plane as real processes on 127.0.0.1, configured by what forge renders.
 
-QOTM (stable x2, canary) and the auth service run under gunicorn from their own directories; Envoy and Prometheus
-run with the config files and command-line arguments of their rendered ConfigMaps and Deployments, only the
-addresses, ports and paths swapped for loopback ones. `Load` drives bounded concurrent traffic through the edge.
+QOTM (stable x2, canary) runs under gunicorn and the auth service as `python auth.py`, each from its own
+directory; Envoy and Prometheus run with the config files and command-line arguments of their rendered ConfigMaps
+and Deployments, only the addresses, ports and paths swapped for loopback ones. `Load` drives bounded concurrent
+traffic through the edge.
 """
 
 from __future__ import annotations
@@ -264,9 +265,10 @@ def _auth(stack: Stack) -> Server:
         credentials.write_text(f"alice:{stack.token}\nbob:someone-elses-token\n")
         variable = "AUTH_TOKENS_FILE"
     return Server(
-        "auth", [binary("gunicorn"), "--bind", f"127.0.0.1:{port}", "auth:app"], stack.work / "auth.log",
+        "auth", [sys.executable, "auth.py"], stack.work / "auth.log",
         ready=lambda: responds(f"http://127.0.0.1:{port}/health"),
-        env={"AUTH_MODE": stack.auth_mode, variable: str(credentials), "LOG_LEVEL": "warning"}, cwd=apps.AUTH_DIR)
+        env={"AUTH_MODE": stack.auth_mode, variable: str(credentials), "LOG_LEVEL": "warning",
+             "HOST": "127.0.0.1", "PORT": str(port)}, cwd=apps.AUTH_DIR)
 
 
 def _container_args(objects: list[dict[str, Any]], deployment: str) -> list[str]:

@@ -1,18 +1,18 @@
-"""The auth service's ext_authz check contract through Flask's test client: every mode, every bad credential,
-every bad setting, and no credential in any log line or error message."""
+"""The auth service's ext_authz check contract through its own HTTP handling over in-memory streams
+(tests/services/apps.AuthClient): every mode, every bad credential, every bad setting, and no credential in any
+log line or error message."""
 
 from __future__ import annotations
 
 import base64
 import io
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-from flask import Flask
-from flask.testing import FlaskClient
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from tests.services import apps
@@ -47,12 +47,11 @@ def users_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def client_for(auth: ModuleType) -> Callable[..., FlaskClient]:
-    """client_for(AUTH_MODE=..., AUTH_TOKENS_FILE=...) -> a test client of the app those settings make."""
+def client_for(auth: ModuleType) -> Callable[..., apps.AuthClient]:
+    """client_for(AUTH_MODE=..., AUTH_TOKENS_FILE=...) -> a client of the server those settings make."""
 
-    def make(**environ: str | Path) -> FlaskClient:
-        app: Flask = auth.create_app(auth.check_from_env({k: str(v) for k, v in environ.items()}))
-        return app.test_client()
+    def make(**environ: str | Path) -> apps.AuthClient:
+        return apps.AuthClient(auth.check_from_env({k: str(v) for k, v in environ.items()}))
 
     return make
 
@@ -64,7 +63,7 @@ def basic(user: str, password: str) -> str:
 def assert_denied(response, status: int, reason: str, challenge: str | None) -> None:
     assert response.status_code == status
     assert response.headers["x-auth-reason"] == reason
-    assert response.get_data(as_text=True) == f"{reason}\n"
+    assert response.text == f"{reason}\n"
     assert response.headers.get("WWW-Authenticate") == challenge
     assert "x-authenticated-as" not in response.headers
 
@@ -78,7 +77,7 @@ def test_allow_mode_lets_every_method_and_path_in_as_anonymous(client_for, metho
     response = client_for().open(path, method=method, data=b"ignored" if method in ("POST", "PUT") else None)
     assert response.status_code == 200
     assert response.headers["x-authenticated-as"] == "anonymous"
-    assert response.get_data() == b""
+    assert response.data == b""
 
 
 def test_allow_is_the_default_and_ignores_credentials(client_for) -> None:
@@ -109,7 +108,7 @@ def test_token_mode_names_the_tokens_user(client_for, tokens_file: Path, header:
 def test_health_is_never_checked(client_for, tokens_file: Path) -> None:
     response = client_for(AUTH_MODE="token", AUTH_TOKENS_FILE=tokens_file).get("/health")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok"}
+    assert json.loads(response.data) == {"status": "ok"}
 
 
 BEARER_CHALLENGE = 'Bearer realm="shopbox"'
@@ -236,7 +235,7 @@ def test_basic_mode_turns_checks_away_with_429_before_hashing_when_every_slot_is
                                                                                      users_file: Path,
                                                                                      monkeypatch) -> None:
     check = auth.check_from_env({"AUTH_MODE": "basic", "AUTH_USERS_FILE": str(users_file)})
-    client = auth.create_app(check).test_client()
+    client = apps.AuthClient(check)
     assert client.get("/check/", headers={"Authorization": basic("alice", ALICE_PASSWORD)}).status_code == 200
     hashed: list[str] = []
     monkeypatch.setattr(auth, "check_password_hash", lambda h, p: hashed.append(p) or False)
@@ -334,17 +333,17 @@ def test_bad_settings_are_one_line_errors(auth: ModuleType, environ: dict[str, s
         auth.check_from_env(environ)
 
 
-def test_app_from_env_stops_with_one_line(auth: ModuleType, monkeypatch, tmp_path: Path) -> None:
+def test_configure_stops_with_one_line(auth: ModuleType, monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AUTH_MODE", "token")
     monkeypatch.setenv("AUTH_TOKENS_FILE", str(write(tmp_path, f"alice {SECRET}\n")))
     with pytest.raises(SystemExit) as exc:
-        auth.app_from_env()
+        auth.configure()
     path = tmp_path / "credentials"
     assert exc.value.code == f"auth: {path}: line 1: expected USER:TOKEN (user: letters, digits, . _ @ -)"
     monkeypatch.setenv("AUTH_MODE", "allow")
     monkeypatch.setenv("LOG_LEVEL", "chatty")
     with pytest.raises(SystemExit) as exc:
-        auth.app_from_env()
+        auth.configure()
     assert exc.value.code == "auth: LOG_LEVEL='chatty': expected one of debug, info, warning, error, critical"
 
 
@@ -392,10 +391,10 @@ def test_hash_command_prints_a_line_the_users_file_accepts(auth: ModuleType, mon
     assert response.headers["x-authenticated-as"] == "alice"
 
 
-@pytest.mark.parametrize("argv", [[], ["hash"], ["hash", "a:b"], ["hash", "alice", "extra"], ["check", "alice"]])
+@pytest.mark.parametrize("argv", [["serve"], ["hash"], ["hash", "a:b"], ["hash", "alice", "extra"], ["check", "alice"]])
 def test_hash_command_usage_errors(auth: ModuleType, capsys, argv: list[str]) -> None:
     assert auth.main(argv) == 2
-    assert capsys.readouterr().err.startswith("usage: python auth.py hash USER")
+    assert capsys.readouterr().err.startswith("usage: python auth.py [hash USER]")
 
 
 def test_hash_command_refuses_an_empty_password(auth: ModuleType, monkeypatch, capsys) -> None:

@@ -1,5 +1,6 @@
-"""Fuzzing QOTM's and the auth service's request handling with hypothesis (Flask test clients): whatever the
-method, path, headers and body, no answer is a 5xx. Bounded by a number of examples per test; the number of
+"""Fuzzing QOTM's and the auth service's request handling with hypothesis (QOTM: Flask's test client; auth: its
+own HTTP handling over in-memory streams, also fed raw bytes): whatever the method, path, headers and body, no
+answer is a 5xx. Bounded by a number of examples per test; the number of
 requests sent is printed."""
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def test_auth_answers_no_input_with_a_5xx(mode: str, tmp_path: Path, report) -> 
     else:
         credentials.write_text("alice:tok-alice\n")
     variable = "AUTH_USERS_FILE" if mode == "basic" else "AUTH_TOKENS_FILE"
-    app = auth.create_app(auth.check_from_env({"AUTH_MODE": mode, variable: str(credentials)}))
+    client = apps.AuthClient(auth.check_from_env({"AUTH_MODE": mode, variable: str(credentials)}))
     statuses: dict[int, int] = {}
 
     @FUZZ
@@ -116,9 +117,43 @@ def test_auth_answers_no_input_with_a_5xx(mode: str, tmp_path: Path, report) -> 
     def check(method: str, path: str, authorization: str | None, canary: str) -> None:
         headers = {"x-canary": canary} if authorization is None else {"Authorization": authorization,
                                                                        "x-canary": canary}
-        response = app.test_client().open(path, method=method, headers=headers)
+        response = client.open(path, method=method, headers=headers)
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-        assert response.status_code < 500, (method, path, authorization, response.get_data())
+        assert response.status_code < 500, (method, path, authorization, response.data)
 
     check()
     report(f"auth ({mode}): {sum(statuses.values())} fuzzed requests, statuses {dict(sorted(statuses.items()))}")
+
+
+REQUEST_LINES = st.one_of(
+    st.binary(max_size=60),
+    st.tuples(METHODS, PATH_TEXT, st.sampled_from(["HTTP/1.1", "HTTP/1.0", "HTTP/2", ""])).map(
+        lambda t: f"{t[0]} /{t[1]} {t[2]}".encode()),
+)
+HEADER_LINES = st.lists(st.one_of(
+    st.binary(max_size=60),
+    st.tuples(st.sampled_from(["authorization", "content-length", "connection", "transfer-encoding", " x", "x "]),
+              st.one_of(HEADER_TEXT, st.integers(-5, 10**6).map(str))).map(
+        lambda t: f"{t[0]}: {t[1]}".encode("latin-1")),
+), max_size=6)
+
+
+def test_auth_answers_no_raw_bytes_with_a_5xx_or_a_traceback(report) -> None:
+    """Whatever bytes arrive on a connection, the server answers 4xx (or a check's status) or closes it: its own
+    HTTP parsing never raises."""
+    auth: ModuleType = apps.auth()
+    check = auth.check_from_env({"AUTH_MODE": "allow"})
+    statuses: dict[str, int] = {}
+
+    @FUZZ
+    @given(request_line=REQUEST_LINES, header_lines=HEADER_LINES, tail=st.sampled_from([b"\r\n\r\n", b"\r\n", b""]),
+           body=st.binary(max_size=40))
+    def feed(request_line: bytes, header_lines: list[bytes], tail: bytes, body: bytes) -> None:
+        written = apps.exchange(check, b"\r\n".join([request_line, *header_lines]) + tail + body)
+        status = written.split(b"\r\n", 1)[0].decode("latin-1")[9:12] or "closed"  # "HTTP/1.1 400 ..."
+        statuses[status] = statuses.get(status, 0) + 1
+        assert not status.startswith("5"), (request_line, header_lines, written)
+
+    feed()
+    report(f"auth raw bytes: {sum(statuses.values())} fuzzed connections, "
+           f"first answers {dict(sorted(statuses.items()))}")

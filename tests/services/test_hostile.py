@@ -292,7 +292,7 @@ def pss_bytes(pid: int) -> int:
 
 
 def test_a_wrong_password_flood_leaves_auth_under_its_memory_limit_and_users_get_in(stack: Stack, report) -> None:
-    auth_pid = stack.servers["auth"].process.popen.pid  # gunicorn's master; its worker is the child
+    auth_pid = stack.servers["auth"].process.popen.pid
     assert requests.get(f"{stack.edge}/qotm/", headers=stack.auth_header, timeout=10).status_code == 200  # remembered
     peak = pss_bytes(auth_pid)
     flood_statuses: dict[int, int] = {}

@@ -20,13 +20,14 @@ from tests.platform.procs import wait_for
 from tests.services.apps import AUTH_DIR, QOTM_DIR
 
 SERVICES = {"qotm": QOTM_DIR, "auth": AUTH_DIR}
-APP_FILES = {"qotm": "qotm.py", "auth": "auth.py"}
+CONTEXT_FILES = {"qotm": ["qotm.py", "gunicorn.conf.py"], "auth": ["auth.py"]}
+COMMANDS = {"qotm": '["python", "-m", "gunicorn", "qotm:app"]', "auth": '["python", "auth.py"]'}
 PIN = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([0-9][A-Za-z0-9.+!-]*)")
 TOKEN = "tok-docker-7c1e9b"
 
 
 def pins(path: Path) -> dict[str, str]:
-    """name -> version of a requirements file; every requirement line must be an exact pin."""
+    """name -> version of a requirements input file; every requirement line must be an exact pin."""
     found = {}
     for line in path.read_text().splitlines():
         line = line.strip()
@@ -34,6 +35,19 @@ def pins(path: Path) -> dict[str, str]:
             match = PIN.fullmatch(line)
             assert match, f"{path}: {line!r} is not an exact NAME==VERSION pin"
             found[match[1].lower().replace("_", "-")] = match[2]
+    return found
+
+
+def locked(path: Path) -> dict[str, str]:
+    """name -> version of a hash-locked requirements file (`make lock`); every entry must carry its hashes."""
+    text = path.read_text()
+    assert text.splitlines()[1].strip() == "#    make lock", f"{path}: not made by `make lock`"
+    found = {}
+    for entry in re.split(r"\n(?=[A-Za-z0-9])", text.split("\n", 2)[2]):
+        match = PIN.match(entry)
+        assert match, f"{path}: {entry.splitlines()[0]!r} is not an exact NAME==VERSION pin"
+        assert re.search(r"--hash=sha256:[0-9a-f]{64}", entry), f"{path}: {match[0]} has no hash"
+        found[match[1].lower().replace("_", "-")] = match[2]
     return found
 
 
@@ -52,13 +66,13 @@ def test_dockerfile_base_default_is_the_versions_env_pin(service: str) -> None:
 
 @pytest.mark.unit
 @pytest.mark.parametrize("service", SERVICES)
-def test_dockerfile_runs_gunicorn_as_a_numeric_non_root_user(service: str) -> None:
+def test_dockerfile_runs_the_server_as_a_numeric_non_root_user_from_hash_locked_requirements(service: str) -> None:
     dockerfile = (SERVICES[service] / "Dockerfile").read_text()
     (user,) = re.findall(r"^USER (\S+)$", dockerfile, re.MULTILINE)
     uid, _, gid = user.partition(":")
     assert uid.isdigit() and int(uid) > 0 and gid.isdigit() and int(gid) > 0
-    assert f'CMD ["python", "-m", "gunicorn", "{service}:app"]' in dockerfile
-    assert "pip install --no-cache-dir" in dockerfile and "-r requirements.txt" in dockerfile
+    assert f"CMD {COMMANDS[service]}" in dockerfile
+    assert re.search(r"pip install --no-cache-dir .*--require-hashes \\\n\s+-r requirements.txt", dockerfile)
 
 
 @pytest.mark.unit
@@ -66,21 +80,53 @@ def test_dockerfile_runs_gunicorn_as_a_numeric_non_root_user(service: str) -> No
 def test_build_context_holds_only_what_the_image_needs(service: str) -> None:
     """So forge's version (a hash of the context) changes with the image, not with k8s/, README or service.yaml."""
     (container,) = load_service(SERVICES[service] / "service.yaml").containers
-    expected = [".dockerignore", "Dockerfile", "gunicorn.conf.py", "requirements.txt", APP_FILES[service]]
+    expected = [".dockerignore", "Dockerfile", "requirements.txt", *CONTEXT_FILES[service]]
     assert context_files(container) == sorted(expected)  # Docker always sends .dockerignore and the Dockerfile
 
 
 @pytest.mark.unit
 def test_requirements_are_exact_and_agree_with_each_other_and_the_test_environment() -> None:
-    qotm, auth = pins(QOTM_DIR / "requirements.txt"), pins(AUTH_DIR / "requirements.txt")
+    qotm, auth = locked(QOTM_DIR / "requirements.txt"), locked(AUTH_DIR / "requirements.txt")
     assert {"flask", "gunicorn", "prometheus-client", "werkzeug"} <= set(qotm)
-    assert {"flask", "gunicorn", "werkzeug"} <= set(auth)
+    assert set(auth) == {"werkzeug", "markupsafe"}  # no web framework: auth.py serves HTTP with asyncio
     shared = set(qotm) & set(auth)
     assert {name: qotm[name] for name in shared} == {name: auth[name] for name in shared}
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["test"]
     tested = {m[1].lower(): m[2] for m in map(PIN.fullmatch, extras) if m}
     for name in ("flask", "gunicorn", "prometheus-client"):
         assert qotm[name] == tested[name], f"{name}: image pins {qotm[name]}, tests run {tested[name]}"
+
+
+LOCKS = {"qotm": (QOTM_DIR / "requirements.in", QOTM_DIR / "requirements.txt"),
+         "auth": (AUTH_DIR / "requirements.in", AUTH_DIR / "requirements.txt")}
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("service", LOCKS)
+def test_each_image_lock_file_holds_its_inputs_pins(service: str) -> None:
+    """requirements.in (the direct dependencies) and requirements.txt (their hash-locked closure) cannot drift:
+    an input changed without `make lock` fails here."""
+    wanted, lock = LOCKS[service]
+    inputs, closure = pins(wanted), locked(lock)
+    assert inputs and {name: closure.get(name) for name in inputs} == inputs
+    for name in closure:  # every other entry is there because an input (or one of theirs) needs it
+        assert name in inputs or re.search(rf"^{name}==.*\n(?:    .*\n)*?    # via", lock.read_text(),
+                                           re.MULTILINE | re.IGNORECASE), name
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("lock", "extras"), [("tests/platform/requirements.lock", ["test"]),
+                                              ("shopbox/requirements.lock", [])])
+def test_each_pyproject_lock_holds_every_pin_of_pyproject(lock: str, extras: list[str]) -> None:
+    """tests/platform/install.sh (the test venv: forge + the test extra) and shopbox/Dockerfile (forge in the shell
+    image) install these with --require-hashes: each must pin what pyproject.toml pins, at the same versions."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    requirements = project["dependencies"] + [r for extra in extras for r in project["optional-dependencies"][extra]]
+    wanted = {m[1].lower().replace("_", "-"): m[2]
+              for m in map(PIN.fullmatch, [r.split(";")[0].strip() for r in requirements]) if m}
+    assert len(wanted) == len(requirements)  # every one an exact pin
+    closure = locked(ROOT / lock)
+    assert {name: closure.get(name) for name in wanted} == wanted
 
 
 # --- docker: the real images ---------------------------------------------------------------------------------
@@ -185,6 +231,15 @@ def test_auth_image_checks_tokens_from_a_mounted_file(images, run, docker_client
     logs = container.logs().decode()
     assert "allow GET /qotm/ as alice" in logs
     assert TOKEN not in logs
+
+
+@pytest.mark.docker
+def test_auth_container_stops_at_once_on_sigterm(images, run) -> None:
+    container, _ = run(images["auth"])
+    started = time.monotonic()
+    container.stop(timeout=15)
+    assert container.wait(timeout=5)["StatusCode"] == 0
+    assert time.monotonic() - started < 5
 
 
 @pytest.mark.docker
