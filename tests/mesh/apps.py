@@ -35,3 +35,10 @@ def qotm_server() -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(5)
+
+
+def eds_module(name: str) -> ModuleType:
+    """One of eds/'s modules (eds, eds_translate, eds_watch), importable by their plain names as in the image."""
+    if str(EDS_DIR) not in sys.path:
+        sys.path.insert(0, str(EDS_DIR))
+    return apps.load(EDS_DIR / f"{name}.py", name)

@@ -1,4 +1,5 @@
-"""usersvc's Dockerfile and build context (unit): the same rules as QOTM's, and pins that agree with the tests."""
+"""usersvc's and eds's Dockerfiles and build contexts (unit): the same rules as QOTM's, and pins that agree with the
+tests."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from forge.descriptor import load_service
 from forge.validate import read_versions_env
 from forge.version import context_files
-from tests.mesh.apps import USERSVC_DIR
+from tests.mesh.apps import EDS_DIR, USERSVC_DIR
 from tests.platform.base_images import ROOT
 from tests.services.apps import QOTM_DIR
 from tests.services.test_images import PIN, pins
@@ -39,3 +40,18 @@ def test_requirements_agree_with_qotm_and_the_test_environment() -> None:
     tested = {m[1].lower(): m[2] for m in map(PIN.fullmatch, extras) if m}
     for name in ("psycopg", "psycopg-binary", "psycopg-pool", "flask", "gunicorn"):
         assert usersvc[name] == tested[name], f"{name}: image pins {usersvc[name]}, tests run {tested[name]}"
+
+
+def test_eds_image_pins_the_kubernetes_client_forge_uses() -> None:
+    dockerfile = (EDS_DIR / "Dockerfile").read_text()
+    (default,) = re.findall(r"^ARG BASE_IMAGE=(\S+)$", dockerfile, re.MULTILINE)
+    assert default == read_versions_env(ROOT / "versions.env")["PYTHON_BASE_IMAGE"]
+    assert re.findall(r"^USER (\S+)$", dockerfile, re.MULTILINE) == ["10001:10001"]
+    (container,) = load_service(EDS_DIR / "service.yaml").containers
+    assert context_files(container) == sorted([".dockerignore", "Dockerfile", "requirements.txt", "eds.py",
+                                               "eds_translate.py", "eds_watch.py"])
+    runtime = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    forge_pins = {m[1].lower(): m[2] for m in map(PIN.fullmatch, runtime) if m}
+    eds = pins(EDS_DIR / "requirements.txt")
+    for name in ("kubernetes", "pyyaml", "requests"):
+        assert eds[name] == forge_pins[name], f"{name}: eds pins {eds[name]}, forge {forge_pins[name]}"
