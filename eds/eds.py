@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import sys
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -91,7 +90,7 @@ def handler_for(cache: SliceCache) -> type[BaseHTTPRequestHandler]:
             except BadRequest as exc:
                 self._send(400, {"error": str(exc)})
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's signature)
+        def log_message(self, format: str, *args: Any) -> None:
             log.debug("%s %s", self.address_string(), format % args)
 
     return Handler
