@@ -21,7 +21,7 @@ from eds_translate import CLA_TYPE, load_assignment
 from eds_watch import SliceCache, Watcher
 
 PATH = "/v3/discovery:endpoints"
-MAX_BODY = 64 * 1024
+MAX_BODY = 1024 * 1024  # Envoy sends its whole node description (every extension it has): ~80 KiB
 SA_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 log = logging.getLogger("eds")
 

@@ -129,7 +129,7 @@ def test_discovery_response_and_its_version(served) -> None:
     (b'{"resource_names": [1]}', 400, "resource_names must be a non-empty list"),
     (b'{"resource_names": ["qotm"], "type_url": "type.googleapis.com/envoy.config.cluster.v3.Cluster"}', 400,
      "only type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"),
-    (b"x" * 70000, 413, "at most 65536 bytes"),
+    (b"x" * (1024 * 1024 + 1), 413, "at most 1048576 bytes"),
 ])
 def test_bad_discovery_requests_are_clear_4xx(served, body: bytes, status: int, message: str) -> None:
     cache, port = served
