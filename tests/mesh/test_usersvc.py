@@ -201,3 +201,16 @@ def test_readiness_fails_while_the_database_is_down_and_recovers(pg: Postgres, q
         assert client.get("/").status_code == 200
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("DB_POOL_SIZE", "many", "usersvc: DB_POOL_SIZE='many': expected a number from 1 to 64"),
+    ("QOTM_TIMEOUT", "0", "usersvc: QOTM_TIMEOUT='0': expected a number from 0.1 to 30"),
+    ("LOG_LEVEL", "loud", "usersvc: LOG_LEVEL='loud': expected debug, info, warning, error or critical"),
+])
+def test_a_bad_setting_stops_with_one_line(monkeypatch: pytest.MonkeyPatch, variable: str, value: str,
+                                           message: str) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SystemExit) as stopped:
+        apps.usersvc().from_environment()
+    assert str(stopped.value) == message
