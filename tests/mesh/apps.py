@@ -15,6 +15,7 @@ from tests.services import apps
 
 USERSVC_DIR = ROOT / "usersvc"
 EDS_DIR = ROOT / "eds"
+POSTGRES_DIR = ROOT / "postgres"
 
 
 def usersvc() -> ModuleType:

@@ -12,7 +12,7 @@ from tests.services.rendered import config_file, render
 
 
 def usersvc_objects(out: Path, overrides: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """usersvc and what it requires (postgres), rendered by forge."""
+    """usersvc's objects as forge renders them (`overrides`: --set KEY=VALUE)."""
     return render(USERSVC_DIR, out, overrides)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.mesh.apps import POSTGRES_DIR
 from tests.mesh.rendered import clusters, listener_routes, sidecar_config, usersvc_objects
 from tests.services.rendered import ENVOY_DIR, REPO, config_file, find, render, sha256, versions_env
 from tests.services.test_network_policies import ENVOY, OTHER, allowed
@@ -18,7 +19,8 @@ pytestmark = pytest.mark.unit
 
 @pytest.fixture(scope="module")
 def objects(tmp_path_factory) -> list[dict[str, Any]]:
-    return usersvc_objects(tmp_path_factory.mktemp("usersvc"))
+    """usersvc's and postgres' objects."""
+    return usersvc_objects(tmp_path_factory.mktemp("usersvc")) + render(POSTGRES_DIR, tmp_path_factory.mktemp("pg"))
 
 
 def containers(workload: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -36,7 +38,7 @@ def assert_restricted(workload: dict[str, Any]) -> None:
         assert set(container["resources"]["limits"]) == {"cpu", "memory", "ephemeral-storage"}
 
 
-def test_usersvc_requires_postgres_and_renders_both(objects) -> None:
+def test_usersvc_and_postgres_objects(objects) -> None:
     assert sorted((o["kind"], o["metadata"]["name"]) for o in objects) == [
         ("ConfigMap", "usersvc-sidecar"), ("Deployment", "usersvc"), ("NetworkPolicy", "postgres"),
         ("NetworkPolicy", "usersvc"), ("PodDisruptionBudget", "usersvc"), ("Service", "postgres"),
