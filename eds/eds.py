@@ -123,7 +123,10 @@ def main() -> None:
     try:
         config.load_incluster_config()
     except config.ConfigException:
-        config.load_kube_config()
+        try:
+            config.load_kube_config()
+        except (config.ConfigException, OSError) as exc:
+            sys.exit(f"eds: no Kubernetes API to watch: not in a pod, and no usable kubeconfig ({exc})")
     ns = namespace()
     cache = SliceCache()
     Watcher(client.DiscoveryV1Api(), ns, cache).start()
