@@ -130,3 +130,15 @@ def test_only_usersvc_reaches_postgres_and_usersvc_reaches_qotm(tmp_path: Path) 
     policy = find(everything, "NetworkPolicy", "postgres")["spec"]
     assert policy["ingress"] == [{"from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "usersvc"}}}],
                                   "ports": [{"port": "postgres"}]}]
+
+
+def test_sidecar_tracing_is_switched_by_a_value(objects, tmp_path: Path) -> None:
+    assert "zipkin" not in clusters(sidecar_config(objects))
+    traced = sidecar_config(usersvc_objects(tmp_path, {"tracing.enabled": "true"}))
+    for listener in ("ingress", "egress"):
+        (item,) = [i for i in traced["static_resources"]["listeners"] if i["name"] == listener]
+        provider = item["filter_chains"][0]["filters"][0]["typed_config"]["tracing"]["provider"]
+        assert provider["name"] == "envoy.tracers.zipkin" and provider["typed_config"]["collector_cluster"] == "zipkin"
+    address = clusters(traced)["zipkin"]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
+    assert address["socket_address"] == {"address": "zipkin.shop.svc.cluster.local", "port_value": 9411}
+    assert traced["node"]["cluster"] == "usersvc"  # the spans' service name

@@ -1,4 +1,5 @@
-"""The sidecar config as rendered, loaded by the real Envoy (dataplane): DNS and EDS discovery, no warnings."""
+"""The sidecar config as rendered, loaded by the real Envoy (dataplane): DNS or EDS discovery, traced or not; no
+warnings."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ from tests.services.stack import binary
 pytestmark = pytest.mark.dataplane
 
 
-@pytest.mark.parametrize("discovery", ["dns", "eds"])
-def test_envoy_accepts_the_sidecar_config_without_warnings(discovery: str, tmp_path: Path) -> None:
+VARIANTS = {"dns": {}, "eds": {"discovery": "eds"}, "traced": {"tracing.enabled": "true"}}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_envoy_accepts_the_sidecar_config_without_warnings(variant: str, tmp_path: Path) -> None:
     path = tmp_path / "sidecar.yaml"
-    path.write_text(config_file(usersvc_objects(tmp_path / "out", {"discovery": discovery}), "usersvc-sidecar",
+    path.write_text(config_file(usersvc_objects(tmp_path / "out", VARIANTS[variant]), "usersvc-sidecar",
                                 "envoy.yaml"))
     result = subprocess.run([binary("envoy"), "--mode", "validate", "-c", str(path)], capture_output=True, text=True,
                             timeout=120)
