@@ -12,11 +12,11 @@ from typing import Any
 import requests
 
 from tests.mesh import apps
-from tests.mesh.postgres import Postgres
+from tests.mesh.postgres import Postgres, postgres_server
 from tests.mesh.rendered import usersvc_objects
 from tests.platform.procs import free_port
 from tests.services.rendered import config_file
-from tests.services.stack import Server, binary, responds
+from tests.services.stack import Server, Stack, binary, responds, start_stack
 
 SIDECAR_PORTS = ("ingress", "egress", "stats", "admin")
 
@@ -64,3 +64,28 @@ def eds_http(cache: Any) -> Iterator[int]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def mesh_running(work: Path, token: str, edge: dict[str, str] | None = None,
+                 sidecar: dict[str, str] | None = None) -> Iterator[tuple[Stack, dict[str, int]]]:
+    """The workshop's loopback stack (edge, auth, QOTM x2, Prometheus) plus PostgreSQL, usersvc and its sidecar
+    (service.yaml values overridden by `edge` and `sidecar`); the edge's `usersvc` upstream is the sidecar's
+    ingress port, the sidecar's `qotm` the two QOTMs. Yields the stack (usersvc healthy at the edge) and the
+    sidecar's ports."""
+    ports = {name: free_port() for name in (*SIDECAR_PORTS, "app")}
+    stacks = start_stack(work, token, envoy_overrides={"upstreams.usersvc": f"[127.0.0.1:{ports['ingress']}]",
+                                                        **(edge or {})})
+    stack = next(stacks)
+    try:
+        with postgres_server() as pg:
+            qotms = f"[127.0.0.1:{stack.ports['stable1']},127.0.0.1:{stack.ports['stable2']}]"
+            stack.servers["sidecar"] = sidecar_server(work, ports, {"upstreams.qotm": qotms, **(sidecar or {})})
+            stack.servers["usersvc"] = usersvc_server(work, pg, ports)
+            stack.servers["sidecar"].start()
+            stack.servers["usersvc"].start()
+            stack.ports["usersvc-ingress"] = ports["ingress"]
+            stack.wait_host("usersvc", "usersvc-ingress", healthy=True)
+            yield stack, ports
+    finally:
+        stacks.close()

@@ -14,10 +14,9 @@ import pytest
 import requests
 
 from tests.mesh import apps
-from tests.mesh.mesh_stack import SIDECAR_PORTS, cluster_hosts, eds_http, sidecar_server, usersvc_server
-from tests.mesh.postgres import postgres_server
+from tests.mesh.mesh_stack import SIDECAR_PORTS, cluster_hosts, eds_http, mesh_running, sidecar_server
 from tests.platform.procs import free_port
-from tests.services.stack import Load, Stack, failures, start_stack, versions
+from tests.services.stack import Load, Stack, failures, versions
 
 pytestmark = pytest.mark.dataplane
 
@@ -27,24 +26,8 @@ ALICE = {"username": "alice", "fullname": "Alice Liddell", "email": "alice@examp
 
 @pytest.fixture(scope="module")
 def mesh(tmp_path_factory) -> Iterator[tuple[Stack, dict[str, int]]]:
-    """The workshop's loopback stack (edge, auth, QOTM x2, Prometheus) plus PostgreSQL, usersvc and its sidecar;
-    the edge's `usersvc` upstream is the sidecar's ingress port."""
-    work: Path = tmp_path_factory.mktemp("mesh")
-    ports = {name: free_port() for name in (*SIDECAR_PORTS, "app")}
-    stacks = start_stack(work, TOKEN, envoy_overrides={"upstreams.usersvc": f"[127.0.0.1:{ports['ingress']}]"})
-    stack = next(stacks)
-    try:
-        with postgres_server() as pg:
-            qotms = f"[127.0.0.1:{stack.ports['stable1']},127.0.0.1:{stack.ports['stable2']}]"
-            stack.servers["sidecar"] = sidecar_server(work, ports, {"upstreams.qotm": qotms})
-            stack.servers["usersvc"] = usersvc_server(work, pg, ports)
-            stack.servers["sidecar"].start()
-            stack.servers["usersvc"].start()
-            stack.ports["usersvc-ingress"] = ports["ingress"]
-            stack.wait_host("usersvc", "usersvc-ingress", healthy=True)
-            yield stack, ports
-    finally:
-        stacks.close()
+    with mesh_running(tmp_path_factory.mktemp("mesh"), TOKEN) as running:
+        yield running
 
 
 def edge(stack: Stack, method: str, path: str, **kwargs: Any) -> requests.Response:
