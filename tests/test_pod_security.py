@@ -57,8 +57,8 @@ def test_restricted_namespace_admits_everything_forge_renders(kube_cluster: Kube
     applied = apply(kube_cluster, restricted, out)
     assert "Warning" not in applied.stderr, applied.stderr  # a Deployment whose pods would be refused warns here
     deployments = kube_cluster.kubectl_json("get", "deployments", "-n", restricted)["items"]
-    assert sorted(d["metadata"]["name"] for d in deployments) == ["auth", "eds", "envoy", "prometheus", "qotm",
-                                                                  "usersvc"]
+    assert sorted(d["metadata"]["name"] for d in deployments) == ["auth", "eds", "envoy", "jaeger", "prometheus",
+                                                                  "qotm", "usersvc"]
     statefulsets = kube_cluster.kubectl_json("get", "statefulsets", "-n", restricted)["items"]
     assert [s["metadata"]["name"] for s in statefulsets] == ["postgres"]
     for workload in deployments + statefulsets:  # their pods were admitted: every replica exists

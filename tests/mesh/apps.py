@@ -16,6 +16,7 @@ from tests.services import apps
 USERSVC_DIR = ROOT / "usersvc"
 EDS_DIR = ROOT / "eds"
 POSTGRES_DIR = ROOT / "postgres"
+JAEGER_DIR = ROOT / "jaeger"
 
 
 def usersvc() -> ModuleType:

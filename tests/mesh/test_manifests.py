@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.mesh.apps import POSTGRES_DIR
+from tests.mesh.apps import JAEGER_DIR, POSTGRES_DIR
 from tests.mesh.rendered import clusters, listener_routes, sidecar_config, usersvc_objects
 from tests.services.rendered import ENVOY_DIR, REPO, config_file, find, render, sha256, versions_env
 from tests.services.test_network_policies import ENVOY, OTHER, allowed
@@ -142,3 +142,20 @@ def test_sidecar_tracing_is_switched_by_a_value(objects, tmp_path: Path) -> None
     address = clusters(traced)["zipkin"]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
     assert address["socket_address"] == {"address": "zipkin.shop.svc.cluster.local", "port_value": 9411}
     assert traced["node"]["cluster"] == "usersvc"  # the spans' service name
+
+
+def test_jaeger_takes_zipkin_spans_where_the_envoys_send_them(tmp_path: Path) -> None:
+    objects = render(JAEGER_DIR, tmp_path)
+    deployment = find(objects, "Deployment", "jaeger")
+    assert containers(deployment)["jaeger"]["image"] == versions_env()["JAEGER_IMAGE"]
+    assert_restricted(deployment)
+    zipkin = find(objects, "Service", "zipkin")["spec"]["ports"]
+    assert zipkin == [{"name": "zipkin", "port": 9411, "targetPort": "zipkin"}]  # the Envoys' `zipkin:9411`
+    config = yaml.safe_load(config_file(objects, "jaeger", "config.yaml"))
+    assert config["receivers"]["zipkin"]["endpoint"] == "0.0.0.0:9411"
+    assert config["service"]["pipelines"]["traces"]["exporters"] == ["jaeger_storage_exporter"]
+    assert deployment["spec"]["template"]["metadata"]["annotations"]["checksum/config"] == sha256(
+        config_file(objects, "jaeger", "config.yaml").strip())
+    policy = find(objects, "NetworkPolicy", "jaeger")["spec"]["ingress"]
+    assert {s["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for s in policy[0]["from"]} == {"envoy",
+                                                                                                     "usersvc"}

@@ -1,7 +1,8 @@
-"""Distributed tracing across the mesh on loopback (dataplane tier): the edge's and usersvc's sidecar's Envoy
-Zipkin tracers (as rendered, tracing.enabled) send spans to a real Jaeger all-in-one (built from its Go module by
-build_jaeger.sh), and one request through the edge is one trace with spans from the edge, usersvc's sidecar
-ingress and its egress call to QOTM (the B3 headers passed on by usersvc join them)."""
+"""Distributed tracing on loopback (dataplane tier): the edge's and usersvc's sidecar's Envoy Zipkin tracers (as
+rendered, tracing.enabled) send spans to a real Jaeger all-in-one (built from its Go module by build_jaeger.sh,
+configured as forge renders jaeger/). One request through the edge is one trace with spans from the edge, its auth
+call, usersvc's sidecar ingress and its egress call to QOTM (the B3 headers passed on by usersvc join them); and
+Jaeger's query by duration finds the slow canary's requests."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ from typing import Any
 
 import pytest
 import requests
-import yaml
 
+from tests.mesh.apps import JAEGER_DIR
 from tests.mesh.mesh_stack import mesh_running
 from tests.platform.fixtures import require
 from tests.platform.procs import free_port, running
-from tests.services.stack import responds
+from tests.services.rendered import config_file, render
+from tests.services.stack import responds, start_stack
 
 pytestmark = pytest.mark.dataplane
 
@@ -34,36 +36,19 @@ def jaeger_binary() -> str:
     return path
 
 
-def jaeger_config(zipkin: int, http: int, grpc: int) -> dict[str, Any]:
-    """All-in-one with in-memory storage: a Zipkin receiver and the query API, on loopback ports only."""
-    return {
-        "service": {
-            "extensions": ["jaeger_storage", "jaeger_query"],
-            "pipelines": {"traces": {"receivers": ["zipkin"], "processors": ["batch"],
-                                     "exporters": ["jaeger_storage_exporter"]}},
-            "telemetry": {"metrics": {"level": "none"}, "traces": {"level": "none"}, "logs": {"level": "warn"}},
-        },
-        "extensions": {
-            "jaeger_storage": {"backends": {"memstore": {"memory": {"max_traces": 10000}}}},
-            "jaeger_query": {"storage": {"traces": "memstore"}, "http": {"endpoint": f"127.0.0.1:{http}"},
-                             "grpc": {"endpoint": f"127.0.0.1:{grpc}"}},
-        },
-        "receivers": {"zipkin": {"endpoint": f"127.0.0.1:{zipkin}"}},
-        "processors": {"batch": {"timeout": "200ms"}},
-        "exporters": {"jaeger_storage_exporter": {"trace_storage": "memstore"}},
-    }
-
-
 @contextmanager
 def jaeger(work: Path) -> Iterator[tuple[int, str]]:
-    """Jaeger running; yields its Zipkin port and its query API's base URL."""
-    zipkin, http, grpc = free_port(), free_port(), free_port()
+    """Jaeger with its config as forge renders it (jaeger/), on free loopback ports; yields its Zipkin port and its
+    query API's base URL."""
+    ports = {name: free_port() for name in ("zipkin", "query", "query_grpc", "health")}
+    objects = render(JAEGER_DIR, work / "jaeger-rendered", {
+        "address": "127.0.0.1", "ports": "{" + ", ".join(f"{k}: {v}" for k, v in ports.items()) + "}"})
     config = work / "jaeger.yaml"
-    config.write_text(yaml.safe_dump(jaeger_config(zipkin, http, grpc)))
-    query = f"http://127.0.0.1:{http}"
+    config.write_text(config_file(objects, "jaeger", "config.yaml"))
+    query = f"http://127.0.0.1:{ports['query']}"
     with running([jaeger_binary(), "--config", str(config)], work / "jaeger.log",
-                 lambda: responds(f"{query}/api/services"), "jaeger", timeout=60):
-        yield zipkin, query
+                 lambda: responds(f"http://127.0.0.1:{ports['health']}/status"), "jaeger", timeout=60):
+        yield ports["zipkin"], query
 
 
 def traces(query: str, service: str) -> list[dict[str, Any]]:
@@ -106,3 +91,35 @@ def test_one_request_through_the_mesh_is_one_trace_in_jaeger(tmp_path: Path, rep
             assert services == {"envoy", "usersvc"}, services
             # the edge's ext_authz call, usersvc's sidecar taking the request in, and its quote call out to QOTM
             assert {"async auth egress", "usersvc ingress", "egress to qotm"} <= set(names), names
+
+
+def test_a_query_by_duration_finds_the_slow_canarys_spans(tmp_path: Path, report) -> None:
+    """What the tracing step of the mesh page runs: traces of the edge slower than 400 ms are the canary's (QOTM
+    with a 0.5 s delay), none of the fast stable's."""
+    with jaeger(tmp_path) as (zipkin, query):
+        (tmp_path / "stack").mkdir()
+        stacks = start_stack(tmp_path / "stack", TOKEN, envoy_overrides={
+            "tracing.enabled": "true", "upstreams.zipkin": f"[127.0.0.1:{zipkin}]"})
+        stack = next(stacks)
+        try:
+            stack.start_canary()
+            for pinned in ({"x-canary": "always"}, {}) * 5:
+                answer = requests.get(f"{stack.edge}/qotm/", headers={**stack.auth_header, **pinned}, timeout=10)
+                assert answer.status_code == 200
+
+            def slow() -> list[dict[str, Any]]:
+                answer = requests.get(f"{query}/api/traces", timeout=5, params={
+                    "service": "envoy", "operation": "", "minDuration": "400ms", "limit": 50})
+                return answer.json().get("data") or []
+
+            started = time.monotonic()
+            while len(found := slow()) < 5:
+                assert time.monotonic() - started < 30, f"{len(found)} slow traces in Jaeger, expected 5"
+                time.sleep(0.5)
+            for trace in found:  # each: the edge's span to the canary (and its call to auth), never stable
+                clusters = {t["value"] for span in trace["spans"] for t in span.get("tags", [])
+                            if t["key"] == "upstream_cluster"}
+                assert "qotm-canary" in clusters and "qotm" not in clusters, clusters
+            report(f"Jaeger minDuration=400ms: {len(found)} traces, all of upstream_cluster qotm-canary")
+        finally:
+            stacks.close()
