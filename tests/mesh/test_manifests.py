@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
+from forge.config.versions import read_versions
 from tests.mesh.apps import JAEGER_DIR, POSTGRES_DIR
 from tests.mesh.rendered import clusters, listener_routes, sidecar_config, usersvc_objects
-from tests.services.rendered import ENVOY_DIR, REPO, config_file, find, render, sha256, versions_env
+from tests.services.rendered import ENVOY_DIR, REPO, config_file, find, render, sha256
 from tests.services.test_network_policies import ENVOY, OTHER, allowed
 
 pytestmark = pytest.mark.unit
@@ -51,7 +52,7 @@ def test_postgres_is_a_statefulset_with_a_claim_a_secret_and_a_readiness_probe(o
     (claim,) = statefulset["spec"]["volumeClaimTemplates"]
     assert claim["metadata"]["name"] == "data" and claim["spec"]["accessModes"] == ["ReadWriteOnce"]
     postgres = containers(statefulset)["postgres"]
-    assert postgres["image"] == versions_env()["POSTGRES_IMAGE"]
+    assert postgres["image"] == read_versions()["POSTGRES_IMAGE"]
     assert {"name": "data", "mountPath": "/var/lib/postgresql/data"} in postgres["volumeMounts"]
     env = {e["name"]: e for e in postgres["env"]}
     assert env["POSTGRES_PASSWORD"]["valueFrom"] == {"secretKeyRef": {"name": "postgres-credentials",
@@ -70,7 +71,7 @@ def test_usersvc_listens_on_loopback_behind_its_sidecar(objects) -> None:
     env = {e["name"]: e.get("value") for e in app["env"]}
     assert env["GUNICORN_CMD_ARGS"] == "--bind 127.0.0.1:8081" and "ports" not in app
     assert env["QOTM_URL"] == "http://127.0.0.1:9001/" and env["PGHOST"] == "postgres"
-    assert sidecar["image"] == versions_env()["ENVOY_IMAGE"]
+    assert sidecar["image"] == read_versions()["ENVOY_IMAGE"]
     assert sidecar["readinessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
     service = find(objects, "Service", "usersvc")
     assert service["spec"]["clusterIP"] == "None"
@@ -147,7 +148,7 @@ def test_sidecar_tracing_is_switched_by_a_value(objects, tmp_path: Path) -> None
 def test_jaeger_takes_zipkin_spans_where_the_envoys_send_them(tmp_path: Path) -> None:
     objects = render(JAEGER_DIR, tmp_path)
     deployment = find(objects, "Deployment", "jaeger")
-    assert containers(deployment)["jaeger"]["image"] == versions_env()["JAEGER_IMAGE"]
+    assert containers(deployment)["jaeger"]["image"] == read_versions()["JAEGER_IMAGE"]
     assert_restricted(deployment)
     zipkin = find(objects, "Service", "zipkin")["spec"]["ports"]
     assert zipkin == [{"name": "zipkin", "port": 9411, "targetPort": "zipkin"}]  # the Envoys' `zipkin:9411`

@@ -8,9 +8,9 @@ import tomllib
 
 import pytest
 
-from forge.descriptor import load_service
-from forge.validate import read_versions_env
-from forge.version import context_files
+from forge.config.descriptor import load_service
+from forge.config.versions import read_versions
+from forge.images.version import context_files
 from tests.mesh.apps import EDS_DIR, USERSVC_DIR
 from tests.platform.base_images import ROOT
 from tests.services.apps import QOTM_DIR
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.unit
 def test_dockerfile_base_is_the_pinned_python_and_runs_gunicorn_as_non_root() -> None:
     dockerfile = (USERSVC_DIR / "Dockerfile").read_text()
     (default,) = re.findall(r"^ARG BASE_IMAGE=(\S+)$", dockerfile, re.MULTILINE)
-    assert default == read_versions_env(ROOT / "versions.env")["PYTHON_BASE_IMAGE"]
+    assert default == read_versions(ROOT / "versions.env")["PYTHON_BASE_IMAGE"]
     assert re.findall(r"^USER (\S+)$", dockerfile, re.MULTILINE) == ["10001:10001"]
     assert 'CMD ["python", "-m", "gunicorn", "usersvc:from_environment()"]' in dockerfile
 
@@ -45,7 +45,7 @@ def test_requirements_agree_with_qotm_and_the_test_environment() -> None:
 def test_eds_image_pins_the_kubernetes_client_forge_uses() -> None:
     dockerfile = (EDS_DIR / "Dockerfile").read_text()
     (default,) = re.findall(r"^ARG BASE_IMAGE=(\S+)$", dockerfile, re.MULTILINE)
-    assert default == read_versions_env(ROOT / "versions.env")["PYTHON_BASE_IMAGE"]
+    assert default == read_versions(ROOT / "versions.env")["PYTHON_BASE_IMAGE"]
     assert re.findall(r"^USER (\S+)$", dockerfile, re.MULTILINE) == ["10001:10001"]
     (container,) = load_service(EDS_DIR / "service.yaml").containers
     assert context_files(container) == sorted([".dockerignore", "Dockerfile", "requirements.txt", "eds.py",
