@@ -19,6 +19,7 @@ setup:
 	bash tests/services/build_prometheus.sh
 	bash tests/services/build_kube_score.sh >/dev/null
 	bash tests/compose/build_compose.sh --install >/dev/null
+	bash tests/mesh/build_jaeger.sh >/dev/null
 	$(PY) -m tests.platform.base_images
 	$(PY) -m tests.shopbox.offline_image
 	$(PY) -m tests.kind.node_image >/dev/null

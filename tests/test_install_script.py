@@ -16,6 +16,7 @@ PACKAGES = {"docker.io", "docker-registry", "prometheus", "debootstrap", "shellc
 
 
 DECK_PACKAGES = {"graphviz", "chromium", "npm"}  # slides/: diagrams, PDF and browser test, the Marp CLI
+MESH_PACKAGES = {"postgresql"}  # tests/mesh/: a throw-away PostgreSQL server for usersvc
 
 
 def run_install(tmp_path: Path, uid: int) -> subprocess.CompletedProcess[str]:
@@ -38,7 +39,7 @@ def test_not_root_lists_what_is_missing_and_installs_nothing(tmp_path: Path) -> 
     prefix = "install.sh: cannot install here (needs root on Debian); missing packages: "
     (line,) = result.stderr.splitlines()
     assert line.startswith(prefix)
-    assert set(line.removeprefix(prefix).split()) == PACKAGES | DECK_PACKAGES
+    assert set(line.removeprefix(prefix).split()) == PACKAGES | DECK_PACKAGES | MESH_PACKAGES
     assert not (tmp_path / "venv").exists()
     assert result.stdout == ""
 

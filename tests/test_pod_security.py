@@ -46,8 +46,8 @@ def apply(cluster: KubeCluster, namespace: str, path: Path) -> subprocess.Comple
     return cluster.kubectl("apply", "-n", namespace, "-R", "-f", str(path))
 
 
-def pods_of(cluster: KubeCluster, namespace: str, deployment: dict[str, Any]) -> list[dict[str, Any]]:
-    selector = ",".join(f"{k}={v}" for k, v in deployment["spec"]["selector"]["matchLabels"].items())
+def pods_of(cluster: KubeCluster, namespace: str, workload: dict[str, Any]) -> list[dict[str, Any]]:
+    selector = ",".join(f"{k}={v}" for k, v in workload["spec"]["selector"]["matchLabels"].items())
     items: list[dict[str, Any]] = cluster.kubectl_json("get", "pods", "-n", namespace, "-l", selector)["items"]
     return items
 
@@ -60,11 +60,14 @@ def test_restricted_namespace_admits_everything_forge_renders(kube_cluster: Kube
     applied = apply(kube_cluster, restricted, out)
     assert "Warning" not in applied.stderr, applied.stderr  # a Deployment whose pods would be refused warns here
     deployments = kube_cluster.kubectl_json("get", "deployments", "-n", restricted)["items"]
-    assert sorted(d["metadata"]["name"] for d in deployments) == ["auth", "envoy", "prometheus", "qotm"]
-    for deployment in deployments:  # the ReplicaSets' pods were admitted: every replica exists
-        wanted = deployment["spec"]["replicas"]
-        kube_cluster.wait_for(f"pods of {deployment['metadata']['name']}",
-                              lambda d=deployment, n=wanted: len(pods_of(kube_cluster, restricted, d)) == n)
+    assert sorted(d["metadata"]["name"] for d in deployments) == ["auth", "eds", "envoy", "jaeger", "prometheus",
+                                                                  "qotm", "usersvc"]
+    statefulsets = kube_cluster.kubectl_json("get", "statefulsets", "-n", restricted)["items"]
+    assert [s["metadata"]["name"] for s in statefulsets] == ["postgres"]
+    for workload in deployments + statefulsets:  # their pods were admitted: every replica exists
+        wanted = workload["spec"]["replicas"]
+        kube_cluster.wait_for(f"pods of {workload['metadata']['name']}",
+                              lambda d=workload, n=wanted: len(pods_of(kube_cluster, restricted, d)) == n)
 
 
 def test_restricted_namespace_admits_the_plain_qotm_manifests(kube_cluster: KubeCluster, restricted: str) -> None:

@@ -19,6 +19,7 @@ declare -A packages=(
   [git]=git
   [iproute2]=ip
   [curl]=curl          # HTTP/2 prior-knowledge requests in tests/services/test_hostile.py
+  [postgresql]=pg_createcluster  # tests/mesh/: a throw-away PostgreSQL server for usersvc (the server is not on PATH)
 )
 required_commands=(python3 go)
 
