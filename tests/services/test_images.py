@@ -242,13 +242,19 @@ def test_auth_container_stops_at_once_on_sigterm(images, run) -> None:
     assert time.monotonic() - started < 5
 
 
-@pytest.mark.docker
-def test_auth_container_refuses_a_bad_mode_in_one_line(images, docker_client) -> None:
-    container = docker_client.containers.run(images["auth"], detach=True, environment={"AUTH_MODE": "open"})
+def refuses_in_one_line(docker_client, image: str, message: str, timeout: float = 30, **run: object) -> None:
+    """The container exits 1 at start, logging `message` and no traceback."""
+    container = docker_client.containers.run(image, detach=True, **run)
     try:
-        assert container.wait(timeout=30)["StatusCode"] == 1
+        assert container.wait(timeout=timeout)["StatusCode"] == 1
         logs = container.logs().decode()
-        assert "auth: AUTH_MODE='open': expected allow, token or basic" in logs
+        assert message in logs
         assert "Traceback" not in logs
     finally:
         container.remove(force=True)
+
+
+@pytest.mark.docker
+def test_auth_container_refuses_a_bad_mode_in_one_line(images, docker_client) -> None:
+    refuses_in_one_line(docker_client, images["auth"], "auth: AUTH_MODE='open': expected allow, token or basic",
+                        environment={"AUTH_MODE": "open"})
