@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from tests.platform.procs import wait_for
-from tests.shopbox.conftest import docker, start_node, versions_with_registry
-from tests.shopbox.script import Check, call, doctor
+from tests.shopbox.conftest import docker, start_node, start_registry, versions_with_registry
+from tests.shopbox.script import Check, doctor
 
 pytestmark = pytest.mark.docker
 
@@ -118,7 +118,7 @@ def test_socket_without_permission(setup, tmp_path):
 
 def test_running_registry_is_ok_and_a_stopped_one_fails(setup, registry_image):
     env = {**setup.env, **versions_with_registry(setup, registry_image)}
-    call("ensure_registry", env)  # the real `docker run` of the registry, from shopbox.sh
+    start_registry(setup, registry_image)  # the real `docker run` of the registry, from shopbox-setup
     url = f"http://127.0.0.1:{setup.registry_port}/v2/"
     wait_for(lambda: requests.get(url, timeout=1).status_code == 200, timeout=20, what="registry container")
     _, checks, _ = doctor(env)
