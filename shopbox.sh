@@ -221,8 +221,6 @@ container_state() { docker container inspect --format '{{.State.Status}}' "$1" 2
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
-network_exists() { docker network inspect "$1" >/dev/null 2>&1; }
-
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # container_publishes NAME PORT: NAME is a container publishing host port PORT.
@@ -487,12 +485,38 @@ report() {
   [[ -z ${4:-} ]] || printf '       %-14s fix: %s\n' "" "$4"
 }
 
-http_status() {  # http_status PORT PATH: the HTTP status code of http://127.0.0.1:PORT/PATH, or nothing
-  (
-    exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 0
-    printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$2" >&3
-    IFS=' ' read -r -t 5 _ code _ <&3 && echo "$code"
-  ) 2>/dev/null || true
+# doctor_cluster: the in-cluster checks (kind network, registry /v2/, API server /livez) by shopbox-setup doctor
+# in the image, on the host's network (Docker Desktop: through host.docker.internal); counted here.
+doctor_cluster() {
+  local out
+  ARCH=$(engine_arch) || ARCH=amd64
+  IMAGE=$(image_ref)
+  if ! docker_socket >/dev/null; then
+    doctor_cluster_skipped "needs a local Docker socket to mount into the shopbox image"
+    return
+  elif ! image_exists "$IMAGE"; then
+    doctor_cluster_skipped "needs the shopbox image: ./shopbox.sh build (or ./shopbox.sh) builds it"
+    return
+  fi
+  setup_command doctor
+  if is_docker_desktop; then
+    CMD=("${CMD[@]:0:2}" -e SHOPBOX_HOST=host.docker.internal "${CMD[@]:2}")
+  else
+    CMD=("${CMD[@]:0:2}" --network host "${CMD[@]:2}")
+  fi
+  if ! out=$("${CMD[@]}"); then
+    doctor_cluster_skipped "shopbox-setup doctor failed in $IMAGE (its error is above)"
+    return
+  fi
+  echo "$out"
+  FAILED=$((FAILED + $(grep -c '^\[FAIL\]' <<<"$out" || true)))
+  MISSING=$((MISSING + $(grep -c '^\[MISS\]' <<<"$out" || true)))
+}
+
+doctor_cluster_skipped() {
+  report skip kind-network "$1"
+  report skip registry "$1"
+  report skip api-server "$1"
 }
 
 # socket_owner PATH: "owner UID:GID, mode srw-rw----" (ls: the same on GNU and BSD, unlike stat).
@@ -513,7 +537,7 @@ doctor_port() {  # doctor_port PORT WHAT CONTAINER SETTING
 }
 
 doctor() {
-  local problem socket version free_kb dir watches instances state code nodes
+  local problem socket version free_kb dir watches instances
   DOCKER_OK=""
   if command -v docker >/dev/null 2>&1; then
     report ok docker-cli "$(command -v docker) ($(docker version --format '{{.Client.Version}}' 2>/dev/null | head -1))"
@@ -603,39 +627,9 @@ doctor() {
   fi
 
   if [[ -z $DOCKER_OK ]]; then
-    report skip kind-network "needs Docker"
-    report skip registry "needs Docker"
-    report skip api-server "needs Docker"
+    doctor_cluster_skipped "needs Docker"
   else
-    if network_exists "$KIND_NETWORK"; then
-      report ok kind-network "$KIND_NETWORK exists"
-    else
-      report missing kind-network "no Docker network $KIND_NETWORK" "./shopbox.sh creates it (with the cluster)"
-    fi
-
-    state=$(container_state "$REGISTRY_NAME")
-    code=""
-    if [[ $state == running ]]; then code=$(http_status "$REGISTRY_PORT" /v2/); fi
-    if [[ -z $state ]]; then
-      report missing registry "no container $REGISTRY_NAME" "./shopbox.sh creates it"
-    elif [[ $state != running ]]; then
-      report fail registry "container $REGISTRY_NAME is $state" "docker start $REGISTRY_NAME"
-    elif [[ $code == 200 ]]; then
-      report ok registry "$REGISTRY_NAME answers at http://localhost:$REGISTRY_PORT/v2/"
-    else
-      report fail registry "$REGISTRY_NAME is running but http://localhost:$REGISTRY_PORT/v2/ does not answer (${code:-no response})" \
-        "docker logs $REGISTRY_NAME; then ./shopbox.sh down && ./shopbox.sh"
-    fi
-
-    nodes=$(docker ps -a --filter "label=$NODE_LABEL" --format '{{.Names}}:{{.State}}' | tr '\n' ' ')
-    if [[ -z $nodes ]]; then
-      report missing api-server "no kind cluster $CLUSTER" "./shopbox.sh creates it"
-    elif port_in_use "$API_PORT" && { ! command -v curl >/dev/null || curl -ksf -m 5 "https://127.0.0.1:$API_PORT/livez" >/dev/null; }; then
-      report ok api-server "https://127.0.0.1:$API_PORT is live (nodes: ${nodes% })"
-    else
-      report fail api-server "cluster $CLUSTER (nodes: ${nodes% }) does not answer on https://127.0.0.1:$API_PORT" \
-        "docker start ${nodes%%:*}; if that does not help: ./shopbox.sh down && ./shopbox.sh"
-    fi
+    doctor_cluster
   fi
 
   echo "doctor: $FAILED failed, $MISSING missing$([[ $MISSING -eq 0 ]] || echo ' (./shopbox.sh creates what is missing)')"

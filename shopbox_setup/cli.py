@@ -7,7 +7,7 @@ import os
 import sys
 
 from forge.errors import ForgeError
-from shopbox_setup import bundle, cluster, settings
+from shopbox_setup import bundle, cluster, doctor, settings
 from shopbox_setup.runner import Commands, SetupError
 
 
@@ -20,6 +20,8 @@ def parser() -> argparse.ArgumentParser:
     pre = verbs.add_parser("prefetch", help="pull the pinned images; print a `docker save` of them and IMAGE")
     pre.add_argument("image", metavar="IMAGE", help="the shell image, saved into the bundle too")
     verbs.add_parser("load", help="up, then the pinned images into the node and the registry")
+    verbs.add_parser("doctor", help="the in-cluster checks of ./shopbox.sh doctor (SHOPBOX_HOST: where the host's "
+                     "ports are, default 127.0.0.1)")
     return p
 
 
@@ -34,8 +36,11 @@ def main(argv: list[str] | None = None) -> int:
             cluster.down(runner, s)
         elif args.verb == "prefetch":
             bundle.prefetch(runner, s, args.image)
-        else:
+        elif args.verb == "load":
             bundle.load(runner, s)
+        else:
+            for check in doctor.checks(runner, s, host=os.environ.get("SHOPBOX_HOST") or "127.0.0.1"):
+                print(check.lines())
     except (SetupError, ForgeError) as err:
         print(f"shopbox: error: {err}", file=sys.stderr)
         return 1
