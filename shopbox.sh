@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # shopbox.sh: the workshop in a box. Needs only Docker: kind, kubectl and forge run inside the shopbox image.
+# This is the host's part only: Docker checks, the shopbox image, host checks and starting the shell. The cluster
+# and registry set-up, down, prefetch/load and doctor's in-cluster checks are shopbox-setup (shopbox_setup/,
+# Python), run in a throwaway shopbox container that drives the host's Docker (setup_command).
 # Written for bash 3.2 too (macOS): no associative arrays, no mapfile, no ${var,,}.
 set -euo pipefail
 

@@ -187,6 +187,7 @@ def test_up_for_real_on_an_existing_node(setup, shopbox_image, python_base_image
     assert sorted(members) == sorted([s.node, s.registry])
     again = run_script("run", "--", "true", env=env, timeout=300)  # everything reused
     assert again.returncode == 0 and f"cluster {s.cluster} exists" in again.stderr
+    assert f"registry {s.registry} is running on localhost:{s.registry_port}" in again.stderr
 
 
 def test_registry_is_created_for_real_and_down_removes_everything(setup, shopbox_image, python_base_image,
