@@ -1,7 +1,7 @@
 """What `./shopbox.sh` does, decided from the real Docker engine's state: with SHOPBOX_DRY_RUN=1 it prints the
 shopbox-setup container it would start, and that container (the real shopbox image, on the real engine) prints its
 own plan, each command as `+ cmd` (the kind cluster cannot be created here: no node image can be pulled). The
-registry, `up` against an existing node and `down` run for real."""
+registry, `up` against an existing node, `down` and `prefetch` (pins served by a local registry) run for real."""
 
 from __future__ import annotations
 
@@ -251,3 +251,29 @@ def test_prefetch_saves_every_pinned_image_with_its_tag(setup, shopbox_image, tm
     assert pulls == list(dict.fromkeys(pinned))
     tags = dict.fromkeys(ref.split("@")[0] for ref in pinned)
     assert commands[-1] == f"docker save {' '.join(tags)} {shopbox_image}"
+
+
+def test_prefetch_for_real_streams_the_bundle_out_of_the_setup_container(setup, shopbox_image, python_base_image,
+                                                                        registry, tmp_path):
+    """Every *_IMAGE pin served by a local registry (nothing else can be pulled here): `./shopbox.sh prefetch`
+    pulls them in the set-up container, tags them, and the bundle it streams out holds those tags and the image."""
+    pins = {}
+    for key in (k for k in versions() if k.endswith("_IMAGE")):
+        name = f"{registry.host}/prefetch/{key.lower().replace('_', '-')}:1"
+        docker("tag", python_base_image, name)
+        docker("push", name)
+        pins[key] = docker("image", "inspect", "--format", "{{index .RepoDigests 0}}", name).replace("@", ":1@")
+        docker("rmi", name)  # pulled again by prefetch
+    path = tmp_path / "versions.env"
+    path.write_text("".join(f"{k}={pins.get(k, v)}\n" for k, v in versions().items()))
+    bundle = tmp_path / "bundle.tar"
+    try:
+        result = run_script("prefetch", str(bundle), timeout=600,
+                            env={**setup.env, "SHOPBOX_IMAGE": shopbox_image, "SHOPBOX_VERSIONS_FILE": str(path)})
+    finally:
+        pulled = docker("images", "--format", "{{.Repository}}:{{.Tag}}", f"{registry.host}/prefetch/*").split()
+        docker("rmi", *pulled, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    manifest = subprocess.run(["tar", "-xOf", str(bundle), "manifest.json"], capture_output=True, check=True).stdout
+    tags = {tag for image in yaml.safe_load(manifest) for tag in image["RepoTags"] or ()}
+    assert tags == {ref.split("@")[0] for ref in pins.values()} | {shopbox_image}
