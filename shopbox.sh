@@ -385,7 +385,8 @@ require_free_ports() {
     || die "port $PROMETHEUS_PORT (Prometheus' host port) is taken by another program: stop it, or use SHOPBOX_PROMETHEUS_PORT=<port>"
 }
 
-# cluster_up: registry and cluster created or reused (shopbox-setup up), the internal kubeconfig written.
+# cluster_up VERB: shopbox-setup VERB (up, or load) creates or reuses registry and cluster; the internal kubeconfig
+# it prints is written to KUBECONFIG_INTERNAL.
 cluster_up() {
   require_free_ports
   if [[ -z $DRY_RUN ]]; then mkdir -p "$CACHE"; fi
