@@ -262,7 +262,10 @@ def test_prefetch_for_real_streams_the_bundle_out_of_the_setup_container(setup, 
         name = f"{registry.host}/prefetch/{key.lower().replace('_', '-')}:1"
         docker("tag", python_base_image, name)
         docker("push", name)
-        pins[key] = docker("image", "inspect", "--format", "{{index .RepoDigests 0}}", name).replace("@", ":1@")
+        repository = name.rsplit(":", 1)[0]  # the image's RepoDigests also name earlier runs' registries
+        digests = docker("image", "inspect", "--format", "{{range .RepoDigests}}{{.}} {{end}}", name).split()
+        (digest,) = [d for d in digests if d.startswith(f"{repository}@")]
+        pins[key] = digest.replace("@", ":1@")
         docker("rmi", name)  # pulled again by prefetch
     path = tmp_path / "versions.env"
     path.write_text("".join(f"{k}={pins.get(k, v)}\n" for k, v in versions().items()))
