@@ -274,8 +274,9 @@ def test_prefetch_for_real_streams_the_bundle_out_of_the_setup_container(setup, 
         result = run_script("prefetch", str(bundle), timeout=600,
                             env={**setup.env, "SHOPBOX_IMAGE": shopbox_image, "SHOPBOX_VERSIONS_FILE": str(path)})
     finally:
-        pulled = docker("images", "--format", "{{.Repository}}:{{.Tag}}", f"{registry.host}/prefetch/*").split()
-        docker("rmi", *pulled, check=False)
+        refs = docker("images", "--digests", "--format", "{{.Repository}}:{{.Tag}} {{.Repository}}@{{.Digest}}",
+                      f"{registry.host}/prefetch/*").split()
+        docker("rmi", *[ref for ref in refs if not ref.endswith(("<none>", "@"))], check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     manifest = subprocess.run(["tar", "-xOf", str(bundle), "manifest.json"], capture_output=True, check=True).stdout
     tags = {tag for image in yaml.safe_load(manifest) for tag in image["RepoTags"] or ()}
