@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # shopbox.sh: the workshop in a box. Needs only Docker: kind, kubectl and forge run inside the shopbox image.
+# This is the host's part only: Docker checks, the shopbox image, host checks and starting the shell. The cluster
+# and registry set-up, down, prefetch/load and doctor's in-cluster checks are shopbox-setup (shopbox_setup/,
+# Python), run in a throwaway shopbox container that drives the host's Docker (setup_command).
 # Written for bash 3.2 too (macOS): no associative arrays, no mapfile, no ${var,,}.
 set -euo pipefail
 
@@ -80,17 +83,6 @@ log() { echo "shopbox: $*" >&2; }
 run() {
   if [[ -n $DRY_RUN ]]; then
     echo "+ $(quote "$@")"
-  else
-    "$@"
-  fi
-}
-
-# run_stdin CMD...: like run, for a command that reads its input from stdin (printed after it in dry-run).
-run_stdin() {
-  if [[ -n $DRY_RUN ]]; then
-    echo "+ $(quote "$@") <<EOF"
-    cat
-    echo "EOF"
   else
     "$@"
   fi
@@ -232,91 +224,10 @@ container_state() { docker container inspect --format '{{.State.Status}}' "$1" 2
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
-network_exists() { docker network inspect "$1" >/dev/null 2>&1; }
-
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # container_publishes NAME PORT: NAME is a container publishing host port PORT.
 container_publishes() { docker port "$1" 2>/dev/null | grep -q ":$2\$"; }
-
-cluster_nodes() {
-  local nodes
-  nodes=$(docker ps -a --filter "label=$NODE_LABEL" --format '{{.Names}}' 2>/dev/null | sort)
-  if [[ -z $nodes && -n $DRY_RUN ]]; then
-    nodes="$CLUSTER-control-plane"  # the node `kind create cluster` would make from kind_config
-  fi
-  echo "$nodes"
-}
-
-# --- generated configuration (kind's local-registry recipe) ----------------------------------------------
-
-kind_config() {
-  cat <<EOF
-kind: Cluster
-apiVersion: kind.x-k8s.io/v1alpha4
-name: $CLUSTER
-networking:
-  apiServerAddress: "127.0.0.1"
-  apiServerPort: $API_PORT
-# containerd reads registry host configuration from certs.d (already the default in recent node images).
-containerdConfigPatches:
-- |-
-  [plugins."io.containerd.grpc.v1.cri".registry]
-    config_path = "/etc/containerd/certs.d"
-nodes:
-- role: control-plane
-  image: $(node_image)
-  # The edge and Prometheus on the host's localhost (a browser on macOS/Windows cannot reach node addresses).
-  extraPortMappings:
-  - {containerPort: $EDGE_NODE_PORT, hostPort: $EDGE_PORT, listenAddress: "127.0.0.1", protocol: TCP}
-  - {containerPort: $PROMETHEUS_NODE_PORT, hostPort: $PROMETHEUS_PORT, listenAddress: "127.0.0.1", protocol: TCP}
-EOF
-  if [[ $(engine_cgroup_version) == 1 ]]; then
-    cat <<EOF
-# cgroup v1 engine: the kubelet (>= 1.35) refuses cgroup v1 unless failCgroupV1 is false, and kubeadm's
-# SystemVerification preflight check fails on it (KEP-5573). cgroup v1 support is deprecated: prefer a cgroup v2 host.
-kubeadmConfigPatches:
-- |
-  kind: KubeletConfiguration
-  failCgroupV1: false
-- |
-  kind: InitConfiguration
-  nodeRegistration:
-    ignorePreflightErrors: [SystemVerification]
-- |
-  kind: JoinConfiguration
-  nodeRegistration:
-    ignorePreflightErrors: [SystemVerification]
-EOF
-  fi
-}
-
-# On each node, localhost:PORT (what participants push to) is served by the registry container on the kind
-# network: inside a node, localhost is the node itself.
-hosts_toml_dir() { echo "/etc/containerd/certs.d/localhost:$REGISTRY_PORT"; }
-
-hosts_toml() {
-  cat <<EOF
-[host."http://$REGISTRY_NAME:5000"]
-EOF
-}
-
-# KEP-1755: advertises the local registry to tools.
-registry_configmap() {
-  cat <<EOF
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: local-registry-hosting
-  namespace: kube-public
-data:
-  localRegistryHosting.v1: |
-    host: "localhost:$REGISTRY_PORT"
-    hostFromContainerRuntime: "$REGISTRY_NAME:5000"
-    hostFromClusterNetwork: "$REGISTRY_NAME:5000"
-    help: "https://kind.sigs.k8s.io/docs/user/local-registry/"
-EOF
-}
 
 # --- the shopbox image -----------------------------------------------------------------------------------
 
@@ -325,7 +236,7 @@ EOF
 image_inputs() {
   (
     cd "$SHOPBOX_ROOT"
-    find shopbox forge exercises/__init__.py exercises/lab pyproject.toml -type f ! -name '*.pyc' ! -path '*/__pycache__/*' ! -path 'shopbox/local/*' \
+    find shopbox shopbox_setup forge exercises/__init__.py exercises/lab pyproject.toml -type f ! -name '*.pyc' ! -path '*/__pycache__/*' ! -path 'shopbox/local/*' \
       ! -path shopbox/README.md ! -name '.*' | LC_ALL=C sort
   )
 }
@@ -432,96 +343,54 @@ ensure_image() {
   if [[ -z $DRY_RUN ]]; then rm -rf "$context"; fi
 }
 
-# --- registry and cluster --------------------------------------------------------------------------------
+# --- the set-up, in the image ------------------------------------------------------------------------------
 
-# node_image: the pinned node image; after `load` of a bundle (docker save drops digests) its tag.
-node_image() {
-  if ! image_exists "$KIND_NODE_IMAGE" && image_exists "$(tag_of "$KIND_NODE_IMAGE")"; then
-    tag_of "$KIND_NODE_IMAGE"
-  else
-    echo "$KIND_NODE_IMAGE"
+# setup_command VERB [ARG...]: shopbox-setup VERB (shopbox_setup/, installed in the image) in a throwaway shopbox
+# container that drives the host's Docker through the socket, with this script's names, ports and versions file.
+setup_command() {
+  CMD=(docker run --rm -v "$(docker_socket):/var/run/docker.sock" -v "$VERSIONS_FILE:/run/shopbox/versions.env:ro"
+    -e SHOPBOX_VERSIONS_FILE=/run/shopbox/versions.env -e "SHOPBOX_CLUSTER=$CLUSTER"
+    -e "SHOPBOX_REGISTRY_NAME=$REGISTRY_NAME" -e "SHOPBOX_KIND_NETWORK=$KIND_NETWORK"
+    -e "SHOPBOX_REGISTRY_PORT=$REGISTRY_PORT" -e "SHOPBOX_API_PORT=$API_PORT" -e "SHOPBOX_EDGE_PORT=$EDGE_PORT"
+    -e "SHOPBOX_PROMETHEUS_PORT=$PROMETHEUS_PORT" "$IMAGE" shopbox-setup "$@")
+}
+
+# setup [--to FILE] VERB [ARG...]: run shopbox-setup VERB, its stdout (the verb's product) into FILE. A dry run
+# prints that command, then the set-up's own plan (its dry run, which reads the engine), when the image exists.
+setup() {
+  local file=""
+  if [[ $1 == --to ]]; then
+    file=$2
+    shift 2
+  fi
+  setup_command "$@"
+  if [[ -z $file ]]; then run "${CMD[@]}"; else run_to "$file" "${CMD[@]}"; fi
+  if [[ -n $DRY_RUN ]] && image_exists "$IMAGE"; then
+    "${CMD[@]:0:2}" -e SHOPBOX_DRY_RUN=1 "${CMD[@]:2}"
   fi
 }
 
-# tag_of REF: name:tag without the @sha256 digest (":pinned" when the ref has no tag).
-tag_of() {
-  local ref=${1%@*}
-  [[ ${ref##*/} == *:* ]] || ref=$ref:pinned
-  echo "$ref"
-}
-
-# tool_command [--stdin] [--kube] ARGS...: run ARGS in a throwaway shopbox container that drives the host's
-# Docker; --stdin passes this script's stdin on (only then: `./shopbox.sh run` keeps its stdin for the command
-# it runs), --kube adds the cluster's internal kubeconfig and the kind network.
-tool_command() {
-  CMD=(docker run --rm -v "$(docker_socket):/var/run/docker.sock")
-  if [[ $1 == --stdin ]]; then
-    shift
-    CMD+=(-i)
+# require_free_ports: the host ports a new registry or cluster would publish are free (checked here: a container
+# does not see the host's ports).
+require_free_ports() {
+  if [[ -z $(container_state "$REGISTRY_NAME") ]] && port_in_use "$REGISTRY_PORT"; then
+    die "port $REGISTRY_PORT (registry) is taken by another program: stop it, or use another port with SHOPBOX_REGISTRY_PORT=<port>"
   fi
-  if [[ $1 == --kube ]]; then
-    shift
-    CMD+=(--network "$KIND_NETWORK" -v "$KUBECONFIG_INTERNAL:/run/shopbox/kubeconfig:ro")
-  fi
-  if [[ $KIND_NETWORK != kind ]]; then CMD+=(-e "KIND_EXPERIMENTAL_DOCKER_NETWORK=$KIND_NETWORK"); fi
-  CMD+=("$IMAGE" "$@")
+  [[ -z $(docker ps -aq --filter "label=$NODE_LABEL") ]] || return 0
+  ! port_in_use "$API_PORT" \
+    || die "port $API_PORT (Kubernetes API) is taken by another program (Docker Desktop's Kubernetes?): stop it, or use SHOPBOX_API_PORT=<port>"
+  ! port_in_use "$EDGE_PORT" \
+    || die "port $EDGE_PORT (the edge's host port) is taken by another program: stop it, or use SHOPBOX_EDGE_PORT=<port>"
+  ! port_in_use "$PROMETHEUS_PORT" \
+    || die "port $PROMETHEUS_PORT (Prometheus' host port) is taken by another program: stop it, or use SHOPBOX_PROMETHEUS_PORT=<port>"
 }
 
-registry_command() {
-  CMD=(docker run -d --restart=always --name "$REGISTRY_NAME" -p "127.0.0.1:$REGISTRY_PORT:5000" --network bridge
-    "$REGISTRY_IMAGE")
-}
-
-ensure_registry() {
-  case $(container_state "$REGISTRY_NAME") in
-    running) log "registry $REGISTRY_NAME is running on localhost:$REGISTRY_PORT" ;;
-    "")
-      ! port_in_use "$REGISTRY_PORT" \
-        || die "port $REGISTRY_PORT (registry) is taken by another program: stop it, or use another port with SHOPBOX_REGISTRY_PORT=<port>"
-      registry_command
-      run "${CMD[@]}"
-      ;;
-    *) run docker start "$REGISTRY_NAME" ;;
-  esac
-}
-
-registry_on_network() {
-  docker network inspect "$KIND_NETWORK" --format '{{range .Containers}}{{.Name}} {{end}}' 2>/dev/null \
-    | tr ' ' '\n' | grep -qx "$REGISTRY_NAME"
-}
-
-ensure_cluster() {
-  local nodes node stopped=""
-  nodes=$(docker ps -a --filter "label=$NODE_LABEL" --format '{{.Names}} {{.State}}' 2>/dev/null || true)
-  if [[ -z $nodes ]]; then
-    ! port_in_use "$API_PORT" \
-      || die "port $API_PORT (Kubernetes API) is taken by another program (Docker Desktop's Kubernetes?): stop it, or use SHOPBOX_API_PORT=<port>"
-    ! port_in_use "$EDGE_PORT" \
-      || die "port $EDGE_PORT (the edge's host port) is taken by another program: stop it, or use SHOPBOX_EDGE_PORT=<port>"
-    ! port_in_use "$PROMETHEUS_PORT" \
-      || die "port $PROMETHEUS_PORT (Prometheus' host port) is taken by another program: stop it, or use SHOPBOX_PROMETHEUS_PORT=<port>"
-    tool_command --stdin kind create cluster --name "$CLUSTER" --config=- --wait 2m
-    kind_config | run_stdin "${CMD[@]}"
-  else
-    while read -r node state; do
-      [[ $state == running ]] || stopped+=" $node"
-    done <<<"$nodes"
-    # shellcheck disable=SC2086 # node names are single words
-    [[ -z $stopped ]] || run docker start $stopped
-    log "cluster $CLUSTER exists"
-  fi
-  for node in $(cluster_nodes); do
-    run docker exec "$node" mkdir -p "$(hosts_toml_dir)"
-    hosts_toml | run_stdin docker exec -i "$node" cp /dev/stdin "$(hosts_toml_dir)/hosts.toml"
-  done
-  if ! registry_on_network; then
-    run docker network connect "$KIND_NETWORK" "$REGISTRY_NAME"
-  fi
+# cluster_up VERB: shopbox-setup VERB (up, or load) creates or reuses registry and cluster; the internal kubeconfig
+# it prints is written to KUBECONFIG_INTERNAL.
+cluster_up() {
+  require_free_ports
   if [[ -z $DRY_RUN ]]; then mkdir -p "$CACHE"; fi
-  tool_command kind get kubeconfig --internal --name "$CLUSTER"
-  run_to "$KUBECONFIG_INTERNAL" "${CMD[@]}"
-  tool_command --stdin --kube kubectl apply -f -
-  registry_configmap | run_stdin "${CMD[@]}"
+  setup --to "$KUBECONFIG_INTERNAL" "$@"
 }
 
 # --- the shell -------------------------------------------------------------------------------------------
@@ -566,8 +435,7 @@ start() {
     network=bridge
     if ! is_docker_desktop; then network=host; fi  # an API server on the host's 127.0.0.1 stays reachable
   else
-    ensure_registry >&"$out"
-    ensure_cluster >&"$out"
+    cluster_up up >&"$out"
     kubeconfig=$KUBECONFIG_INTERNAL
     network=$KIND_NETWORK
   fi
@@ -582,64 +450,24 @@ start() {
 
 down() {
   require_docker
-  local nodes
-  nodes=$(docker ps -a --filter "label=$NODE_LABEL" --format '{{.Names}}' | sort)
-  # shellcheck disable=SC2086 # node names are single words
-  if [[ -n $nodes ]]; then run docker rm -f -v $nodes; else log "no cluster $CLUSTER"; fi
-  if [[ -n $(container_state "$REGISTRY_NAME") ]]; then
-    run docker rm -f -v "$REGISTRY_NAME"
-  else
-    log "no registry $REGISTRY_NAME"
-  fi
+  ensure_image
+  setup down
   run rm -f "$KUBECONFIG_INTERNAL"
-  # kind created the network; remove it too unless something else (another kind cluster) still uses it.
-  if network_exists "$KIND_NETWORK"; then
-    if [[ -z $(docker network inspect "$KIND_NETWORK" --format '{{range .Containers}}{{.Name}} {{end}}') || -n $DRY_RUN ]]; then
-      run docker network rm "$KIND_NETWORK"
-    else
-      log "network $KIND_NETWORK is still used by other containers: kept"
-    fi
-  fi
-}
-
-# pinned_images: every *_IMAGE value in versions.env, once.
-pinned_images() {
-  local key
-  for key in $VERSION_KEYS; do
-    if [[ $key == *_IMAGE ]]; then echo "${!key}"; fi
-  done | awk '!seen[$0]++'
 }
 
 prefetch() {
-  local bundle=$1 image tags=()
   require_docker
-  for image in $(pinned_images); do
-    run docker pull "$image"
-    if [[ $image != "$(tag_of "$image")" ]]; then
-      run docker tag "$image" "$(tag_of "$image")"  # docker save keeps tags, not digests
-    fi
-    tags+=("$(tag_of "$image")")
-  done
   ensure_image
-  run docker save -o "$bundle" "${tags[@]}" "$IMAGE"
-  log "bundle $bundle: ${tags[*]} $IMAGE"
+  setup --to "$1" prefetch "$IMAGE"
+  log "bundle $1"
 }
 
 load() {
-  local bundle=$1 image
-  [[ -f $bundle ]] || die "load: bundle $bundle not found (make one with ./shopbox.sh prefetch on a connected machine)"
+  [[ -f $1 ]] || die "load: bundle $1 not found (make one with ./shopbox.sh prefetch on a connected machine)"
   require_docker
-  run docker load -i "$bundle"
+  run docker load -i "$1"
   ensure_image
-  ensure_registry
-  ensure_cluster
-  for image in $(pinned_images); do
-    [[ $image == "$KIND_NODE_IMAGE" || $image == "$REGISTRY_IMAGE" ]] && continue
-    tool_command kind load docker-image --name "$CLUSTER" "$(tag_of "$image")"
-    run "${CMD[@]}"
-    run docker tag "$(tag_of "$image")" "localhost:$REGISTRY_PORT/$(tag_of "$image")"
-    run docker push "localhost:$REGISTRY_PORT/$(tag_of "$image")"
-  done
+  cluster_up load
 }
 
 # --- doctor ----------------------------------------------------------------------------------------------
@@ -661,12 +489,38 @@ report() {
   [[ -z ${4:-} ]] || printf '       %-14s fix: %s\n' "" "$4"
 }
 
-http_status() {  # http_status PORT PATH: the HTTP status code of http://127.0.0.1:PORT/PATH, or nothing
-  (
-    exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 0
-    printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$2" >&3
-    IFS=' ' read -r -t 5 _ code _ <&3 && echo "$code"
-  ) 2>/dev/null || true
+# doctor_cluster: the in-cluster checks (kind network, registry /v2/, API server /livez) by shopbox-setup doctor
+# in the image, on the host's network (Docker Desktop: through host.docker.internal); counted here.
+doctor_cluster() {
+  local out
+  ARCH=$(engine_arch) || ARCH=amd64
+  IMAGE=$(image_ref)
+  if ! docker_socket >/dev/null; then
+    doctor_cluster_skipped "needs a local Docker socket to mount into the shopbox image"
+    return
+  elif ! image_exists "$IMAGE"; then
+    doctor_cluster_skipped "needs the shopbox image: ./shopbox.sh build (or ./shopbox.sh) builds it"
+    return
+  fi
+  setup_command doctor
+  if is_docker_desktop; then
+    CMD=("${CMD[@]:0:2}" -e SHOPBOX_HOST=host.docker.internal "${CMD[@]:2}")
+  else
+    CMD=("${CMD[@]:0:2}" --network host "${CMD[@]:2}")
+  fi
+  if ! out=$("${CMD[@]}"); then
+    doctor_cluster_skipped "shopbox-setup doctor failed in $IMAGE (its error is above)"
+    return
+  fi
+  echo "$out"
+  FAILED=$((FAILED + $(grep -c '^\[FAIL\]' <<<"$out" || true)))
+  MISSING=$((MISSING + $(grep -c '^\[MISS\]' <<<"$out" || true)))
+}
+
+doctor_cluster_skipped() {
+  report skip kind-network "$1"
+  report skip registry "$1"
+  report skip api-server "$1"
 }
 
 # socket_owner PATH: "owner UID:GID, mode srw-rw----" (ls: the same on GNU and BSD, unlike stat).
@@ -687,7 +541,7 @@ doctor_port() {  # doctor_port PORT WHAT CONTAINER SETTING
 }
 
 doctor() {
-  local problem socket version free_kb dir watches instances state code nodes
+  local problem socket version free_kb dir watches instances
   DOCKER_OK=""
   if command -v docker >/dev/null 2>&1; then
     report ok docker-cli "$(command -v docker) ($(docker version --format '{{.Client.Version}}' 2>/dev/null | head -1))"
@@ -777,39 +631,9 @@ doctor() {
   fi
 
   if [[ -z $DOCKER_OK ]]; then
-    report skip kind-network "needs Docker"
-    report skip registry "needs Docker"
-    report skip api-server "needs Docker"
+    doctor_cluster_skipped "needs Docker"
   else
-    if network_exists "$KIND_NETWORK"; then
-      report ok kind-network "$KIND_NETWORK exists"
-    else
-      report missing kind-network "no Docker network $KIND_NETWORK" "./shopbox.sh creates it (with the cluster)"
-    fi
-
-    state=$(container_state "$REGISTRY_NAME")
-    code=""
-    if [[ $state == running ]]; then code=$(http_status "$REGISTRY_PORT" /v2/); fi
-    if [[ -z $state ]]; then
-      report missing registry "no container $REGISTRY_NAME" "./shopbox.sh creates it"
-    elif [[ $state != running ]]; then
-      report fail registry "container $REGISTRY_NAME is $state" "docker start $REGISTRY_NAME"
-    elif [[ $code == 200 ]]; then
-      report ok registry "$REGISTRY_NAME answers at http://localhost:$REGISTRY_PORT/v2/"
-    else
-      report fail registry "$REGISTRY_NAME is running but http://localhost:$REGISTRY_PORT/v2/ does not answer (${code:-no response})" \
-        "docker logs $REGISTRY_NAME; then ./shopbox.sh down && ./shopbox.sh"
-    fi
-
-    nodes=$(docker ps -a --filter "label=$NODE_LABEL" --format '{{.Names}}:{{.State}}' | tr '\n' ' ')
-    if [[ -z $nodes ]]; then
-      report missing api-server "no kind cluster $CLUSTER" "./shopbox.sh creates it"
-    elif port_in_use "$API_PORT" && { ! command -v curl >/dev/null || curl -ksf -m 5 "https://127.0.0.1:$API_PORT/livez" >/dev/null; }; then
-      report ok api-server "https://127.0.0.1:$API_PORT is live (nodes: ${nodes% })"
-    else
-      report fail api-server "cluster $CLUSTER (nodes: ${nodes% }) does not answer on https://127.0.0.1:$API_PORT" \
-        "docker start ${nodes%%:*}; if that does not help: ./shopbox.sh down && ./shopbox.sh"
-    fi
+    doctor_cluster
   fi
 
   echo "doctor: $FAILED failed, $MISSING missing$([[ $MISSING -eq 0 ]] || echo ' (./shopbox.sh creates what is missing)')"

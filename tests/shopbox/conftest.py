@@ -14,8 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from shopbox_setup import cluster
+from shopbox_setup.runner import Commands
+from shopbox_setup.settings import Settings
 from tests.kind import node_image
-from tests.platform.fixtures import require_command
+from tests.platform.fixtures import require, require_command
 from tests.platform.procs import free_ports
 
 
@@ -35,6 +38,15 @@ class Setup:
     @property
     def node(self) -> str:
         return f"{self.cluster}-control-plane"
+
+    def settings(self, registry_image: str) -> Settings:
+        """shopbox-setup's settings for these names, with `registry_image` as REGISTRY_IMAGE."""
+        from tests.shopbox.offline_image import versions
+
+        return Settings(cluster=self.cluster, registry=self.registry, network=self.network,
+                        registry_port=self.registry_port, api_port=self.api_port, edge_port=self.edge_port,
+                        prometheus_port=self.prometheus_port,
+                        versions={**versions(), "REGISTRY_IMAGE": registry_image})
 
     @property
     def env(self) -> dict[str, str]:
@@ -72,6 +84,23 @@ def registry_image(docker_client) -> str:
     be pulled here (the one the workshop tier hands to ./shopbox.sh, tests/kind/node_image.py)."""
     require_command("docker-registry")
     return node_image.registry_image()
+
+
+@pytest.fixture(scope="session")
+def shopbox_image(docker_client) -> str:
+    """The shopbox image, built offline by `shopbox.sh build` (tests/shopbox/offline_image.py)."""
+    from tests.shopbox import offline_image
+
+    require_command("debootstrap")
+    require_command("go")
+    require(offline_image.LOCAL_KUBECTL.exists() and offline_image.LOCAL_DOCKER.exists(),
+            "local kubectl and docker binaries (the offline build's tool sources)")
+    return offline_image.build()
+
+
+def start_registry(setup: Setup, registry_image: str) -> None:
+    """The registry container, created for real by shopbox-setup's code on this host's Docker CLI."""
+    cluster.ensure_registry(Commands(), setup.settings(registry_image))
 
 
 def start_node(setup: Setup, image: str, running: bool = True) -> None:

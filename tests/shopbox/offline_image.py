@@ -80,7 +80,7 @@ def _digest(paths: list[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
-PACKAGES = ("forge", "exercises")  # the project's Python packages (pyproject.toml): forge and the lab runner
+PACKAGES = ("forge", "exercises", "shopbox_setup")  # the project's Python packages (pyproject.toml)
 
 
 def _pip_wheel(out: Path, *options: str) -> None:

@@ -1,5 +1,6 @@
 """`shopbox.sh doctor` against the real Docker engine: what is there is OK, what is missing or broken is reported
-as such with its fix, and the exit code says whether anything failed."""
+as such with its fix, and the exit code says whether anything failed. The in-cluster checks (kind network,
+registry, API server) run as shopbox-setup in the real shopbox image (SHOPBOX_IMAGE)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ import pytest
 import requests
 
 from tests.platform.procs import wait_for
-from tests.shopbox.conftest import docker, start_node, versions_with_registry
-from tests.shopbox.script import Check, call, doctor
+from tests.shopbox.conftest import docker, start_node, start_registry, versions_with_registry
+from tests.shopbox.script import Check, doctor
 
 pytestmark = pytest.mark.docker
 
-def test_fresh_engine(setup, docker_client):
-    code, checks, summary = doctor(setup.env)
+def test_fresh_engine(setup, docker_client, shopbox_image):
+    code, checks, summary = doctor({**setup.env, "SHOPBOX_IMAGE": shopbox_image})
     engine = docker_client.version()
     assert checks["docker-engine"].status == "OK"
     assert f"engine {engine['Version']} (API {engine['ApiVersion']})" in checks["docker-engine"].detail
@@ -67,9 +68,9 @@ def test_inotify_and_disk_are_read_from_this_machine(setup, docker_client):
     assert checks["disk"].detail.endswith(f"free on {root}")
 
 
-def test_existing_kind_network_is_ok(setup):
+def test_existing_kind_network_is_ok(setup, shopbox_image):
     docker("network", "create", setup.network)
-    _, checks, summary = doctor(setup.env)
+    _, checks, summary = doctor({**setup.env, "SHOPBOX_IMAGE": shopbox_image})
     assert checks["kind-network"] == Check("OK", f"{setup.network} exists")
     assert "2 missing" in summary
 
@@ -116,9 +117,9 @@ def test_socket_without_permission(setup, tmp_path):
     assert code == 1
 
 
-def test_running_registry_is_ok_and_a_stopped_one_fails(setup, registry_image):
-    env = {**setup.env, **versions_with_registry(setup, registry_image)}
-    call("ensure_registry", env)  # the real `docker run` of the registry, from shopbox.sh
+def test_running_registry_is_ok_and_a_stopped_one_fails(setup, registry_image, shopbox_image):
+    env = {**setup.env, **versions_with_registry(setup, registry_image), "SHOPBOX_IMAGE": shopbox_image}
+    start_registry(setup, registry_image)  # the real `docker run` of the registry, from shopbox-setup
     url = f"http://127.0.0.1:{setup.registry_port}/v2/"
     wait_for(lambda: requests.get(url, timeout=1).status_code == 200, timeout=20, what="registry container")
     _, checks, _ = doctor(env)
@@ -132,12 +133,20 @@ def test_running_registry_is_ok_and_a_stopped_one_fails(setup, registry_image):
     assert code == 1
 
 
-def test_cluster_that_does_not_answer_fails(setup, python_base_image):
+def test_cluster_that_does_not_answer_fails(setup, python_base_image, shopbox_image):
     start_node(setup, python_base_image)
-    code, checks, _ = doctor(setup.env)
+    code, checks, _ = doctor({**setup.env, "SHOPBOX_IMAGE": shopbox_image})
     check = checks["api-server"]
     assert check.status == "FAIL"
     assert check.detail == (f"cluster {setup.cluster} (nodes: {setup.node}:running) does not answer on "
                             f"https://127.0.0.1:{setup.api_port}")
     assert check.fix.startswith(f"docker start {setup.node};")
     assert code == 1
+
+
+def test_without_the_image_the_in_cluster_checks_are_skipped(setup):
+    """doctor is a pre-flight check: it builds nothing, and says what the in-cluster checks need."""
+    code, checks, _ = doctor({**setup.env, "SHOPBOX_IMAGE": "shopbox-test/no-such-image:0"})
+    for name in ("kind-network", "registry", "api-server"):
+        assert checks[name].status == "SKIP" and "needs the shopbox image" in checks[name].detail
+    assert code == 0

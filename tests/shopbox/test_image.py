@@ -17,21 +17,11 @@ import pytest
 import requests
 
 import forge
-from tests.platform.fixtures import require, require_command
 from tests.platform.procs import free_port, port_open, running
 from tests.shopbox import offline_image
 from tests.shopbox.script import argv, call
 
 pytestmark = pytest.mark.docker
-
-
-@pytest.fixture(scope="session")
-def shopbox_image(docker_client) -> str:
-    require_command("debootstrap")
-    require_command("go")
-    require(offline_image.LOCAL_KUBECTL.exists() and offline_image.LOCAL_DOCKER.exists(),
-            "local kubectl and docker binaries (the offline build's tool sources)")
-    return offline_image.build()
 
 
 def run(image: str, *command: str, docker_args: tuple[str, ...] = (), stdin: str | None = None,

@@ -7,11 +7,9 @@ import hashlib
 import os
 import re
 import subprocess
-import tomllib
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.shopbox.offline_image import ROOT, SHOPBOX_SH, versions
 from tests.shopbox.script import argv, call, run_script
@@ -119,47 +117,17 @@ def test_unreachable_tcp_docker_host():
     _one_line_error(run_script("down", env=env), "Docker is not running", "tcp://127.0.0.1:1")
 
 
-# --- generated configuration -----------------------------------------------------------------------------
+# --- a privileged container ------------------------------------------------------------------------------
 
 
-def test_kind_config(dead_docker):
-    config = yaml.safe_load(call("kind_config", dead_docker))
-    assert config["kind"] == "Cluster" and config["apiVersion"] == "kind.x-k8s.io/v1alpha4"
-    assert config["name"] == "shopbox"
-    assert config["networking"] == {"apiServerAddress": "127.0.0.1", "apiServerPort": 6443}
-    assert config["nodes"] == [{"role": "control-plane", "image": versions()["KIND_NODE_IMAGE"], "extraPortMappings": [
-        {"containerPort": 30080, "hostPort": 8080, "listenAddress": "127.0.0.1", "protocol": "TCP"},
-        {"containerPort": 30090, "hostPort": 9090, "listenAddress": "127.0.0.1", "protocol": "TCP"}]}]
-    patch = tomllib.loads(config["containerdConfigPatches"][0])
-    assert patch["plugins"]["io.containerd.grpc.v1.cri"]["registry"]["config_path"] == "/etc/containerd/certs.d"
-    assert "kubeadmConfigPatches" not in config  # no engine answered: cgroup v2 assumed
-
-
-def test_kind_config_follows_the_settings(dead_docker):
-    env = {**dead_docker, "SHOPBOX_API_PORT": "7443", "SHOPBOX_CLUSTER": "other", "SHOPBOX_EDGE_PORT": "18080",
-           "SHOPBOX_PROMETHEUS_PORT": "19090"}
-    config = yaml.safe_load(call("kind_config", env))
-    assert config["name"] == "other" and config["networking"]["apiServerPort"] == 7443
-    assert [m["hostPort"] for m in config["nodes"][0]["extraPortMappings"]] == [18080, 19090]
-
-
-def test_node_ports_match_the_services(dead_docker):
-    """The NodePorts kind maps to the host are the ones the edge and Prometheus Services ask for."""
-    for descriptor, variable in (("envoy-canary/envoy/service.yaml", "EDGE_NODE_PORT"),
-                                 ("prometheus-canary/service.yaml", "PROMETHEUS_NODE_PORT")):
-        wanted = yaml.safe_load((ROOT / descriptor).read_text())["node_port"]
-        assert call(f'echo "${variable}"', dead_docker).strip() == str(wanted)
-
-
-def fake_docker(tmp_path: Path, cgroup_version: str = "1", privileged_error: str = "") -> dict[str, str]:
-    """PATH with a `docker` that reports an engine on cgroup v<cgroup_version> and, when privileged_error is set,
-    refuses privileged containers with that error (as Docker does: on stderr, exit 125)."""
+def fake_docker(tmp_path: Path, privileged_error: str = "") -> dict[str, str]:
+    """PATH with a `docker` that reports an amd64 engine and, when privileged_error is set, refuses privileged
+    containers with that error (as Docker does: on stderr, exit 125)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     script = bin_dir / "docker"
     script.write_text(f"""#!/usr/bin/env bash
 case "$*" in
-  *CgroupVersion*) echo {cgroup_version} ;;
   "info --format {{{{.Architecture}}}}") echo x86_64 ;;
   version*) echo 20.10.24 ;;
   "image inspect"*) exit 0 ;;
@@ -172,21 +140,10 @@ esac
     return {"PATH": f"{bin_dir}:{os.environ['PATH']}", "DOCKER_HOST": f"unix://{tmp_path}/docker.sock"}
 
 
-def test_kind_config_on_a_cgroup_v1_engine_turns_the_kubelet_check_off(tmp_path):
-    config = yaml.safe_load(call("kind_config", fake_docker(tmp_path, "1")))
-    patches = [yaml.safe_load(p) for p in config["kubeadmConfigPatches"]]
-    assert patches == [
-        {"kind": "KubeletConfiguration", "failCgroupV1": False},
-        {"kind": "InitConfiguration", "nodeRegistration": {"ignorePreflightErrors": ["SystemVerification"]}},
-        {"kind": "JoinConfiguration", "nodeRegistration": {"ignorePreflightErrors": ["SystemVerification"]}},
-    ]
-    assert "kubeadmConfigPatches" not in yaml.safe_load(call("kind_config", fake_docker(tmp_path, "2")))
-
-
 def test_an_engine_that_refuses_privileged_containers_stops_before_building(tmp_path):
     error = ("Error response from daemon: failed to create shim: OCI runtime create failed: runc create failed: "
              "unable to start container process: unable to apply caps: operation not permitted: unknown.")
-    env = {**fake_docker(tmp_path, "1", error), "SHOPBOX_CACHE": str(tmp_path / "cache")}
+    env = {**fake_docker(tmp_path, error), "SHOPBOX_CACHE": str(tmp_path / "cache")}
     result = run_script("run", "--", "true", env=env)
     line = _one_line_error(result, "cannot start a privileged container", "unable to apply caps",
                            "kind runs its nodes as privileged containers")
@@ -200,57 +157,7 @@ def test_run_needs_a_command_after_two_dashes():
         _one_line_error(run_script(*args), "run needs the command after --")
 
 
-def test_hosts_toml_points_localhost_port_at_the_registry_container():
-    assert call("hosts_toml_dir").strip() == "/etc/containerd/certs.d/localhost:5001"
-    assert tomllib.loads(call("hosts_toml")) == {"host": {"http://shopbox-registry:5000": {}}}
-    env = {"SHOPBOX_REGISTRY_PORT": "5002", "SHOPBOX_REGISTRY_NAME": "reg"}
-    assert call("hosts_toml_dir", env).strip() == "/etc/containerd/certs.d/localhost:5002"
-    assert tomllib.loads(call("hosts_toml", env)) == {"host": {"http://reg:5000": {}}}
-
-
-def test_registry_configmap_follows_kep_1755():
-    configmap = yaml.safe_load(call("registry_configmap"))
-    assert configmap["apiVersion"] == "v1" and configmap["kind"] == "ConfigMap"
-    assert configmap["metadata"] == {"name": "local-registry-hosting", "namespace": "kube-public"}
-    hosting = yaml.safe_load(configmap["data"]["localRegistryHosting.v1"])
-    assert hosting == {
-        "host": "localhost:5001",
-        "hostFromContainerRuntime": "shopbox-registry:5000",
-        "hostFromClusterNetwork": "shopbox-registry:5000",
-        "help": "https://kind.sigs.k8s.io/docs/user/local-registry/",
-    }
-
-
 # --- generated commands ----------------------------------------------------------------------------------
-
-
-def test_registry_command():
-    assert argv("registry_command") == [
-        "docker", "run", "-d", "--restart=always", "--name", "shopbox-registry", "-p", "127.0.0.1:5001:5000",
-        "--network", "bridge", versions()["REGISTRY_IMAGE"],
-    ]
-
-
-def test_tool_command_drives_the_host_docker_and_joins_kind_for_kubectl(tmp_path):
-    env = {"SHOPBOX_CACHE": str(tmp_path)}
-    # stdin only with --stdin: `./shopbox.sh run -- CMD` keeps its own stdin for CMD
-    assert argv('IMAGE=shopbox:x; tool_command kind get nodes', env) == [
-        "docker", "run", "--rm", "-v", "/var/run/docker.sock:/var/run/docker.sock", "shopbox:x",
-        "kind", "get", "nodes",
-    ]
-    assert argv('IMAGE=shopbox:x; tool_command --stdin --kube kubectl apply -f -', env) == [
-        "docker", "run", "--rm", "-v", "/var/run/docker.sock:/var/run/docker.sock", "-i",
-        "--network", "kind", "-v", f"{tmp_path}/kubeconfig-shopbox-internal:/run/shopbox/kubeconfig:ro",
-        "shopbox:x", "kubectl", "apply", "-f", "-",
-    ]
-
-
-def test_tool_command_uses_the_socket_of_docker_host(tmp_path):
-    env = {"DOCKER_HOST": "unix:///run/user/1000/docker.sock", "SHOPBOX_KIND_NETWORK": "kind-test"}
-    assert argv('IMAGE=i; tool_command kind get clusters', env) == [
-        "docker", "run", "--rm", "-v", "/run/user/1000/docker.sock:/var/run/docker.sock",
-        "-e", "KIND_EXPERIMENTAL_DOCKER_NETWORK=kind-test", "i", "kind", "get", "clusters",
-    ]
 
 
 def test_shell_command_mounts_the_workspace_at_the_same_path(tmp_path):
@@ -356,18 +263,24 @@ def test_staged_context_holds_only_the_image_inputs(tmp_path):
     assert (context / "shopbox/local/tools").is_dir() and (context / "shopbox/local/wheels").is_dir()
 
 
-# --- images and bundles ----------------------------------------------------------------------------------
+# --- the set-up container and versions -------------------------------------------------------------------
 
 
-def test_tag_of_strips_the_digest():
-    assert call("tag_of kindest/node:v1.36.1@sha256:abc").strip() == "kindest/node:v1.36.1"
-    assert call("tag_of localhost:5001/qotm@sha256:abc").strip() == "localhost:5001/qotm:pinned"
-
-
-def test_prefetch_takes_every_pinned_image():
-    expected = list(dict.fromkeys(v for k, v in versions().items() if k.endswith("_IMAGE")))
-    assert call("pinned_images").split() == expected
-    assert versions()["KIND_NODE_IMAGE"] in expected and versions()["REGISTRY_IMAGE"] in expected
+def test_setup_command_drives_the_host_docker_with_this_scripts_settings(tmp_path):
+    """shopbox-setup runs in the image with the host's socket and versions file and every SHOPBOX_* name/port;
+    no stdin (`./shopbox.sh run -- CMD` keeps its own for CMD)."""
+    versions_file = tmp_path / "versions.env"
+    versions_file.write_text((ROOT / "versions.env").read_text())
+    env = {"DOCKER_HOST": "unix:///run/user/1000/docker.sock", "SHOPBOX_KIND_NETWORK": "kind-test",
+           "SHOPBOX_VERSIONS_FILE": str(versions_file), "SHOPBOX_API_PORT": "7443"}
+    assert argv("IMAGE=shopbox:x; setup_command prefetch shopbox:x", env) == [
+        "docker", "run", "--rm", "-v", "/run/user/1000/docker.sock:/var/run/docker.sock",
+        "-v", f"{versions_file}:/run/shopbox/versions.env:ro", "-e", "SHOPBOX_VERSIONS_FILE=/run/shopbox/versions.env",
+        "-e", "SHOPBOX_CLUSTER=shopbox", "-e", "SHOPBOX_REGISTRY_NAME=shopbox-registry",
+        "-e", "SHOPBOX_KIND_NETWORK=kind-test", "-e", "SHOPBOX_REGISTRY_PORT=5001", "-e", "SHOPBOX_API_PORT=7443",
+        "-e", "SHOPBOX_EDGE_PORT=8080", "-e", "SHOPBOX_PROMETHEUS_PORT=9090", "shopbox:x",
+        "shopbox-setup", "prefetch", "shopbox:x",
+    ]
 
 
 def test_kubernetes_versions_agree():

@@ -1,0 +1,5 @@
+import sys
+
+from shopbox_setup.cli import main
+
+sys.exit(main())
