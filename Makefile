@@ -56,5 +56,7 @@ slides-serve: slides
 lock:
 	cd qotm && ../$(VENV)/bin/uv pip compile -q requirements.in $(UV_LOCK) -o requirements.txt
 	cd envoy-canary/auth && ../../$(VENV)/bin/uv pip compile -q requirements.in $(UV_LOCK) -o requirements.txt
+	cd usersvc && ../$(VENV)/bin/uv pip compile -q requirements.in $(UV_LOCK) -o requirements.txt
+	cd eds && ../$(VENV)/bin/uv pip compile -q requirements.in $(UV_LOCK) -o requirements.txt
 	$(VENV)/bin/uv pip compile -q pyproject.toml --extra test $(UV_LOCK) -o tests/platform/requirements.lock
 	$(VENV)/bin/uv pip compile -q pyproject.toml $(UV_LOCK) -o shopbox/requirements.lock

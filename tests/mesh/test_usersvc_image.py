@@ -14,7 +14,7 @@ from forge.images.version import context_files
 from tests.mesh.apps import EDS_DIR, USERSVC_DIR
 from tests.platform.base_images import ROOT
 from tests.services.apps import QOTM_DIR
-from tests.services.test_images import PIN, locked, pins
+from tests.services.test_images import PIN, locked
 
 pytestmark = pytest.mark.unit
 
@@ -34,7 +34,7 @@ def test_build_context_holds_only_what_the_image_needs() -> None:
 
 
 def test_requirements_agree_with_qotm_and_the_test_environment() -> None:
-    usersvc, qotm = pins(USERSVC_DIR / "requirements.txt"), locked(QOTM_DIR / "requirements.txt")
+    usersvc, qotm = locked(USERSVC_DIR / "requirements.txt"), locked(QOTM_DIR / "requirements.txt")
     assert {name: usersvc[name] for name in set(usersvc) & set(qotm)} == {n: qotm[n] for n in set(usersvc) & set(qotm)}
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["test"]
     tested = {m[1].lower(): m[2] for m in map(PIN.fullmatch, extras) if m}
@@ -52,6 +52,6 @@ def test_eds_image_pins_the_kubernetes_client_forge_uses() -> None:
                                                "eds_translate.py", "eds_watch.py"])
     runtime = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     forge_pins = {m[1].lower(): m[2] for m in map(PIN.fullmatch, runtime) if m}
-    eds = pins(EDS_DIR / "requirements.txt")
+    eds = locked(EDS_DIR / "requirements.txt")
     for name in ("kubernetes", "pyyaml", "requests"):
         assert eds[name] == forge_pins[name], f"{name}: eds pins {eds[name]}, forge {forge_pins[name]}"

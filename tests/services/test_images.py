@@ -97,8 +97,9 @@ def test_requirements_are_exact_and_agree_with_each_other_and_the_test_environme
         assert qotm[name] == tested[name], f"{name}: image pins {qotm[name]}, tests run {tested[name]}"
 
 
-LOCKS = {"qotm": (QOTM_DIR / "requirements.in", QOTM_DIR / "requirements.txt"),
-         "auth": (AUTH_DIR / "requirements.in", AUTH_DIR / "requirements.txt")}
+LOCKS = {name: (directory / "requirements.in", directory / "requirements.txt")
+         for name, directory in {"qotm": QOTM_DIR, "auth": AUTH_DIR, "usersvc": ROOT / "usersvc",
+                                 "eds": ROOT / "eds"}.items()}
 
 
 @pytest.mark.unit
