@@ -36,7 +36,7 @@ CONCURRENCY = range(1, 65)
 
 
 def setup(directory: Path | None, *, registry: str | None, namespace: str | None, concurrency: int | None,
-          context: str | None, skip_cluster: bool, ask: Ask | None, say: Say, pod_security: str = "warn") -> Path:
+          context: str | None, skip_cluster: bool, ask: Ask | None, say: Say, pod_security: str = "enforce") -> Path:
     """Check, label the namespace (`pod_security`: warn, enforce or off; only when the cluster was checked), then
     write forge.yaml; its path. Values not given: asked (`ask`), else the current forge.yaml's, the cluster's
     advertised registry, the defaults."""

@@ -130,11 +130,11 @@ def test_forge_setup_creates_a_missing_namespace_enforcing_restricted(kube_clust
         kube_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
 
 
-def test_forge_setups_default_warns_about_a_non_compliant_pod_and_admits_it(kube_cluster: KubeCluster,
-                                                                           kube_namespace: str,
-                                                                           forge_cluster: kube.Cluster) -> None:
-    """The default (`forge setup --pod-security warn`): exercise 2's bare `kubectl run` pod still starts, and
-    kubectl tells the participant what it lacks."""
+def test_warn_mode_admits_a_non_compliant_pod_and_says_what_it_lacks(kube_cluster: KubeCluster,
+                                                                      kube_namespace: str,
+                                                                      forge_cluster: kube.Cluster) -> None:
+    """`forge setup --pod-security warn`: a bare `kubectl run`-style pod still starts, and kubectl tells the
+    participant what it lacks."""
     assert podsecurity.restrict(forge_cluster, kube_namespace, "warn") == \
         f"namespace {kube_namespace}: labelled, warning about Pod Security restricted"
     labels = kube_cluster.kubectl_json("get", "namespace", kube_namespace)["metadata"]["labels"]
@@ -146,12 +146,12 @@ def test_forge_setups_default_warns_about_a_non_compliant_pod_and_admits_it(kube
 
 def test_forge_setup_labels_the_namespace_it_deploys_to(kube_cluster: KubeCluster, kube_namespace: str,
                                                         registry: Any, docker_client: Any, tmp_path: Path) -> None:
-    """The command itself, with its real checks (Docker engine, this cluster, a registry push)."""
+    """The command itself, with its real checks (Docker engine, this cluster, a registry push): `warn` first,
+    then the default, which enforces."""
     env = {**kube_cluster.env, "NO_COLOR": "1"}
-    for mode, done in (("warn", "labelled, warning about"), ("enforce", "labelled, enforcing")):
+    for flags, done in ((["--pod-security", "warn"], "labelled, warning about"), ([], "labelled, enforcing")):
         result = subprocess.run([FORGE, "setup", str(tmp_path), "--registry", registry.host, "-n", kube_namespace,
-                                 "--pod-security", mode, "--yes"], env=env, capture_output=True, text=True,
-                                timeout=120)
+                                 *flags, "--yes"], env=env, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stdout + result.stderr
         assert f"namespace {kube_namespace}: {done} Pod Security restricted" in result.stdout
     assert 'violates PodSecurity "restricted:latest"' in refused(kube_cluster, kube_namespace)

@@ -30,8 +30,8 @@ def _ask(prompt: str, default: Any, kind: Any) -> Any:
 @click.option("--concurrency", type=click.IntRange(1, 64), help="How many images to build at once.  [default: 4]")
 @click.option("--context", metavar="CONTEXT", help="kubeconfig context to check (default: the current one).")
 @click.option("--skip-cluster", is_flag=True, help="Do not check the cluster (e.g. it is not created yet).")
-@click.option("--pod-security", type=click.Choice(["warn", "enforce", "off"]), default="warn", show_default=True,
-              help='Label the namespace to warn about (or enforce) Pod Security "restricted".')
+@click.option("--pod-security", type=click.Choice(["enforce", "warn", "off"]), default="enforce",
+              show_default=True, help='Label the namespace to enforce (or only warn about) Pod Security "restricted".')
 @click.option("-y", "--yes", is_flag=True, help="Ask nothing: take flags, else current settings, else defaults.")
 def setup_command(directory: Path | None, registry: str | None, namespace: str | None, concurrency: int | None,
                   context: str | None, skip_cluster: bool, pod_security: str, yes: bool) -> None:
@@ -40,7 +40,7 @@ def setup_command(directory: Path | None, registry: str | None, namespace: str |
     The registry check builds a tiny image locally (FROM scratch, one small file; nothing is pulled), pushes it
     as forge-setup-check:1 and reads it back. When the cluster was checked, the namespace forge deploys to (the
     one given, else the context's; created if missing) is then labelled for Pod Security "restricted": the API
-    server warns about (--pod-security enforce: refuses) pods that could run as root, escalate privileges or
+    server refuses (--pod-security warn: only warns about) pods that could run as root, escalate privileges or
     run without a seccomp profile. forge.yaml goes to DIRECTORY, or else to the forge.yaml of the
     workspace around the current directory, or else to the current directory. Missing values are asked for
     on a terminal; with --yes (or without a terminal) the current forge.yaml, the cluster's advertised local
@@ -50,7 +50,7 @@ def setup_command(directory: Path | None, registry: str | None, namespace: str |
     Examples:
       forge setup                                   # asks, checks, writes ./forge.yaml
       forge setup --registry localhost:5001 -n workshop --yes
-      forge setup --yes --pod-security enforce      # refuse non-compliant pods in the namespace
+      forge setup --yes --pod-security warn         # admit non-compliant pods, with a warning
       forge setup --registry docker.io/alice --skip-cluster --yes   # after `docker login`
     """
     setup(directory, registry=registry, namespace=namespace, concurrency=concurrency, context=context,
