@@ -455,10 +455,20 @@ down() {
   run rm -f "$KUBECONFIG_INTERNAL"
 }
 
+# prefetch FILE: shopbox-setup pulls the pins and lists what the bundle holds; the save runs here, on the host
+# (streamed out of the set-up container's stdout it took 6 times as long).
 prefetch() {
+  local list=$CACHE/prefetch-images images
   require_docker
   ensure_image
-  setup --to "$1" prefetch "$IMAGE"
+  if [[ -z $DRY_RUN ]]; then mkdir -p "$CACHE"; fi
+  setup --to "$list" prefetch "$IMAGE"
+  if [[ -n $DRY_RUN ]]; then
+    echo "+ docker save -o $(quote "$1") \$(cat $(quote "$list"))"
+  else
+    mapfile -t images <"$list"
+    docker save -o "$1" "${images[@]}"
+  fi
   log "bundle $1"
 }
 

@@ -1,5 +1,6 @@
-"""The offline bundle: `prefetch` pulls every pinned image and streams them with the shell image as one
-`docker save` tar on stdout; `load` (after the host's `docker load` of it) sets up the cluster and puts the
+"""The offline bundle: `prefetch` pulls every pinned image and names them with the shell image, the list that
+./shopbox.sh gives to `docker save` on the host (a save streamed out of this container's stdout took 6x as long);
+`load` (after the host's `docker load` of it) sets up the cluster and puts the
 workshop images into the kind node and the registry."""
 
 from __future__ import annotations
@@ -15,16 +16,17 @@ def pinned_images(settings: Settings) -> list[str]:
     return list(dict.fromkeys(v for k, v in (settings.versions or {}).items() if k.endswith("_IMAGE")))
 
 
-def prefetch(runner: Runner, settings: Settings, shell_image: str) -> None:
+def prefetch(runner: Runner, settings: Settings, shell_image: str) -> list[str]:
+    """Pull (and tag) every pin; the images the bundle holds, by tag."""
     tags = []
     for ref in pinned_images(settings):
         runner.run(["docker", "pull", ref])
         if tag_of(ref) != ref:
             runner.run(["docker", "tag", ref, tag_of(ref)])  # docker save keeps tags, not digests
         tags.append(tag_of(ref))
-    tags = list(dict.fromkeys(tags))
-    log(f"bundle: {' '.join(tags)} {shell_image}")
-    runner.emit(["docker", "save", *tags, shell_image])
+    images = list(dict.fromkeys([*tags, shell_image]))
+    log(f"bundle: {' '.join(images)}")
+    return images
 
 
 def load(runner: Runner, settings: Settings) -> None:

@@ -17,7 +17,7 @@ def parser() -> argparse.ArgumentParser:
     verbs = p.add_subparsers(dest="verb", required=True)
     verbs.add_parser("up", help="create or reuse registry and cluster; print the internal kubeconfig")
     verbs.add_parser("down", help="remove the cluster, the registry and the kind network")
-    pre = verbs.add_parser("prefetch", help="pull the pinned images; print a `docker save` of them and IMAGE")
+    pre = verbs.add_parser("prefetch", help="pull the pinned images; print them and IMAGE, one per line")
     pre.add_argument("image", metavar="IMAGE", help="the shell image, saved into the bundle too")
     verbs.add_parser("load", help="up, then the pinned images into the node and the registry")
     verbs.add_parser("doctor", help="the in-cluster checks of ./shopbox.sh doctor (SHOPBOX_HOST: where the host's "
@@ -35,7 +35,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.verb == "down":
             cluster.down(runner, s)
         elif args.verb == "prefetch":
-            bundle.prefetch(runner, s, args.image)
+            images = bundle.prefetch(runner, s, args.image)
+            if not runner.dry_run:
+                print("\n".join(images))
         elif args.verb == "load":
             bundle.load(runner, s)
         else:

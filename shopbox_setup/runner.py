@@ -1,6 +1,6 @@
 """Running the set-up's commands: a change runs (or, in a dry run, is printed as `+ cmd`, its stdin after it up
 to `EOF`), a read of the engine's state always runs. stdout is kept for the one product of a verb (the
-kubeconfig of `up`, the bundle of `prefetch`); everything else goes to stderr."""
+kubeconfig of `up`, the image list of `prefetch`); everything else goes to stderr."""
 
 from __future__ import annotations
 

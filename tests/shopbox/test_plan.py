@@ -245,18 +245,19 @@ def test_load_puts_the_workshop_images_into_the_registry_and_the_node(setup, sho
 def test_prefetch_saves_every_pinned_image_with_its_tag(setup, shopbox_image, tmp_path):
     env = {**setup.env, "SHOPBOX_IMAGE": shopbox_image}
     commands = [c for c, _ in plan(env, "prefetch", str(tmp_path / "b.tar"))]
-    assert commands[0] == f"{setup_container(setup, shopbox_image, f'prefetch {shopbox_image}')} > {tmp_path}/b.tar"
+    listed = f"{setup.cache}/prefetch-images"
+    assert commands[0] == f"{setup_container(setup, shopbox_image, f'prefetch {shopbox_image}')} > {listed}"
     pinned = [v for k, v in versions().items() if k.endswith("_IMAGE")]
     pulls = [c.split()[-1] for c in commands if c.startswith("docker pull ")]
     assert pulls == list(dict.fromkeys(pinned))
-    tags = dict.fromkeys(ref.split("@")[0] for ref in pinned)
-    assert commands[-1] == f"docker save {' '.join(tags)} {shopbox_image}"
+    assert commands[-1] == f"docker save -o {tmp_path}/b.tar $(cat {listed})"
 
 
-def test_prefetch_for_real_streams_the_bundle_out_of_the_setup_container(setup, shopbox_image, python_base_image,
+def test_prefetch_for_real_saves_the_bundle_the_setup_container_lists(setup, shopbox_image, python_base_image,
                                                                         registry, tmp_path):
     """Every *_IMAGE pin served by a local registry (nothing else can be pulled here): `./shopbox.sh prefetch`
-    pulls them in the set-up container, tags them, and the bundle it streams out holds those tags and the image."""
+    pulls them in the set-up container, tags them and lists them, and the bundle saved on the host holds those tags
+    and the image."""
     pins = {}
     for key in (k for k in versions() if k.endswith("_IMAGE")):
         name = f"{registry.host}/prefetch/{key.lower().replace('_', '-')}:1"
