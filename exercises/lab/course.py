@@ -88,7 +88,7 @@ def progress(page: Page, run: ScriptRunner) -> Progress:
 
 def latest_done(pages: list[Page], run: ScriptRunner) -> int:
     """How many pages are behind the participant: up to the last page whose check passes (a page's end state may
-    be gone for good reasons once later pages ran: exercise 3 removes exercise 2's objects)."""
+    be gone for good reasons once later pages ran: exercise 4 removes exercise 3's objects)."""
     for index in range(len(pages), 0, -1):
         if passes(run, pages[index - 1].check.text):
             return index
@@ -132,7 +132,7 @@ def solve(page: Page, upto: Step, run: ScriptRunner, echo: Echo, runnable: Runna
 def reset(pages: list[Page], page: Page, run: ScriptRunner, echo: Echo, runnable: Runnable = everywhere) -> Result:
     """Undo this page and every later one (their reset scripts, last page first), then solve the pages before it
     that come after the latest one whose check passes: the state this page starts from, whatever the state was.
-    (Only the latest: an earlier page's end state may be gone for good reasons; exercise 3 removes exercise 2's
+    (Only the latest: an earlier page's end state may be gone for good reasons; exercise 4 removes exercise 3's
     objects.)"""
     for later in reversed([p for p in pages if p.number >= page.number]):
         echo(f"page {later.number}: undoing it")

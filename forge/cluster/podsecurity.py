@@ -3,7 +3,7 @@
 Kubernetes' Pod Security admission reads the namespace's labels. With `enforce: restricted` the API server refuses
 any pod that could run as root, escalate privileges, keep Linux capabilities or run without a seccomp profile;
 with `warn: restricted` it admits such a pod and tells the client exactly what is missing. Everything forge
-renders for the workshop complies, so `enforce` is forge setup's default. A bare `kubectl run` pod (exercise 2,
+renders for the workshop complies, so `enforce` is forge setup's default. A bare `kubectl run` pod (exercise 3,
 before forge setup) does not comply and is refused in such a namespace; `warn` admits it.
 """
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -16,19 +15,17 @@ import pytest
 import yaml
 
 from forge.config.versions import read_versions
-from tests.kind.standins import envoy_image, tag_of
-from tests.platform.fixtures import require
-from tests.platform.procs import free_port, wait_for
-from tests.services.apps import QOTM_DIR
+from tests.compose.lab import COMPOSE_FILE, LAB, lab_environment
+from tests.kind.standins import tag_of
+from tests.platform.procs import wait_for
 from tests.services.rendered import REPO
 from tests.services.stack import Load, binary, failures, versions
 
-LAB = REPO / "compose-lab"
 PLUGIN_MOD = REPO / "tests" / "compose" / "plugin" / "go.mod"
 
 
 def compose_file() -> dict:
-    return yaml.safe_load((LAB / "compose.yaml").read_text())
+    return yaml.safe_load(COMPOSE_FILE.read_text())
 
 
 @pytest.mark.unit
@@ -62,8 +59,8 @@ class Lab:
     url: str
 
     def compose(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(["docker", "compose", "-p", self.project, "-f", str(LAB / "compose.yaml"), *args],
-                                env=self.env, capture_output=True, text=True, timeout=timeout)
+        result = subprocess.run(["docker", "compose", "-f", str(COMPOSE_FILE), *args], env=self.env,
+                                capture_output=True, text=True, timeout=timeout)
         assert result.returncode == 0, f"docker compose {' '.join(args)}:\n{result.stdout}{result.stderr}"
         return result
 
@@ -74,27 +71,11 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab(docker_client, python_base_image: str) -> Iterator[Lab]:
-    """The lab up with offline-built images (QOTM on the offline base, the Envoy stand-in with the official tag)
-    on a network of its own; `down` and the network removed at the end."""
-    plugin = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True)
-    require(plugin.returncode == 0, "the Docker Compose v2 plugin is not installed "
-            "(bash tests/compose/build_compose.sh --install)")
-    qotm = f"shopbox-test/qotm-compose:{uuid.uuid4().hex[:12]}"
-    docker_client.images.build(path=str(QOTM_DIR), tag=qotm, buildargs={"BASE_IMAGE": python_base_image}, rm=True,
-                               forcerm=True)
-    network = docker_client.networks.create(f"shopbox-compose-{uuid.uuid4().hex[:8]}")
-    port = free_port()
-    env = {**os.environ, "QOTM_IMAGE": qotm, "ENVOY_IMAGE": envoy_image(), "COMPOSE_LAB_NETWORK": network.name,
-           "COMPOSE_LAB_PORT": str(port)}
-    lab = Lab(f"shopbox-compose-{uuid.uuid4().hex[:8]}", env, f"http://127.0.0.1:{port}")
-    try:
+    """The lab up in the environment of tests/compose/lab.py (offline-built images, a network of its own)."""
+    with lab_environment(docker_client, python_base_image) as env:
+        lab = Lab(env["COMPOSE_PROJECT_NAME"], {**os.environ, **env}, f"http://127.0.0.1:{env['COMPOSE_LAB_PORT']}")
         lab.compose("up", "-d")
         yield lab
-    finally:
-        subprocess.run(["docker", "compose", "-p", lab.project, "-f", str(LAB / "compose.yaml"), "down", "-t", "2"],
-                       env=env, capture_output=True, timeout=180)
-        network.remove()
-        docker_client.images.remove(qotm, force=True)
 
 
 def replica(body: dict) -> str | None:

@@ -1,4 +1,4 @@
-"""The browser steps of exercises 5 and 6, as assertions on what a real browser (Debian's Chromium, driven by
+"""The browser steps of exercises 6 and 7, as assertions on what a real browser (Debian's Chromium, driven by
 Playwright) shows: the canary console page and the Prometheus graph of stable vs canary p95. Used against the
 loopback data plane (test_browser_steps.py) and against the kind cluster from the host, through kind's port
 mapping (tests/workshop). Screenshots go to exercises/build/browser/ (not in git)."""
@@ -46,7 +46,7 @@ def screenshot(page: Any, name: str) -> Path:
 
 
 def canary_console(browser: Any, prometheus: str, shot: str) -> dict[str, float]:
-    """Exercise 6's console page shows numbers for stable and canary, the slow canary's p95 standing out."""
+    """Exercise 7's console page shows numbers for stable and canary, the slow canary's p95 standing out."""
     page = browser.new_page(viewport=VIEWPORT)
     page.goto(f"{prometheus}/consoles/canary.html")
     cells = {c: page.inner_text(f"td.{c.replace(' ', '.')}") for c in ("stable rate", "canary rate",
@@ -61,7 +61,7 @@ def canary_console(browser: Any, prometheus: str, shot: str) -> dict[str, float]
 
 
 def graph_draws_both_series(browser: Any, prometheus: str, shot: str) -> None:
-    """Exercise 5's Prometheus graph of p95 per Envoy cluster draws stable and canary."""
+    """Exercise 6's Prometheus graph of p95 per Envoy cluster draws stable and canary."""
     page = browser.new_page(viewport=VIEWPORT)
     page.goto(f"{prometheus}{GRAPH}")
     page.wait_for_selector("canvas, svg", timeout=30_000)

@@ -1,4 +1,4 @@
-"""The browser steps of exercises 5 and 6 in a real browser (tests/exercises/browser.py): the canary console page
+"""The browser steps of exercises 6 and 7 in a real browser (tests/exercises/browser.py): the canary console page
 (`$PROM/consoles/canary.html`) and the Prometheus graph of stable vs canary p95, served by the real Prometheus of
 the loopback data plane (tests/services/stack.py) while load with a slow canary runs through the real Envoy. The
 workshop tier checks the same pages on the kind cluster from the host, through kind's port mapping."""

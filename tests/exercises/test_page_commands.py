@@ -23,8 +23,8 @@ pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
 EXERCISES = ROOT / "exercises"
 # One page per module of the day's outline (slides/README.md).
-PAGES = ["01-docker.md", "02-kubernetes.md", "03-forge.md", "04-edge.md", "05-prometheus.md", "06-canary.md",
-         "07-resilience.md"]
+PAGES = ["01-docker.md", "02-compose.md", "03-kubernetes.md", "04-forge.md", "05-edge.md", "06-prometheus.md",
+         "07-canary.md", "08-resilience.md"]
 
 
 def all_commands() -> list[str]:
@@ -71,7 +71,7 @@ def test_every_module_has_a_page_with_steps_and_a_check() -> None:
         text = (EXERCISES / name).read_text(encoding="utf-8")
         assert "**Goal:**" in text, name
         page = read(EXERCISES / name)  # also: every step has a check, a hint and a solve; the page a reset
-        assert page.number == PAGES.index(name) + 1, name
+        assert page.number == PAGES.index(name) + 1 == int(name[:2]), f"{name}: its title says page {page.number}"
         assert page.minutes, f"{name}: no `About N minutes`"
         assert all(step.lines for step in page.steps), f"{name}: a step without `$ ` lines"
 

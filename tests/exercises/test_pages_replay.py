@@ -1,7 +1,9 @@
 """The exercise pages replayed as a participant would, against the local control plane (tests/cluster):
 `lab reset N`, then pages N to the last, every `$ ` line in page order in one shell per page, each step's check failing
 before the step and passing after it. Lines that need running containers (tests/exercises/local.py) are
-skipped, counted and listed; page 1 (Docker on the workshop's `kind` network) needs the shopbox shell entirely.
+skipped, counted and listed. Pages 1 and 2 are Docker alone and need nothing of this platform: page 1 (on the
+workshop's `kind` network) is replayed in the workshop tier, page 2 (Compose) in the docker tier as well
+(tests/exercises/test_compose_page.py).
 
 The workspace is a git checkout of the services in tmp_path; forge builds with the offline base image and pushes
 to the session's registry, which the cluster advertises (ConfigMap kube-public/local-registry-hosting) as kind's
@@ -36,7 +38,7 @@ pytestmark = pytest.mark.cluster
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = course.load(ROOT / "exercises")
-LOCAL = [page for page in PAGES if page.number >= 2]  # page 1 is Docker on the `kind` network: shopbox shell only
+LOCAL = [page for page in PAGES if page.number >= 3]  # pages 1 and 2 are Docker alone (see above)
 COPIED = ("qotm", "envoy-canary", "prometheus-canary", "versions.env")
 
 

@@ -1,6 +1,6 @@
 """Issue 12's resilience patterns at the edge, each before and after its knob in envoy-canary/envoy/service.yaml:
 real Envoy (as forge renders it, the knob set with --set), QOTM, auth and Prometheus on 127.0.0.1. QOTM's faults
-are switched per process through its /fault endpoint, as exercise 7 does per pod. Numbers measured are printed.
+are switched per process through its /fault endpoint, as exercise 8 does per pod. Numbers measured are printed.
 
 One stack for the module; every test sets the Envoy config and the faults it needs, so any test also runs alone.
 """
@@ -197,7 +197,7 @@ def test_the_local_rate_limit_answers_429_above_the_configured_rate(edge, report
     offered = len(answers) / elapsed
     limited_in_prometheus: dict[str, float] = {}
 
-    def prometheus_counts_them() -> bool:  # the query of exercise 7
+    def prometheus_counts_them() -> bool:  # the query of exercise 8
         limited_in_prometheus.update(edge.values(
             'envoy_http_local_rate_limit_rate_limited{envoy_local_http_ratelimit_prefix="edge_rate_limit"}',
             label="envoy_local_http_ratelimit_prefix"))

@@ -44,7 +44,7 @@ def test_lab_is_installed_and_finds_the_pages_of_the_workspace(shopbox_image):
     root = offline_image.ROOT
     out = ok(subprocess.run(["docker", "run", "--rm", "-v", f"{root}:{root}:ro", "-w", str(root), shopbox_image,
                              "lab", "list"], capture_output=True, text=True, timeout=120))
-    assert "01-docker.md" in out and "06-canary.md" in out
+    assert "01-docker.md" in out and "07-canary.md" in out
 
 
 def test_tools_are_the_verified_ones(shopbox_image):

@@ -36,7 +36,7 @@ def directives(kind: str) -> list[tuple[int, Path, int, str]]:
 
 def test_deck_size_and_timings() -> None:
     deck = assemble_deck(DEFAULT_OUT)
-    assert 60 <= deck.slides <= 90
+    assert 60 <= deck.slides <= 95
     assert deck.minutes > deck.slides  # every slide has its timing; labs take far longer than a minute
 
 

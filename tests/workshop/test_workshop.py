@@ -25,7 +25,7 @@ pytestmark = pytest.mark.workshop
 
 P95 = "envoy_cluster_name:upstream_rq_time_ms:p95_1m"
 CANARY_WEIGHT = 0.10  # routes./qotm/ in envoy-canary/envoy/service.yaml
-SLOW = '    """The quote handler."""\n'  # where exercise 06 adds time.sleep(0.5)
+SLOW = '    """The quote handler."""\n'  # where exercise 07 adds time.sleep(0.5)
 
 
 def ready(pod: dict[str, Any]) -> bool:
@@ -57,15 +57,15 @@ def p95s(ws: Workshop) -> dict[str, float]:
 
 
 def canary_deployed(ws: Workshop, slow: bool) -> None:
-    """qotm-canary Ready, built from qotm.py with (or without) exercise 06's half-second sleep."""
+    """qotm-canary Ready, built from qotm.py with (or without) exercise 07's half-second sleep."""
     source = ws.root / "qotm/qotm.py"
     text = source.read_text().replace(SLOW + "    time.sleep(0.5)\n", SLOW)
-    assert SLOW in text, "qotm.py no longer has the line exercise 06 edits"
+    assert SLOW in text, "qotm.py no longer has the line exercise 07 edits"
     source.write_text(text.replace(SLOW, SLOW + "    time.sleep(0.5)\n") if slow else text)
     ws.sh("CANARY=true forge deploy qotm --timeout 300s")
     ws.wait_for("the canary pod Ready",
                 lambda: any(ready(p) for p in ws.pods("app.kubernetes.io/instance=qotm-canary")))
-    # As exercise 06 does first: a request pinned with `x-canary: always` answered by the canary, i.e. the edge has
+    # As exercise 07 does first: a request pinned with `x-canary: always` answered by the canary, i.e. the edge has
     # resolved and health-checked it (until then Envoy rightly serves the canary's share from stable).
     ws.wait_for("the edge routing to the canary", lambda: track(requests.get(
         f"{ws.edge}/qotm/", headers={"x-canary": "always"}, timeout=10).json()) == "canary", timeout=60)
@@ -161,7 +161,7 @@ def test_slow_canary_share_and_latency_gap_in_prometheus(workshop: Workshop, rep
     ensure_deployed(workshop)
     canary_deployed(workshop, slow=True)
     started = time.monotonic()
-    # 5 clients, like exercise 06's `hey -c 5`: the one canary pod (gunicorn, 8 threads, 0.5 s a request) keeps
+    # 5 clients, like exercise 07's `hey -c 5`: the one canary pod (gunicorn, 8 threads, 0.5 s a request) keeps
     # up. Many more and it saturates, its health checks time out, and Envoy rightly sends its share to stable.
     running = load(workshop, threads=5, count=5000, seconds=300).start()
     gap = workshop.wait_for("canary p95 - stable p95 >= 0.4 s in Prometheus", lambda: (
@@ -169,8 +169,8 @@ def test_slow_canary_share_and_latency_gap_in_prometheus(workshop: Workshop, rep
     seen_after = time.monotonic() - started
     status = workshop.sh('forge canary status qotm --prometheus "$(forge url prometheus)" --max-p95-ratio 2',
                          check=False)
-    # Exercise 6's browser step, from the participant's host browser through kind's port mapping. (The graph of
-    # exercise 5 is checked on the loopback data plane only: the stand-in Prometheus image is built from the Go
+    # Exercise 7's browser step, from the participant's host browser through kind's port mapping. (The graph of
+    # exercise 6 is checked on the loopback data plane only: the stand-in Prometheus image is built from the Go
     # module, without the web UI's JavaScript, which the official image has; console templates need none.)
     with chromium() as browser:
         console = canary_console(browser, workshop.prometheus, "kind-canary-console")
