@@ -8,6 +8,7 @@ when it is not there); `classic` always takes the classic builder.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -23,18 +24,28 @@ MIN_API = (1, 40)
 INSTALL_BUILDX = "install the Docker buildx CLI plugin (the shopbox shell has it): `docker buildx version` must work"
 
 
-def buildx_version(docker_cli: str) -> str | None:
-    """`docker buildx version`'s answer, None when the plugin is missing or fails."""
+def buildx_version(docker_cli: str, env: Mapping[str, str] | None = None) -> str | None:
+    """`docker buildx version`'s answer, None when the plugin is missing or fails. Asked once per process for each
+    CLI and plugin location (`forge dev` deploys many times; the answer takes a few tenths of a second)."""
+    env = os.environ if env is None else env
+    return _buildx_version(docker_cli, tuple(sorted((k, v) for k, v in env.items() if k in _PLUGIN_LOOKUP)))
+
+
+_PLUGIN_LOOKUP = ("DOCKER_CONFIG", "HOME", "DOCKER_HOST", "DOCKER_CONTEXT")  # where the CLI finds plugins and engine
+
+
+@functools.cache
+def _buildx_version(docker_cli: str, lookup: tuple[tuple[str, str], ...]) -> str | None:
     try:
         result = subprocess.run([docker_cli, "buildx", "version"], capture_output=True, text=True, timeout=30,
-                                stdin=subprocess.DEVNULL)
+                                stdin=subprocess.DEVNULL, env={**os.environ, **dict(lookup)})
     except (OSError, subprocess.TimeoutExpired):
         return None
     return result.stdout.strip() if result.returncode == 0 and result.stdout.strip() else None
 
 
 def connect_engine(env: Mapping[str, str] | None = None, client: Any = None,
-                   probe: Callable[[str], str | None] = buildx_version) -> DockerEngine:
+                   probe: Callable[[str, Mapping[str, str]], str | None] = buildx_version) -> DockerEngine:
     """The engine of `client` (else of the environment) with the builder FORGE_BUILDER asks for.
 
     A bad FORGE_BUILDER is a UsageError before the engine is contacted; FORGE_BUILDER=buildkit without BuildKit
@@ -50,7 +61,7 @@ def connect_engine(env: Mapping[str, str] | None = None, client: Any = None,
     if choice == "auto" and env.get("DOCKER_BUILDKIT") == "0":
         return DockerEngine(api, classic=("DOCKER_BUILDKIT=0", "unset DOCKER_BUILDKIT to use BuildKit"))
     docker_cli = shutil.which("docker", path=env.get("PATH"))
-    problem = _buildkit_problem(api, docker_cli, probe)
+    problem = _buildkit_problem(api, docker_cli, lambda cli: probe(cli, env))
     if problem is None:
         return BuildxEngine(api, docker_cli=str(docker_cli), env=env)
     if choice == "buildkit":

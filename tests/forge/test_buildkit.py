@@ -12,7 +12,7 @@ import pytest
 
 from forge.errors import ForgeError, UsageError
 from forge.images.build import DockerEngine, ensure_images
-from forge.images.builders import connect_engine
+from forge.images.builders import buildx_version, connect_engine
 from forge.images.buildkit import BuildxEngine, buildx_command
 from forge.images.progress import PlainReporter
 from forge.model import BuildSecret, Container, Image
@@ -47,7 +47,7 @@ def make_image(tmp_path: Path, dockerfile: str = "FROM scratch\nCOPY a /a\n",
 # ---- which builder ----
 
 def choose(env: dict[str, str], api: FakeDockerAPI | None = None, buildx: str | None = BUILDX) -> DockerEngine:
-    return connect_engine(env, client=api or FakeDockerAPI(), probe=lambda docker: buildx)
+    return connect_engine(env, client=api or FakeDockerAPI(), probe=lambda docker, env: buildx)
 
 
 def test_auto_takes_buildkit_when_buildx_answers(path_with_docker: str) -> None:
@@ -97,6 +97,18 @@ def test_forge_build_with_a_bad_forge_builder(sample_workspace: Path, forge_cli,
     result = forge_cli("build", str(sample_workspace / "web"))
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr.splitlines()[-1] == "error: FORGE_BUILDER=BuildKit: expected auto, buildkit or classic"
+
+
+def test_buildx_is_asked_once_per_plugin_location(tmp_path: Path) -> None:
+    """A `docker` that answers `buildx version` only with DOCKER_CONFIG=with-buildx, counting its calls."""
+    calls = tmp_path / "calls"
+    docker = tmp_path / "docker"
+    docker.write_text(f'#!/bin/sh\necho x >> {calls}\n[ "$DOCKER_CONFIG" = with-buildx ] && echo "{BUILDX}"\n')
+    docker.chmod(0o755)
+    for _ in range(2):
+        assert buildx_version(str(docker), {"DOCKER_CONFIG": "with-buildx"}) == BUILDX
+        assert buildx_version(str(docker), {"DOCKER_CONFIG": "empty"}) is None
+    assert calls.read_text() == "x\nx\n"
 
 
 # ---- the BuildKit builder ----
