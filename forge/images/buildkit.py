@@ -70,6 +70,8 @@ class BuildxEngine(DockerEngine):
         logs: dict[str, list[str]] = {}  # vertex -> its output lines
         failed: tuple[str, str] | None = None  # vertex, its error
         error: str | None = None
+        # No provenance attestation (buildx adds one by default where the builder can store it, e.g. a
+        # docker-container builder): forge's images stay plain images, as the classic builder makes them.
         process = self.run(buildx_command(image, self.docker_cli), {**self.env, "BUILDX_NO_DEFAULT_ATTESTATIONS": "1"})
         try:
             for raw in process.stdout or ():

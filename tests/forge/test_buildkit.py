@@ -147,21 +147,28 @@ SUCCESS = """\
 #7 naming to localhost:5001/svc:0123456789abcdef done
 #7 DONE 0.2s""".splitlines()
 
+# As Docker 20.10's BuildKit (v0.8) prints it: stage names in the step, its own wording of a failed RUN.
 FAILURE = """\
 #0 building with "default" instance using docker driver
 
-#4 [1/3] FROM docker.io/library/python:3.12
+#4 [stage-0 1/3] FROM docker.io/library/python:3.12
 #4 CACHED
 
-#5 [2/3] RUN echo about to fail && exit 3
+#5 [stage-0 2/3] RUN echo about to fail && exit 3
+#5 ...
+
+#6 [internal] load build context
+#6 DONE 0.0s
+
+#5 [stage-0 2/3] RUN echo about to fail && exit 3
 #5 0.204 about to fail
-#5 ERROR: process "/bin/sh -c echo about to fail && exit 3" did not complete successfully: exit code: 3
+#5 ERROR: executor failed running [/bin/sh -c echo about to fail && exit 3]: exit code: 3
 ------
- > [2/3] RUN echo about to fail && exit 3:
+ > [stage-0 2/3] RUN echo about to fail && exit 3:
 0.204 about to fail
 ------
-ERROR: failed to build: failed to solve: process "/bin/sh -c echo about to fail && exit 3" did not complete \
-successfully: exit code: 3""".splitlines()
+ERROR: failed to build: failed to solve: executor failed running [/bin/sh -c echo about to fail && exit 3]: exit \
+code: 3""".splitlines()
 
 
 def build(tmp_path: Path, buildx: FakeBuildx, env: dict[str, str] | None = None,
@@ -194,7 +201,7 @@ def test_a_failing_buildkit_step_is_one_line(tmp_path: Path) -> None:
     dockerfile = tmp_path / "svc" / "Dockerfile"
     assert str(err.value) == (
         f"build of localhost:5001/svc:0123456789abcdef ({dockerfile}) failed at step 2/3: RUN echo about to fail && "
-        'exit 3: process "/bin/sh -c echo about to fail && exit 3" did not complete successfully: exit code: 3 '
+        "exit 3: executor failed running [/bin/sh -c echo about to fail && exit 3]: exit code: 3 "
         "(last output: about to fail)")
     assert err.value.detail == "\n".join(FAILURE)
 
