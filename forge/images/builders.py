@@ -21,7 +21,8 @@ from forge.images.buildkit import BuildxEngine
 
 CHOICES = ("auto", "buildkit", "classic")
 MIN_API = (1, 40)
-INSTALL_BUILDX = "install the Docker buildx CLI plugin (the shopbox shell has it): `docker buildx version` must work"
+INSTALL_BUILDX = ("install the Docker buildx CLI plugin, so that `docker buildx version` works; the shopbox shell "
+                  "has it")
 
 
 def buildx_version(docker_cli: str, env: Mapping[str, str] | None = None) -> str | None:

@@ -80,7 +80,7 @@ def test_buildkit_demanded_but_missing_is_one_line(path_with_docker: str) -> Non
     with pytest.raises(ForgeError) as err:
         choose({"PATH": path_with_docker, "FORGE_BUILDER": "buildkit"}, buildx=None)
     assert str(err.value) == ("FORGE_BUILDER=buildkit: docker buildx is not available (install the Docker buildx CLI "
-                              "plugin (the shopbox shell has it): `docker buildx version` must work)")
+                              "plugin, so that `docker buildx version` works; the shopbox shell has it)")
 
 
 def test_a_bad_forge_builder_stops_before_docker_is_contacted(path_with_docker: str) -> None:
