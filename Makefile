@@ -18,7 +18,8 @@ setup:
 	bash tests/cluster/build.sh >/dev/null
 	bash tests/services/build_prometheus.sh
 	bash tests/services/build_kube_score.sh >/dev/null
-	bash tests/compose/build_compose.sh --install >/dev/null
+	bash tests/platform/build_cli_plugin.sh --install compose >/dev/null
+	bash tests/platform/build_cli_plugin.sh --install buildx >/dev/null
 	bash tests/mesh/build_jaeger.sh >/dev/null
 	$(PY) -m tests.platform.base_images
 	$(PY) -m tests.shopbox.offline_image

@@ -244,6 +244,9 @@ image_inputs() {
 # Every ARG the Dockerfile declares, in order.
 dockerfile_args() { sed -n 's/^ARG \([A-Z0-9_]*\).*/\1/p' "$SHOPBOX_ROOT/shopbox/Dockerfile"; }
 
+# The tools install-tools.sh installs, as its fetch() names them (an offline build takes each from SHOPBOX_TOOLS_DIR).
+local_tools() { echo kubectl kind docker-cli compose buildx; }
+
 local_tool_file() {
   case $1 in
     docker-cli) echo "$SHOPBOX_TOOLS_DIR/docker" ;;
@@ -267,7 +270,7 @@ build_args() {
         ;;
     esac
     if [[ -n ${SHOPBOX_TOOLS_DIR:-} ]]; then
-      for tool in kubectl kind docker-cli; do
+      for tool in $(local_tools); do
         var=$(echo "${tool}_SHA256_$upper_arch" | tr 'a-z-' 'A-Z_')
         if [[ $name == "$var" ]]; then
           value=$(sha256 "$(local_tool_file "$tool")" | cut -d' ' -f1)
@@ -306,7 +309,7 @@ stage_context() {
     cp "$SHOPBOX_ROOT/$file" "$dir/$file"
   done
   if [[ -n ${SHOPBOX_TOOLS_DIR:-} ]]; then
-    for tool in kubectl kind docker-cli; do
+    for tool in $(local_tools); do
       [[ -f $(local_tool_file "$tool") ]] || die "SHOPBOX_TOOLS_DIR=$SHOPBOX_TOOLS_DIR: no $(basename "$(local_tool_file "$tool")") there"
       cp "$(local_tool_file "$tool")" "$dir/shopbox/local/tools/$tool"
     done

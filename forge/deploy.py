@@ -23,7 +23,8 @@ from forge.config.schema import check
 from forge.config.workspace import SCHEMA, load_workspace
 from forge.errors import ForgeError
 from forge.images import ImageEngine, ImageStore
-from forge.images.build import DockerEngine, ImageResult, ensure_images
+from forge.images.build import ImageResult, ensure_images
+from forge.images.builders import connect_engine
 from forge.images.registry import registry_store
 from forge.manifests.render import render
 from forge.manifests.validate import validate
@@ -38,7 +39,7 @@ class Backends:
     """Where forge reaches the cluster, builds images and looks into registries (each made only when needed)."""
 
     connect: Callable[..., ClusterAPI] = kube.connect  # connect(context=..., namespace=...)
-    engine: Callable[[], ImageEngine] = DockerEngine.connect
+    engine: Callable[[], ImageEngine] = connect_engine  # BuildKit or the classic builder (FORGE_BUILDER)
     store: Callable[[str | None], ImageStore | None] = registry_store  # a forge.yaml registry -> its store
     poll: float = 1.0  # seconds between rollout checks
 

@@ -29,6 +29,16 @@ class Workspace:
 
 
 @dataclass(frozen=True)
+class BuildSecret:
+    """A build secret (BuildKit's `RUN --mount=type=secret,id=ID`): its value comes from the environment variable
+    `env` or the file `file` at build time and never goes into the image, the version hash or forge's output."""
+
+    id: str
+    env: str | None = None
+    file: Path | None = None  # absolute
+
+
+@dataclass(frozen=True)
 class Container:
     """One image of a service."""
 
@@ -37,6 +47,7 @@ class Container:
     dockerfile: Path  # absolute
     context: Path  # absolute build context
     args: dict[str, str] = field(default_factory=dict)
+    secrets: tuple[BuildSecret, ...] = ()  # only the BuildKit builder can pass them
 
 
 @dataclass

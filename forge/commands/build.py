@@ -24,7 +24,8 @@ def build_command(path: Path, canary: bool, profile: str | None, build_args: dic
     The same images `forge deploy` would use, with the same skip rules: an image is built only when neither the
     registry nor the local engine has its tag, pushed only when the registry lacks it. No cluster is contacted,
     so without forge.yaml's `registry` or --registry the images stay in the local engine. stdout gets only the
-    image references, one per line; progress goes to stderr.
+    image references, one per line; progress goes to stderr. Images are built with BuildKit (`docker buildx`)
+    where it works, else with the classic builder; FORGE_BUILDER=auto|buildkit|classic overrides that.
 
     \b
     Examples:

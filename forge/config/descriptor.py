@@ -15,13 +15,27 @@ from forge.config.discover import is_service_dir, is_skipped_dir
 from forge.config.schema import check, field_path
 from forge.config.workspace import build_arg_text, display_path, read_yaml_mapping
 from forge.errors import ForgeError
-from forge.model import Container, Service
+from forge.model import BuildSecret, Container, Service
 
 NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,54}[a-z0-9])?$"  # a DNS label that leaves room for "-canary"
 _IMAGE_COMPONENT = r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*"
 IMAGE_NAME_PATTERN = rf"^{_IMAGE_COMPONENT}(/{_IMAGE_COMPONENT})*$"
 _LABEL_VALUE = r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
 _SCALAR = {"type": ["string", "number", "boolean"]}
+
+# A build secret: its id (what `RUN --mount=type=secret,id=...` names) and exactly one source (checked in code).
+_SECRET: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["id"],
+    "properties": {
+        "id": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+               "description": "a valid secret id (letters, digits, '.', '_', '-')"},
+        "env": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$",
+                "description": "an environment variable name"},
+        "file": {"type": "string", "minLength": 1},
+    },
+}
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -48,6 +62,7 @@ SCHEMA: dict[str, Any] = {
                         "description": "a valid image name (lowercase letters, digits, '.', '_', '-', '/')",
                     },
                     "args": {"type": "object", "additionalProperties": _SCALAR},
+                    "secrets": {"type": "array", "items": _SECRET},
                 },
             },
         },
@@ -229,5 +244,21 @@ def _container(root: Path, service: str, spec: dict[str, Any], field: str, shown
         dockerfile=dockerfile,
         context=context,
         args={str(k): build_arg_text(v) for k, v in (spec.get("args") or {}).items()},
+        secrets=_secrets(root, spec.get("secrets") or [], f"{shown}: {field}.secrets"),
     )
+
+
+def _secrets(root: Path, entries: list[dict[str, str]], where: str) -> tuple[BuildSecret, ...]:
+    """The declared build secrets: each with exactly one of `env` and `file` (relative to the service), ids unique.
+    Whether the variable is set or the file exists is checked when an image is built, not here (render needs
+    neither)."""
+    secrets: list[BuildSecret] = []
+    for i, entry in enumerate(entries):
+        if ("env" in entry) == ("file" in entry):
+            raise ForgeError(f"{where}[{i}]: give exactly one of env (an environment variable) or file")
+        if any(s.id == entry["id"] for s in secrets):
+            raise ForgeError(f"{where}[{i}].id: secret {entry['id']!r} is declared twice")
+        file = Path(os.path.normpath(root / entry["file"])) if "file" in entry else None
+        secrets.append(BuildSecret(id=entry["id"], env=entry.get("env"), file=file))
+    return tuple(secrets)
 

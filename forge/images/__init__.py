@@ -1,9 +1,10 @@
 """Stage 2 of the pipeline: images. Each container's version (a content hash), then build and publish.
 
 In ko's terms: `version` names an image by its sources, `build.ensure_images` builds what neither the registry nor
-the engine has and publishes what the registry lacks. It reaches Docker only through `ImageEngine` (the real one is
-`build.DockerEngine`) and a registry only through `ImageStore` (the real one is `registry.Registry`); the unit tests
-use in-memory ones (tests/forge/fakes.py). Light on purpose: `forge render` imports `version` without Docker.
+the engine has and publishes what the registry lacks. It reaches Docker only through `ImageEngine` (the real ones:
+`build.DockerEngine`, the classic builder, and `buildkit.BuildxEngine`, BuildKit; `builders` picks one) and a
+registry only through `ImageStore` (the real one is `registry.Registry`); the unit tests use in-memory ones
+(tests/forge/fakes.py). Light on purpose: `forge render` imports `version` without Docker.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from forge.errors import ForgeError
 from forge.images import ImageEngine, ImageStore
 from forge.images.progress import Reporter, reporter
 from forge.images.registry import describe_error, parse_reference
-from forge.model import Image
+from forge.model import Container, Image
 
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 T = TypeVar("T")
@@ -56,10 +56,13 @@ def docker_api(client: Any = None) -> docker.APIClient:
 
 
 class DockerEngine:
-    """The Docker engine behind the ImageEngine interface (through its low-level API client)."""
+    """The Docker engine behind the ImageEngine interface (through its low-level API client), building with the
+    engine's classic builder. `classic`: why BuildKit is not used and how to get it, for the one-line error when a
+    Dockerfile needs it (forge.images.buildkit.BuildxEngine is the BuildKit builder)."""
 
-    def __init__(self, api: docker.APIClient):
+    def __init__(self, api: docker.APIClient, classic: tuple[str, str] = ("the classic builder was chosen", "")):
         self.api = api
+        self.classic = classic
 
     @classmethod
     def connect(cls, client: Any = None) -> DockerEngine:
@@ -74,6 +77,12 @@ class DockerEngine:
         return True
 
     def build(self, image: Image, progress: Reporter) -> float:
+        where = check_inputs(image)
+        need = needs_buildkit(image.container)
+        if need:
+            reason, fix = self.classic
+            raise ForgeError(f"build of {image.ref} ({where}) needs BuildKit ({need}) but forge builds with the "
+                             f"classic builder: {reason}", hint=fix or None)
         return build_image(self.api, image, progress)
 
     def push(self, image: Image, progress: Reporter) -> None:
@@ -145,8 +154,8 @@ def _ensure_local(engine: ImageEngine, image: Image, progress: Reporter, in_regi
     return True
 
 
-def build_image(api: docker.APIClient, image: Image, progress: Reporter) -> float:
-    """Build and tag the image, streaming its steps to `progress`; returns the seconds it took."""
+def check_inputs(image: Image) -> str:
+    """ForgeError when the image's Dockerfile or build context is missing; the Dockerfile as shown to users."""
     container = image.container
     where = display_path(container.dockerfile)
     if not container.dockerfile.is_file():
@@ -154,6 +163,30 @@ def build_image(api: docker.APIClient, image: Image, progress: Reporter) -> floa
     if not container.context.is_dir():
         context = display_path(container.context)
         raise ForgeError(f"build of {image.ref} failed: build context {context} is not a directory")
+    return where
+
+
+# A RUN instruction with a flag only BuildKit knows (`RUN --mount=type=cache,...`), flags may follow each other.
+_BUILDKIT_RUN = re.compile(r"^[ \t]*RUN(?:[ \t]|\\\n)+(?:--\S+(?:[ \t]|\\\n)+)*--(mount|network|security)\b",
+                           re.IGNORECASE | re.MULTILINE)
+
+
+def needs_buildkit(container: Container) -> str | None:
+    """What in the container's build only BuildKit can do (`RUN --mount, line 4`, `build secrets`), else None."""
+    if container.secrets:
+        return "build secrets: " + ", ".join(s.id for s in container.secrets)
+    text = container.dockerfile.read_text(errors="replace")
+    match = _BUILDKIT_RUN.search(text)
+    if match:
+        return f"RUN --{match[1].lower()}, line {text.count(chr(10), 0, match.start()) + 1}"
+    return None
+
+
+def build_image(api: docker.APIClient, image: Image, progress: Reporter) -> float:
+    """Build and tag the image with the classic builder, streaming its steps to `progress`; returns the seconds it
+    took."""
+    container = image.container
+    where = check_inputs(image)
     started = time.monotonic()
     progress.update(image.ref, "building")
     output: list[str] = []
@@ -185,11 +218,11 @@ def build_image(api: docker.APIClient, image: Image, progress: Reporter) -> floa
     if error is None:
         return time.monotonic() - started
     progress.finish(image.ref, error, ok=False)
-    raise ForgeError(_failure(image.ref, where, step, error.strip(), output[step_start:]),
+    raise ForgeError(failure(image.ref, where, step, error.strip(), output[step_start:]),
                      detail="\n".join([*output, error]))
 
 
-def _failure(ref: str, where: str, step: tuple[int, int, str] | None, error: str, step_output: list[str]) -> str:
+def failure(ref: str, where: str, step: tuple[int, int, str] | None, error: str, step_output: list[str]) -> str:
     """`build of REF (FILE) failed at step N/M: INSTRUCTION: ERROR (last output: LINE)` on one line."""
     at = f" at step {step[0]}/{step[1]}: {step[2]}" if step else ""
     last = next((line.strip() for line in reversed(step_output)

@@ -22,10 +22,10 @@ COMPOSE_FILE = LAB / "compose.yaml"
 
 
 def plugin() -> Path:
-    """The Docker Compose v2 CLI plugin the host's `docker` runs (tests/compose/build_compose.sh --install)."""
+    """The Docker Compose v2 CLI plugin the host's `docker` runs (build_cli_plugin.sh --install compose)."""
     found = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True)
     require(found.returncode == 0, "the Docker Compose v2 plugin is not installed "
-            "(bash tests/compose/build_compose.sh --install)")
+            "(bash tests/platform/build_cli_plugin.sh --install compose)")
     return (Path(os.environ.get("DOCKER_CONFIG", Path.home() / ".docker")) / "cli-plugins" / "docker-compose").resolve()
 
 

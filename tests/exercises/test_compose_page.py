@@ -1,7 +1,7 @@
 """Exercise 2 (exercises/02-compose.md) replayed as written on the real Docker engine, in the shopbox shell image as
 a participant runs it: a container of that image on the lab's network (so `front-envoy` resolves, as it does on
 the workshop's `kind` network), the host's Docker socket and this repository mounted at the same path (Compose's
-bind mounts are paths on the host), the Compose v2 plugin built by tests/compose/build_compose.sh mounted as the
+bind mounts are paths on the host), the Compose v2 plugin built by tests/platform/build_cli_plugin.sh mounted as the
 shell's CLI plugin. `lab reset 2`, then every `$ ` line in one bash session, each step's check failing before
 its step and passing after it; then every solve from a reset, and the reset from the page's busiest state.
 

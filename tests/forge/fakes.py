@@ -8,6 +8,8 @@
   API server's check that a Deployment's selector matches its template labels is mimicked, as an `Invalid` error.
 - `FakeEngine` / `FakeRegistry` (forge.images.ImageEngine / ImageStore): builds and pushes recorded, failures on
   demand.
+- `FakeDockerAPI` (the low-level Docker client, as far as choosing a builder needs it: ping, version, build) and
+  `FakeBuildx` (forge.images.buildkit's process seam: a `docker buildx build` that replays given output lines).
 - `backends(...)`: a forge.deploy.Backends wired to them.
 
 What they answer is checked against the real thing: the same behaviours run against a real API server in
@@ -20,9 +22,11 @@ import copy
 import functools
 import itertools
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+import docker.errors
 
 from forge.cluster.kube import ApiError, ResourceType
 from forge.deploy import Backends
@@ -361,3 +365,50 @@ def backends(api: FakeAPIServer, engine: FakeEngine) -> Backends:
         return engine.registry
 
     return Backends(connect=api.connect, engine=lambda: engine, store=store, poll=0.01)
+
+
+@dataclass
+class FakeDockerAPI:
+    """docker.APIClient as far as forge.images.builders and the classic DockerEngine touch it (no local images)."""
+
+    api_version: str = "1.41"
+    os: str = "linux"
+    pings: int = 0
+    builds: int = 0
+
+    def ping(self) -> bool:
+        self.pings += 1
+        return True
+
+    def version(self) -> dict[str, str]:
+        return {"Version": "20.10.24", "ApiVersion": self.api_version, "Os": self.os}
+
+    def inspect_image(self, ref: str) -> dict[str, str]:
+        raise docker.errors.ImageNotFound(f"No such image: {ref}")
+
+    def build(self, **kwargs: Any) -> Iterator[dict[str, str]]:
+        self.builds += 1
+        yield {"stream": "Step 1/1 : FROM scratch\n"}
+
+
+@dataclass
+class FakeBuildx:
+    """forge.images.buildkit.Spawn: records each command line and environment, answers with `lines` and `code`."""
+
+    lines: list[str] = field(default_factory=list)
+    code: int = 0
+    calls: list[tuple[list[str], dict[str, str]]] = field(default_factory=list)
+
+    def __call__(self, argv: list[str], env: Mapping[str, str]) -> FakeBuildx:
+        self.calls.append((argv, dict(env)))
+        return self
+
+    @property
+    def stdout(self) -> list[str]:
+        return [line + "\n" for line in self.lines]
+
+    def wait(self) -> int:
+        return self.code
+
+    def kill(self) -> None:
+        raise AssertionError("the build was not interrupted")

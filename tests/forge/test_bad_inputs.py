@@ -28,6 +28,7 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
 
 
+SECRETS = "name: web\nreplicas: 2\nport: 8080\ncontainers: [{dockerfile: Dockerfile, secrets: [%s]}]\n"
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ build.name }}\n"
 ALIAS_BOMB = "".join(f"{x}: &{x} [{', '.join([f'*{p}' if p else 'lol'] * 9)}]\n"
                      for p, x in zip(["", *"abcdefgh"], "abcdefghi", strict=True))
@@ -142,6 +143,16 @@ CASES = [
          args=("-n", "Shop"), code=2),
     Case("path-does-not-exist", "Error: Invalid value for '[PATH]': Path 'nope' does not exist.", args=("nope",),
          code=2),
+    Case("secret-with-two-sources", "error: web/service.yaml: containers[0].secrets[0]: give exactly one of env (an "
+         "environment variable) or file", {"web/service.yaml": SECRETS % "{id: pip, env: PIP_URL, file: pip.conf}"}),
+    Case("secret-without-source", "error: web/service.yaml: containers[0].secrets[0]: give exactly one of env (an "
+         "environment variable) or file", {"web/service.yaml": SECRETS % "{id: pip}"}),
+    Case("secret-declared-twice", "error: web/service.yaml: containers[0].secrets[1].id: secret 'pip' is declared "
+         "twice", {"web/service.yaml": SECRETS % "{id: pip, env: A}, {id: pip, file: pip.conf}"}),
+    Case("secret-bad-id", "error: web/service.yaml: containers[0].secrets[0].id: 'pip index' is not a valid secret id "
+         "(letters, digits, '.', '_', '-')", {"web/service.yaml": SECRETS % "{id: pip index, env: A}"}),
+    Case("secret-value-inline", "error: web/service.yaml: containers[0].secrets[0].value: unknown field (known "
+         "fields: env, file, id)", {"web/service.yaml": SECRETS % "{id: pip, value: hunter2}"}),
 ]
 
 

@@ -105,7 +105,8 @@ def test_explicit_empty_containers_means_none(tmp_path: Path, clean_env: None) -
         ("profiles:\n  canary: [1]\n", "svc/service.yaml: profiles.canary: expected a mapping or nothing"),
         ("containers:\n  - context: .\n", "svc/service.yaml: containers[0]: missing required field 'dockerfile'"),
         ("containers:\n  - dockerfile: Dockerfile\n    contxt: .\n",
-         "svc/service.yaml: containers[0].contxt: unknown field (known fields: args, context, dockerfile, name)"),
+         "svc/service.yaml: containers[0].contxt: unknown field (known fields: args, context, dockerfile, name, "
+         "secrets)"),
         ("containers: Dockerfile\n", "svc/service.yaml: containers: expected a list"),
         ("containers:\n  - 3\n", "svc/service.yaml: containers[0]: expected a string or a mapping"),
         ("containers:\n  - dockerfile: Dockerfile\n    name: Web_UI\n",

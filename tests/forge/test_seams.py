@@ -13,6 +13,7 @@ from forge.cluster import ClusterAPI
 from forge.cluster.kube import Cluster
 from forge.images import ImageEngine, ImageStore
 from forge.images.build import DockerEngine
+from forge.images.buildkit import BuildxEngine
 from forge.images.registry import Registry
 from tests.forge import import_graph
 from tests.forge.fakes import FakeCluster, FakeEngine, FakeRegistry
@@ -35,7 +36,7 @@ def parameters(signature: inspect.Signature) -> list[tuple[str, object, object]]
 
 @pytest.mark.parametrize(("protocol", "implementation"), [
     (ClusterAPI, Cluster), (ClusterAPI, FakeCluster),
-    (ImageEngine, DockerEngine), (ImageEngine, FakeEngine),
+    (ImageEngine, DockerEngine), (ImageEngine, BuildxEngine), (ImageEngine, FakeEngine),
     (ImageStore, Registry), (ImageStore, FakeRegistry),
 ], ids=lambda c: c.__name__)
 def test_implementations_match_their_interface(protocol: type, implementation: type) -> None:

@@ -1,10 +1,11 @@
 """Build the shopbox image offline, from the project's Dockerfile, through `shopbox.sh build`.
 
 No image or release file can be downloaded here, so the build arguments point at local sources instead of the
-pinned downloads: kubectl and the Docker CLI from this machine, kind built from the Go module proxy at the pinned
-version, a forge wheelhouse built on the host, and a debootstrap base with the image's Debian packages
-preinstalled (the Dockerfile then skips apt). Everything is cached (SHOPBOX_CACHE and the engine's images), so
-only the first build is slow. Run as a module to build ahead of the tests; it prints the image reference.
+pinned downloads: kubectl and the Docker CLI from this machine, kind and the Compose and Buildx CLI plugins built
+from the Go module proxy at the pinned versions, a forge wheelhouse built on the host, and a debootstrap base with
+the image's Debian packages preinstalled (the Dockerfile then skips apt). Everything is cached (SHOPBOX_CACHE and
+the engine's images), so only the first build is slow. Run as a module to build ahead of the tests; it prints the
+image reference.
 """
 
 from __future__ import annotations
@@ -120,11 +121,20 @@ def wheelhouse() -> Path:
     return target
 
 
+def cli_plugin(name: str) -> Path:
+    """The Docker CLI plugin `name` (compose, buildx) at its pinned version, built once from its Go module."""
+    script = ROOT / "tests" / "platform" / "build_cli_plugin.sh"
+    with cache_lock(f"cli-plugin-{name}"):
+        return Path(run_checked(["bash", str(script), name], timeout=3600).stdout.strip())
+
+
 def tools_dir(into: Path) -> Path:
-    """A directory with the local kubectl, kind and docker binaries, the layout SHOPBOX_TOOLS_DIR expects."""
+    """A directory with the local kubectl, kind and docker binaries and the compose and buildx plugins, the layout
+    SHOPBOX_TOOLS_DIR expects."""
     into.mkdir(parents=True, exist_ok=True)
     for name, source in (("kubectl", LOCAL_KUBECTL.resolve()), ("kind", kind_binary()),
-                         ("docker", LOCAL_DOCKER)):
+                         ("docker", LOCAL_DOCKER), ("compose", cli_plugin("compose")),
+                         ("buildx", cli_plugin("buildx"))):
         shutil.copy2(source, into / name)
     return into
 

@@ -165,21 +165,33 @@ def test_a_tool_that_does_not_match_its_checksum_fails_the_build(shopbox_image, 
 
 def _mirror_tree(root: Path, tools: Path) -> dict[str, Path]:
     """Lay out the local binaries where the pinned download URLs point (host/path under root), like a mirror of
-    dl.k8s.io, github.com and download.docker.com, with the publishers' checksum files."""
+    dl.k8s.io, github.com and download.docker.com, with the publishers' checksum files (buildx's lists every
+    asset of the release)."""
     pinned = offline_image.versions()
+    buildx = f"github.com/docker/buildx/releases/download/v{pinned['BUILDX_VERSION']}"
     files = {
         "kubectl": root / f"dl.k8s.io/release/v{pinned['KUBECTL_VERSION']}/bin/linux/amd64/kubectl",
         "kind": root / f"github.com/kubernetes-sigs/kind/releases/download/v{pinned['KIND_VERSION']}/kind-linux-amd64",
         "docker": root / f"download.docker.com/linux/static/stable/x86_64/docker-{pinned['DOCKER_CLI_VERSION']}.tgz",
+        "compose": root / f"github.com/docker/compose/releases/download/v{pinned['COMPOSE_VERSION']}/"
+                          "docker-compose-linux-x86_64",
+        "buildx": root / f"{buildx}/buildx-v{pinned['BUILDX_VERSION']}.linux-amd64",
     }
     for path in files.values():
         path.parent.mkdir(parents=True)
     shutil.copy2(tools / "kubectl", files["kubectl"])
     shutil.copy2(tools / "kind", files["kind"])
+    shutil.copy2(tools / "compose", files["compose"])
+    shutil.copy2(tools / "buildx", files["buildx"])
     with tarfile.open(files["docker"], "w:gz") as archive:
         archive.add(tools / "docker", arcname="docker/docker")
     Path(f"{files['kubectl']}.sha256").write_text(_sha256(files["kubectl"]))
     Path(f"{files['kind']}.sha256sum").write_text(f"{_sha256(files['kind'])}  kind-linux-amd64\n")
+    Path(f"{files['compose']}.sha256").write_text(f"{_sha256(files['compose'])} *docker-compose-linux-x86_64\n")
+    others = "".join(f"{'0' * 64} *buildx-v{pinned['BUILDX_VERSION']}.{asset}\n" for asset in ("darwin-amd64",
+                                                                                               "linux-amd64.json"))
+    (root / buildx / "checksums.txt").write_text(
+        f"{others}{_sha256(files['buildx'])} *{files['buildx'].name}\n{'f' * 64} *{files['buildx'].name}.sbom.json\n")
     return files
 
 
@@ -189,7 +201,7 @@ def _sha256(path: Path) -> str:
 
 def test_the_download_path_through_a_mirror(shopbox_image, tmp_path, docker_client):
     """TOOLS_FROM=download (the default) against a local mirror: curl, the docker tarball, and the fallback to
-    the publisher's checksum file when no checksum is pinned (kubectl here)."""
+    the publisher's checksum file when no checksum is pinned (kubectl, compose, and buildx's multi-line one here)."""
     mirror = tmp_path / "mirror"
     files = _mirror_tree(mirror, offline_image.tools_dir(tmp_path / "tools"))
     port = free_port()
@@ -199,7 +211,8 @@ def test_the_download_path_through_a_mirror(shopbox_image, tmp_path, docker_clie
     call(f"ARCH=amd64; stage_context {context}", env)
     ref = f"shopbox-test/download-path:{time.time_ns()}"
     overrides = {"KUBECTL_SHA256_AMD64": "", "KIND_SHA256_AMD64": _sha256(files["kind"]),
-                 "DOCKER_CLI_SHA256_AMD64": _sha256(files["docker"])}
+                 "DOCKER_CLI_SHA256_AMD64": _sha256(files["docker"]), "COMPOSE_SHA256_AMD64": "",
+                 "BUILDX_SHA256_AMD64": ""}
     command = []
     for arg in argv(f"ARCH=amd64; build_command {ref} {context}", env):
         name = arg.split("=", 1)[0]
@@ -211,12 +224,17 @@ def test_the_download_path_through_a_mirror(shopbox_image, tmp_path, docker_clie
         result = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     try:
-        assert "kubectl, kind, docker installed from download (amd64), checksums verified" in result.stdout
+        assert "kubectl, kind, docker, compose, buildx installed from download (amd64), checksums verified" \
+            in result.stdout + result.stderr
         requested = log.read_text()
-        for path in (*files.values(), Path(f"{files['kubectl']}.sha256")):
+        for path in (*files.values(), Path(f"{files['kubectl']}.sha256"), Path(f"{files['compose']}.sha256"),
+                     files["buildx"].parent / "checksums.txt"):
             assert f'"GET /{path.relative_to(mirror)} HTTP' in requested
         assert ".sha256sum" not in requested  # kind's checksum is pinned: its checksum file is not needed
-        out = ok(run(ref, "sh", "-c", "kind version; docker --version; kubectl version --client"))
+        out = ok(run(ref, "sh", "-c", "kind version; docker --version; kubectl version --client; "
+                               "docker compose version; docker buildx version"))
         assert f"kind v{offline_image.versions()['KIND_VERSION']} " in out and "Docker version" in out
+        assert f"Docker Compose version v{offline_image.versions()['COMPOSE_VERSION']}" in out
+        assert f"github.com/docker/buildx v{offline_image.versions()['BUILDX_VERSION']}" in out
     finally:
         docker_client.images.remove(ref, force=True)

@@ -223,11 +223,12 @@ def test_build_args_default_to_the_pinned_downloads():
 
 
 def test_build_args_for_an_offline_build_verify_the_local_files(tmp_path):
-    for name in ("kubectl", "kind", "docker"):
+    for name in ("kubectl", "kind", "docker", "compose", "buildx"):
         (tmp_path / name).write_bytes(f"fake {name} binary".encode())
     args = _build_args({"SHOPBOX_TOOLS_DIR": str(tmp_path), "SHOPBOX_BASE_IMAGE": "local/base:1"})
     assert args["TOOLS_FROM"] == "local" and args["BASE_IMAGE"] == "local/base:1"
-    for key, name in (("KUBECTL", "kubectl"), ("KIND", "kind"), ("DOCKER_CLI", "docker")):
+    for key, name in (("KUBECTL", "kubectl"), ("KIND", "kind"), ("DOCKER_CLI", "docker"), ("COMPOSE", "compose"),
+                      ("BUILDX", "buildx")):
         assert args[f"{key}_SHA256_AMD64"] == hashlib.sha256(f"fake {name} binary".encode()).hexdigest()
         assert args[f"{key}_SHA256_ARM64"] == versions()[f"{key}_SHA256_ARM64"]
 
