@@ -37,7 +37,7 @@ from tests.shopbox.offline_image import run_checked
 
 # What a participant's checkout has that the workshop uses (the shell mounts this copy at the same path).
 WORKSPACE_PARTS = ("shopbox.sh", "shopbox", "versions.env", "pyproject.toml", "forge", "qotm", "envoy-canary",
-                   "prometheus-canary", "exercises", "usersvc", "postgres", "eds", "jaeger")
+                   "prometheus-canary", "exercises", "compose-lab", "usersvc", "postgres", "eds", "jaeger")
 CLUSTER = "shopbox"  # ./shopbox.sh's defaults, which the pages name: shopbox-control-plane, localhost:5001
 REGISTRY = f"{CLUSTER}-registry"
 # Sourced by the shell's bash (BASH_ENV) when the pages are replayed: `docker build` gets the offline Python base.
