@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXERCISES = ROOT / "exercises"
 # One page per module of the day's outline (slides/README.md).
 PAGES = ["01-docker.md", "02-compose.md", "03-kubernetes.md", "04-forge.md", "05-edge.md", "06-prometheus.md",
-         "07-canary.md", "08-resilience.md"]
+         "07-canary.md", "08-resilience.md", "09-mesh.md"]
 
 
 def all_commands() -> list[str]:

@@ -12,7 +12,10 @@ the participant's path, unchanged. The node image follows kind's node-image cont
   control-plane components, kube-proxy, etcd, pause (compiled from Kubernetes' pause.c) and CoreDNS (its Go
   module at the version kubeadm names), each a small image on one shared Debian layer, preloaded into the node's
   containerd the way kind does it (containerd started in a build container, `ctr images import`, commit);
-- a static ptp CNI configuration instead of kindnetd (not served by the Go proxy), and no storage provisioner.
+- a static ptp CNI configuration instead of kindnetd (not served by the Go proxy);
+- kind's default storage (/kind/manifests/default-storage.yaml, kind's own manifest): rancher's
+  local-path-provisioner built from its Go module and its helper image (sh, mkdir, rm), both under the names the
+  manifest gives them and preloaded with the others.
 
 Everything is cached: binaries under SHOPBOX_CACHE, images in the engine, tagged by a hash of their inputs.
 Run as a module to build ahead of the tests; it prints the versions file to hand to ./shopbox.sh.
@@ -28,6 +31,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import yaml
 
 from forge.config.versions import read_versions
 from tests.platform.base_images import CACHE, ROOT, BaseImage, ensure, image_exists
@@ -115,18 +120,20 @@ def _component(image: str, bins: Path) -> tuple[Path, str, str]:
     raise RuntimeError(f"kubeadm asks for an image this build does not know how to make: {image}")
 
 
-def binary_image(ref: str, binary: Path, dockerfile: str) -> str:
-    """Build `ref`: COMPONENT_BASE plus `binary` (copied into the build context as `binary`) and the Dockerfile
-    lines given; skipped when an image with the same inputs (a label) is already there."""
-    base = ensure(COMPONENT_BASE)
-    label = hashlib.sha256(
-        f"{RECIPE}|{base}|{dockerfile}|{binary}|{binary.stat().st_mtime_ns}".encode()).hexdigest()[:16]
+def binary_image(ref: str, binary: Path | None, dockerfile: str, base_image: BaseImage = COMPONENT_BASE) -> str:
+    """Build `ref`: `base_image` (COMPONENT_BASE by default) plus `binary` (copied into the build context as
+    `binary`, if given) and the Dockerfile lines given; skipped when an image with the same inputs (a label) is
+    already there."""
+    base = ensure(base_image)
+    stamp = f"{binary}|{binary.stat().st_mtime_ns}" if binary else ""
+    label = hashlib.sha256(f"{RECIPE}|{base}|{dockerfile}|{stamp}".encode()).hexdigest()[:16]
     current = subprocess.run(["docker", "image", "inspect", "--format",
                               '{{index .Config.Labels "shopbox.test/recipe"}}', ref],
                              capture_output=True, text=True).stdout.strip()
     if current != label:
         with tempfile.TemporaryDirectory(prefix="shopbox-image-") as tmp:
-            shutil.copy2(binary, Path(tmp) / "binary")
+            if binary:
+                shutil.copy2(binary, Path(tmp) / "binary")
             (Path(tmp) / "Dockerfile").write_text(f"FROM {base}\n{dockerfile}\nLABEL shopbox.test/recipe={label}\n")
             run_checked(["docker", "build", "-q", "-t", ref, tmp], env={**os.environ, "DOCKER_BUILDKIT": "0"},
                         timeout=900)
@@ -140,6 +147,26 @@ def component_images(bins: Path) -> list[str]:
         binary, dest, entrypoint = _component(image, bins)
         binary_image(image, binary, f"COPY binary {dest}\n{entrypoint}")
     return images
+
+
+STORAGE_MANIFEST = HERE / "node/files/kind/manifests/default-storage.yaml"
+LOCAL_PATH_PROVISIONER = "v0.0.30"  # the newest github.com/rancher/local-path-provisioner the Go module proxy serves
+
+
+def storage_images() -> list[str]:
+    """The provisioner and helper images the storage manifest names, built: the provisioner binary on PATH (the
+    manifest runs `local-path-provisioner start ...`), the helper is the component base (sh, mkdir, rm)."""
+    deployment = next(doc for doc in yaml.safe_load_all(STORAGE_MANIFEST.read_text())
+                      if doc and doc["kind"] == "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    provisioner, command = container["image"], container["command"]
+    helper = command[command.index("--helper-image") + 1]
+    binary = go_install("local-path-provisioner", LOCAL_PATH_PROVISIONER,
+                        "github.com/rancher/local-path-provisioner") / "local-path-provisioner"
+    binary_image(provisioner, binary, "COPY binary /usr/local/bin/local-path-provisioner\n"
+                 'ENTRYPOINT ["/usr/local/bin/local-path-provisioner"]')
+    binary_image(helper, None, "")
+    return [provisioner, helper]
 
 
 def _inputs_digest(*parts: str) -> str:
@@ -160,7 +187,7 @@ def node_image() -> str:
     bins = cluster_bins()
     containerd = containerd_bins()
     crictl = crictl_bin()
-    images = component_images(bins)
+    images = component_images(bins) + storage_images()
     base = ensure(NODE_BASE)
     k8s = "v" + pins()["KUBERNETES_VERSION"]
     ref = f"{NODE_REPOSITORY}:{k8s}-{_inputs_digest(base, str(bins), str(containerd), str(crictl), _image_ids(images))}"

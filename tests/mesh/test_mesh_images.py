@@ -13,25 +13,15 @@ import requests
 
 from tests.mesh import apps
 from tests.mesh.postgres import Postgres, postgres_server
-from tests.platform import base_images
-from tests.platform.fixtures import require_command
 from tests.platform.procs import free_port, wait_for
 from tests.services.test_images import refuses_in_one_line
 
 pytestmark = pytest.mark.docker
 
-# usersvc's and eds's requirements preinstalled: the stand-in for python:3.12-alpine their Dockerfiles pip-install on.
-MESH_BASE = base_images.BaseImage(
-    repository="shopbox-test/python-mesh-base",
-    debs=base_images.PYTHON_SERVICES.debs,
-    requirements=("usersvc/requirements.txt", "eds/requirements.txt"),
-)
-
 
 @pytest.fixture(scope="module")
-def images(docker_client) -> Iterator[dict[str, str]]:
-    require_command("debootstrap")
-    base = base_images.ensure(MESH_BASE)
+def images(docker_client, python_base_image: str) -> Iterator[dict[str, str]]:
+    base = python_base_image  # usersvc's and eds's requirements are preinstalled there too
     built: dict[str, str] = {}
     try:
         for name, directory in (("usersvc", apps.USERSVC_DIR), ("eds", apps.EDS_DIR)):

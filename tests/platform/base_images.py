@@ -46,7 +46,8 @@ class BaseImage:
 PYTHON_SERVICES = BaseImage(
     repository="shopbox-test/python-base",
     debs=("python3", "python3-pip", "python-is-python3", "ca-certificates"),
-    requirements=("qotm/requirements.txt", "envoy-canary/auth/requirements.txt"),
+    requirements=("qotm/requirements.txt", "envoy-canary/auth/requirements.txt", "usersvc/requirements.txt",
+                  "eds/requirements.txt"),
 )
 
 
@@ -63,10 +64,12 @@ def _run(argv: list[str], **kwargs: object) -> None:
 def _bootstrap(image: BaseImage, rootfs: Path) -> None:
     _run(["debootstrap", "--variant=minbase", f"--include={','.join(image.debs)}", SUITE, str(rootfs), MIRROR])
     (rootfs / "usr/lib/python3.11/EXTERNALLY-MANAGED").unlink(missing_ok=True)
-    if image.requirements:
-        reqs = [arg for req in image.requirements for arg in ("-r", str(ROOT / req))]
+    # One pip run per file: some are hash-locked, some only pinned, and pip demands hashes of every requirement of
+    # a run once one has them. Each file is a whole closure; a package two files pin (at the same version, today)
+    # is installed by the first.
+    for req in image.requirements:
         _run([sys.executable, "-m", "pip", "install", "-q", "--no-compile", "--target", str(rootfs / PYTHON_SITE),
-              *reqs])
+              "-r", str(ROOT / req)])
     shutil.rmtree(rootfs / "var/cache/apt/archives", ignore_errors=True)
 
 

@@ -2,8 +2,9 @@
 
 Only the image sources differ from a participant's machine (nothing can be pulled here): the node and registry
 images come from tests/kind/node_image.py through SHOPBOX_VERSIONS_FILE, the shell image from the offline build
-(tests/shopbox/offline_image.py) through SHOPBOX_IMAGE, the Envoy and Prometheus images are side-loaded with
-`kind load docker-image` (tests/kind/standins.py), and forge.yaml names the offline Python base as BASE_IMAGE.
+(tests/shopbox/offline_image.py) through SHOPBOX_IMAGE, the Envoy, Prometheus, PostgreSQL and Jaeger images are
+side-loaded with `kind load docker-image` (tests/kind/standins.py), and forge.yaml names the offline Python base as
+BASE_IMAGE.
 The cluster and registry keep the participant's names (`shopbox`, `shopbox-registry` on localhost:5001): the
 exercise pages are replayed as written, and they name both. So that a developer's own `shopbox` cluster is never
 touched, the tier refuses to start while one exists that it did not create (its node runs another image). The
@@ -36,7 +37,7 @@ from tests.shopbox.offline_image import run_checked
 
 # What a participant's checkout has that the workshop uses (the shell mounts this copy at the same path).
 WORKSPACE_PARTS = ("shopbox.sh", "shopbox", "versions.env", "pyproject.toml", "forge", "qotm", "envoy-canary",
-                   "prometheus-canary", "exercises")
+                   "prometheus-canary", "exercises", "compose-lab", "usersvc", "postgres", "eds", "jaeger")
 CLUSTER = "shopbox"  # ./shopbox.sh's defaults, which the pages name: shopbox-control-plane, localhost:5001
 REGISTRY = f"{CLUSTER}-registry"
 # Sourced by the shell's bash (BASH_ENV) when the pages are replayed: `docker build` gets the offline Python base.

@@ -33,10 +33,19 @@ def ready(pod: dict[str, Any]) -> bool:
     return pod["status"].get("phase") == "Running" and conditions.get("Ready") == "True"
 
 
+# What `forge deploy` at the root deployed before the mesh lab's services joined the workspace (those need the
+# Secret of page 9 and are deployed by its replay and by test_workshop_mesh.py).
+SERVICES = ("qotm", "envoy-canary", "prometheus-canary")
+
+
+def deploy_services(ws: Workshop) -> None:
+    ws.sh(" && ".join(f"forge deploy {service} --timeout 300s" for service in SERVICES))
+
+
 def ensure_deployed(ws: Workshop) -> None:
     ws.ensure_cluster()
     ws.run("forge", "setup", "--yes")
-    ws.run("forge", "deploy", "--timeout", "300s")
+    deploy_services(ws)
     ws.wait_for("every pod Ready", lambda: all(ready(p) for p in ws.pods("app.kubernetes.io/managed-by=forge")))
 
 
@@ -103,7 +112,7 @@ def test_forge_deploys_every_service_into_running_pods(workshop: Workshop, repor
     workshop.ensure_cluster()
     workshop.run("forge", "setup", "--yes")
     start = time.monotonic()
-    workshop.run("forge", "deploy", "--timeout", "300s")
+    deploy_services(workshop)
     cold = time.monotonic() - start
     pods = workshop.pods("app.kubernetes.io/managed-by=forge")
     names = {p["metadata"]["labels"]["app.kubernetes.io/name"] for p in pods}
@@ -112,7 +121,7 @@ def test_forge_deploys_every_service_into_running_pods(workshop: Workshop, repor
         "app.kubernetes.io/managed-by=forge")))
 
     start = time.monotonic()
-    workshop.run("forge", "deploy", "--timeout", "300s")
+    deploy_services(workshop)
     warm = time.monotonic() - start
 
     from_shell = json.loads(workshop.sh('curl -sf "$(forge url envoy)/qotm/"').stdout)
