@@ -461,7 +461,8 @@ down() {
 # prefetch FILE: shopbox-setup pulls the pins and lists what the bundle holds; the save runs here, on the host
 # (streamed out of the set-up container's stdout it took 6 times as long).
 prefetch() {
-  local list=$CACHE/prefetch-images images
+  local list=$CACHE/prefetch-images image
+  local images=()
   require_docker
   ensure_image
   if [[ -z $DRY_RUN ]]; then mkdir -p "$CACHE"; fi
@@ -469,7 +470,7 @@ prefetch() {
   if [[ -n $DRY_RUN ]]; then
     echo "+ docker save -o $(quote "$1") \$(cat $(quote "$list"))"
   else
-    mapfile -t images <"$list"
+    while IFS= read -r image; do images+=("$image"); done <"$list"
     docker save -o "$1" "${images[@]}"
   fi
   log "bundle $1"
