@@ -14,6 +14,8 @@ LABEL_VERSION = "app.kubernetes.io/version"
 LABEL_PROFILE = "forge.shopbox.io/profile"
 MANAGER = "forge"  # value of LABEL_MANAGED_BY and the server-side apply field manager
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"  # namespaces, service names (RFC 1123 label)
+# Kinds whose pod template is at spec.template; CronJob's is under spec.jobTemplate.spec.template.
+POD_TEMPLATE_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "ReplicationController"})
 
 
 @dataclass(frozen=True)

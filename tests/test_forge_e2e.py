@@ -446,6 +446,22 @@ def test_missing_namespace_is_named(ws: Workspace):
     )
 
 
+def test_missing_secret_is_named_before_anything_is_applied(ws: Workspace):
+    # Unit twin: tests/forge/test_deploy_fakes.py::test_missing_secret_is_named_before_anything_is_applied
+    ws.edit("qotm/k8s/deployment.yaml", "          env:\n",
+            "          env:\n            - name: DB_PASSWORD\n"
+            "              valueFrom: {secretKeyRef: {name: qotm-db, key: password}}\n")
+    assert failed(ws.forge("deploy", "--timeout", "30s")) == (
+        "error: Deployment/qotm: Secret qotm-db (env DB_PASSWORD of container qotm) does not exist in namespace "
+        f"{ws.namespace}; nothing was applied (create it first: kubectl create secret generic qotm-db "
+        f"-n {ws.namespace} --from-literal=password=...)"
+    )
+    assert state(ws) == {}  # not auth, envoy or prometheus either: the whole deploy stops
+    ws.cluster.kubectl("create", "secret", "generic", "qotm-db", "-n", ws.namespace, "--from-literal=password=x")
+    ws.deploy("qotm")
+    assert deployment(ws, "qotm")["status"]["readyReplicas"] >= 1
+
+
 def test_kind_the_cluster_does_not_serve_applies_nothing(ws: Workspace):
     (ws.root / "qotm" / "k8s" / "widget.yaml").write_text(
         "apiVersion: shop.example.com/v1\nkind: Widget\nmetadata:\n  name: {{ build.name }}\nspec: {size: 1}\n"

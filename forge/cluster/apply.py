@@ -1,4 +1,5 @@
-"""Server-side apply of rendered manifests: dry run of everything first, then apply in `requires` order, then prune.
+"""Server-side apply of rendered manifests: dry run of everything first (and the Secrets and ConfigMaps its pods
+need, forge.cluster.references), then apply in `requires` order, then prune.
 
 Nothing of a deploy changes unless every object passed the server-side dry run (field manager "forge") and no
 object belongs to another forge service or profile.
@@ -11,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from forge.cluster import ClusterAPI, inventory
+from forge.cluster import ClusterAPI, inventory, references
 from forge.cluster.inventory import Inventory, stale
 from forge.cluster.kube import ApiError, ObjectRef, ResourceType, kind_rank
 from forge.cluster.prune import delete_owned
@@ -106,11 +107,19 @@ def prepare(cluster: ClusterAPI, builds: Sequence[tuple[Build, Sequence[Manifest
         previous = inventory.find(cluster, build.namespace, build.service.name, build.profile)
         recorded = [ref for inv in previous for ref in inv.objects]
         plans.append(BuildPlan(build, objects, previous, stale(recorded, [p.ref for p in objects])))
+    hint = None
+    if not problems:
+        everything = [p for plan in plans for p in plan.objects]
+        missing = references.Missing(cluster, [p.body for p in everything])
+        for planned in everything:
+            for problem, fix in missing(planned.body):
+                problems.append((planned, problem))
+                hint = hint or fix
     if problems:
         _, first = problems[0]
         more = f" (and {len(problems) - 1} more; -v lists them)" if len(problems) > 1 else ""
         detail = "\n".join(f"{msg}  [{display_path(p.manifest.source)}]" for p, msg in problems)
-        raise ForgeError(f"{first}{more}; nothing was applied", detail)
+        raise ForgeError(f"{first}{more}; nothing was applied", detail, hint=hint)
     return plans
 
 

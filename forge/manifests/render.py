@@ -18,17 +18,13 @@ import yaml
 from forge.config.workspace import display_path
 from forge.config.yamlload import load_all
 from forge.errors import ForgeError
-from forge.model import Build, Manifest, Service
+from forge.model import POD_TEMPLATE_KINDS, Build, Manifest, Service
 
 log = logging.getLogger(__name__)
 TEMPLATE_SUFFIXES = (".yaml", ".yml")
 # libyaml when PyYAML has it (several times faster on big rendered configs).
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FAST_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-# Kinds whose pod template is at spec.template; CronJob's is under spec.jobTemplate.
-_POD_TEMPLATE_KINDS = frozenset(
-    {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "ReplicationController"}
-)
 
 
 def _defined(value: Any) -> Any:
@@ -200,7 +196,7 @@ def inject_labels(doc: dict[str, Any], labels: Mapping[str, str]) -> None:
     spec = doc.get("spec")
     if not isinstance(spec, dict):
         return
-    if doc.get("kind") in _POD_TEMPLATE_KINDS:
+    if doc.get("kind") in POD_TEMPLATE_KINDS:
         _add_labels(spec.get("template"), labels)
     elif doc.get("kind") == "CronJob":
         job = spec.get("jobTemplate")

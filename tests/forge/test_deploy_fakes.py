@@ -286,6 +286,25 @@ def test_api_rejection_names_the_object_and_changes_nothing(world: World):
     assert world.state() == before
 
 
+def test_missing_secret_is_named_before_anything_is_applied(world: World):
+    # Cluster twin: tests/test_forge_e2e.py::test_missing_secret_is_named_before_anything_is_applied
+    world.edit("web/k8s/deployment.yaml", "          image: {{ build.images[\"Dockerfile\"] }}\n",
+               "          image: {{ build.images[\"Dockerfile\"] }}\n          env:\n            - name: PW\n"
+               "              valueFrom: {secretKeyRef: {name: web-db, key: password}}\n"
+               "          envFrom: [{configMapRef: {name: db}}, {secretRef: {name: extra, optional: true}}]\n")
+    assert world.fails() == (
+        f"Deployment/web: Secret web-db (env PW of container web) does not exist in namespace {NS}; nothing was "
+        f"applied (create it first: kubectl create secret generic web-db -n {NS} --from-literal=password=...)")
+    assert world.state() == {} and world.api.calls == []  # not api or db either, whose objects were fine
+
+    world.api.put(f"/api/v1/namespaces/{NS}/secrets/web-db", {"apiVersion": "v1", "kind": "Secret",
+                                                              "metadata": {"name": "web-db", "namespace": NS}})
+    world.deploy()  # ConfigMap db comes with the same deploy; the optional Secret may be missing
+    assert world.exists("Deployment", "web")
+    world.api.remove(f"/api/v1/namespaces/{NS}/configmaps/db")
+    assert world.fails("web").startswith("Deployment/web: ConfigMap db (envFrom of container web) does not exist")
+
+
 # ---- 7. rollout failures (test_rollout_failure_is_explained_within_the_timeout) ----------------------------------
 
 
