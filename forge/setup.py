@@ -1,5 +1,6 @@
-"""`forge setup`: check Docker, the cluster and the registry, label the deploy namespace for Pod Security
-"restricted" (warn by default, or enforce: forge/cluster/podsecurity.py), then write forge.yaml.
+"""`forge setup`: check Docker (and which builder forge deploy will use), the cluster and the registry (a push
+through that builder), label the deploy namespace for Pod Security "restricted" (enforce by default, or warn:
+forge/cluster/podsecurity.py), then write forge.yaml.
 
 Nothing is written or labelled unless every check passed. forge.yaml gets only `registry`, `namespace` and `concurrency`
 (other keys already in it are kept); credentials stay in Docker's own store (`docker login`).
@@ -22,6 +23,7 @@ from forge.config.schema import check
 from forge.config.workspace import CONFIG_NAME, SCHEMA, display_path, find_config, read_yaml_mapping
 from forge.errors import ForgeError, UsageError
 from forge.images.build import DockerEngine
+from forge.images.builders import connect_engine
 from forge.images.progress import PlainReporter
 from forge.images.registry import Registry, registry_host
 from forge.model import Container, Image, Workspace
@@ -44,8 +46,8 @@ def setup(directory: Path | None, *, registry: str | None, namespace: str | None
     current = read_yaml_mapping(target) if target.is_file() else {}
     check(current, SCHEMA, display_path(target))
 
-    engine = DockerEngine.connect()
-    say(f"docker: engine {engine.version()} answers")
+    engine = connect_engine()
+    say(f"docker: engine {engine.version()} answers; builds with {engine.builder()}")
     cluster, advertised = (None, None) if skip_cluster else _check_cluster(context, say)
 
     registry = _value(registry, "Registry (host[:port][/path])", current.get("registry") or advertised, ask)

@@ -91,6 +91,10 @@ class DockerEngine:
     def version(self) -> str:
         return str(self.api.version().get("Version", "?"))
 
+    def builder(self) -> str:
+        """Which builder builds, and why (what `forge setup` says)."""
+        return f"the classic builder ({self.classic[0]})"
+
     def untag(self, ref: str) -> None:
         """Remove the local tag `ref` (nothing when it is already gone)."""
         with contextlib.suppress(docker.errors.APIError):

@@ -60,6 +60,9 @@ class BuildxEngine(DockerEngine):
         self.run = run
         self.env = os.environ if env is None else env
 
+    def builder(self) -> str:
+        return "BuildKit (docker buildx build)"
+
     def build(self, image: Image, progress: Reporter) -> float:
         where = check_inputs(image)
         check_secrets(image, where, self.env)

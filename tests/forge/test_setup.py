@@ -39,6 +39,27 @@ def test_setup_pushes_a_local_image_and_writes_forge_yaml(tmp_path, docker_clien
     assert list(workspace.iterdir()) == [workspace / "forge.yaml"]  # no temporary file left behind
 
 
+@pytest.mark.parametrize(("builder", "said"), [
+    ("buildkit", "builds with BuildKit ("),
+    ("classic", "builds with the classic builder (FORGE_BUILDER=classic)"),
+])
+def test_setup_says_which_builder_and_pushes_through_it(tmp_path, monkeypatch, docker_client, registry, no_cluster,
+                                                        builder, said):
+    monkeypatch.setenv("FORGE_BUILDER", builder)
+    result = forge("setup", str(tmp_path), "--registry", registry.host, "--yes")
+    assert result.exit_code == 0, result.output
+    assert said in result.output.splitlines()[0]
+    assert registry.tags(setup_verb.CHECK_IMAGE) == [setup_verb.CHECK_TAG]
+
+
+def test_bad_forge_builder_is_a_usage_error_before_anything(tmp_path, monkeypatch, no_cluster):
+    monkeypatch.setenv("FORGE_BUILDER", "kaniko")
+    result = forge("setup", str(tmp_path), "--registry", "localhost:5001", "--yes")
+    assert result.exit_code == 2
+    assert result.output == "error: FORGE_BUILDER=kaniko: expected auto, buildkit or classic\n"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_setup_keeps_other_settings_and_can_run_again(tmp_path, docker_client, registry, no_cluster):
     (tmp_path / "forge.yaml").write_text("registry: old.example:5000\nbuild_args: {BASE_IMAGE: base:1}\n")
     result = forge("setup", str(tmp_path), "--registry", registry.host, "--yes")
