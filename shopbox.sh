@@ -451,9 +451,24 @@ start() {
 
 # --- down / prefetch / load ------------------------------------------------------------------------------
 
+# down_image: this version's shell image, else the newest one of the repository already here: `down` only removes
+# containers, and building an image for that (after a pull changed its inputs, or an image prune) takes minutes.
+down_image() {
+  local newest
+  IMAGE=$(image_ref)
+  if image_exists "$IMAGE"; then return; fi
+  newest=$(docker images --format '{{.Repository}}:{{.Tag}}' "${IMAGE%:*}" 2>/dev/null | grep -v ':<none>$' | head -n 1 || true)
+  if [[ -z $newest ]]; then
+    ensure_image
+    return
+  fi
+  log "image $IMAGE is not built; down uses $newest"
+  IMAGE=$newest
+}
+
 down() {
   require_docker
-  ensure_image
+  down_image
   setup down
   run rm -f "$KUBECONFIG_INTERNAL"
 }

@@ -1,8 +1,8 @@
 """Exercise 2 (exercises/02-compose.md) replayed as written on the real Docker engine, in the shopbox shell image as
 a participant runs it: a container of that image on the lab's network (so `front-envoy` resolves, as it does on
 the workshop's `kind` network), the host's Docker socket and this repository mounted at the same path (Compose's
-bind mounts are paths on the host), the Compose v2 plugin built by tests/platform/build_cli_plugin.sh mounted as the
-shell's CLI plugin. `lab reset 2`, then every `$ ` line in one bash session, each step's check failing before
+bind mounts are paths on the host); `docker compose` is the shell image's own plugin, as for a participant.
+`lab reset 2`, then every `$ ` line in one bash session, each step's check failing before
 its step and passing after it; then every solve from a reset, and the reset from the page's busiest state.
 
 Images and names come from tests/compose/lab.py: compose.yaml reads them from the environment, so the page's
@@ -20,7 +20,7 @@ import pytest
 from exercises.lab import course
 from exercises.lab.replay import reset_and_replay
 from exercises.lab.shell import Bash, Session
-from tests.compose.lab import COMPOSE_FILE, lab_environment, plugin
+from tests.compose.lab import COMPOSE_FILE, lab_environment
 from tests.services.rendered import REPO
 from tests.shopbox.conftest import shopbox_image  # noqa: F401  (the fixture)
 
@@ -28,7 +28,6 @@ pytestmark = pytest.mark.docker
 
 PAGES = course.load(REPO / "exercises")
 PAGE = course.find(PAGES, "compose")[0]
-PLUGIN_IN_SHELL = "/usr/local/lib/docker/cli-plugins/docker-compose"
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +38,7 @@ def shell(docker_client, python_base_image: str, request: pytest.FixtureRequest)
         name = f"shopbox-compose-page-{uuid.uuid4().hex[:8]}"
         subprocess.run(["docker", "run", "-d", "--name", name, "--network", env["COMPOSE_LAB_NETWORK"],
                         "-v", f"{REPO}:{REPO}:ro", "-w", str(REPO), "-v", "/var/run/docker.sock:/var/run/docker.sock",
-                        "-v", f"{plugin()}:{PLUGIN_IN_SHELL}:ro", *(f"--env={k}={v}" for k, v in env.items()),
+                        *(f"--env={k}={v}" for k, v in env.items()),
                         "--env=NO_COLOR=1", "--user", "0", "--entrypoint", "sleep", image, "infinity"],
                        check=True, capture_output=True, timeout=120)
         try:

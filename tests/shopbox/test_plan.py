@@ -221,6 +221,24 @@ def test_registry_is_created_for_real_and_down_removes_everything(setup, shopbox
     assert f"no cluster {s.cluster}" in again.stderr and f"no registry {s.registry}" in again.stderr
 
 
+def test_down_without_this_versions_image_uses_the_newest_one_here(setup, shopbox_image):
+    s = setup
+    repository = f"{s.cluster}-shell"
+    env = {**s.env, "SHOPBOX_IMAGE_REPOSITORY": repository}
+    first, *_ = plan(env, "down")  # no image of the repository at all: built first
+    assert re.match(rf"env DOCKER_BUILDKIT=[01] docker build --tag {repository}:[0-9a-f]{{16}} ", first[0])
+    docker("tag", shopbox_image, f"{repository}:older")
+    try:
+        result = run_script("down", env=env)
+        assert result.returncode == 0, result.stderr
+        assert re.search(rf"image {repository}:[0-9a-f]{{16}} is not built; down uses {repository}:older",
+                         result.stderr)
+        assert f"no cluster {s.cluster}" in result.stderr and f"no registry {s.registry}" in result.stderr
+        assert docker("images", "-q", repository) == docker("images", "-q", shopbox_image)  # nothing was built
+    finally:
+        docker("rmi", f"{repository}:older")
+
+
 def test_load_puts_the_workshop_images_into_the_registry_and_the_node(setup, shopbox_image, registry_image,
                                                                       tmp_path):
     s = setup
