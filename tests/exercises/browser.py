@@ -64,8 +64,10 @@ def graph_draws_both_series(browser: Any, prometheus: str, shot: str) -> None:
     """Exercise 6's Prometheus graph of p95 per Envoy cluster draws stable and canary."""
     page = browser.new_page(viewport=VIEWPORT)
     page.goto(f"{prometheus}{GRAPH}")
-    page.wait_for_selector("canvas, svg", timeout=30_000)
-    page.locator("text=/qotm-canary/").first.wait_for(timeout=30_000)
+    # Generous: on a loaded 2-core machine (Envoy, Prometheus, the load and Chromium share it) the UI's first
+    # query_range and chart once took more than 30 s.
+    page.wait_for_selector("canvas, svg", timeout=90_000)
+    page.locator("text=/qotm-canary/").first.wait_for(timeout=60_000)
     body = page.inner_text("body")
     assert 'envoy_cluster_name="qotm"' in body and 'envoy_cluster_name="qotm-canary"' in body, body[:2000]
     screenshot(page, shot)
