@@ -15,7 +15,25 @@ LABEL_PROFILE = "forge.shopbox.io/profile"
 MANAGER = "forge"  # value of LABEL_MANAGED_BY and the server-side apply field manager
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"  # namespaces, service names (RFC 1123 label)
 # Kinds whose pod template is at spec.template; CronJob's is under spec.jobTemplate.spec.template.
-POD_TEMPLATE_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "ReplicationController"})
+_POD_TEMPLATE_KINDS = frozenset(
+    {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "ReplicationController"}
+)
+
+
+def pod_template(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The pod template of a workload manifest (a CronJob's is under its jobTemplate), None when it has none."""
+    spec = doc.get("spec")
+    if not isinstance(spec, dict):
+        return None
+    if doc.get("kind") in _POD_TEMPLATE_KINDS:
+        found = spec.get("template")
+    elif doc.get("kind") == "CronJob":
+        job = spec.get("jobTemplate")
+        job_spec = job.get("spec") if isinstance(job, dict) else None
+        found = job_spec.get("template") if isinstance(job_spec, dict) else None
+    else:
+        return None
+    return found if isinstance(found, dict) else None
 
 
 @dataclass(frozen=True)

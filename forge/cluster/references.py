@@ -14,7 +14,7 @@ from typing import Any
 
 from forge.cluster import ClusterAPI
 from forge.cluster.kube import ApiError
-from forge.model import POD_TEMPLATE_KINDS
+from forge.model import pod_template
 
 COLLECTIONS = {"Secret": "secrets", "ConfigMap": "configmaps"}
 
@@ -28,19 +28,9 @@ class Reference:
 
 
 def pod_spec(doc: dict[str, Any]) -> dict[str, Any] | None:
-    """The pod spec of a Pod, a workload with spec.template, or a CronJob."""
-    kind, spec = doc.get("kind"), doc.get("spec")
-    if not isinstance(spec, dict):
-        return None
-    if kind == "Pod":
-        found: Any = spec
-    elif kind in POD_TEMPLATE_KINDS:
-        found = (spec.get("template") or {}).get("spec")
-    elif kind == "CronJob":
-        found = ((((spec.get("jobTemplate") or {}).get("spec") or {}).get("template")) or {}).get("spec")
-    else:
-        return None
-    return found if isinstance(found, dict) else None
+    """The pod spec of a Pod, or of a workload's pod template."""
+    spec = doc.get("spec") if doc.get("kind") == "Pod" else (pod_template(doc) or {}).get("spec")
+    return spec if isinstance(spec, dict) else None
 
 
 def references(spec: dict[str, Any]) -> Iterator[Reference]:
@@ -62,9 +52,8 @@ def references(spec: dict[str, Any]) -> Iterator[Reference]:
                         yield Reference(kind, ref["name"], f"envFrom of container {cname}")
     for volume in spec.get("volumes") or []:
         where = f"volume {volume.get('name')}"
-        secret = volume.get("secret")
-        if isinstance(secret, dict) and not secret.get("optional") and secret.get("secretName"):
-            yield Reference("Secret", secret["secretName"], where)
+        if _required(volume.get("secret"), "secretName"):
+            yield Reference("Secret", volume["secret"]["secretName"], where)
         if _required(volume.get("configMap")):
             yield Reference("ConfigMap", volume["configMap"]["name"], where)
         for source in (volume.get("projected") or {}).get("sources") or []:
@@ -73,8 +62,8 @@ def references(spec: dict[str, Any]) -> Iterator[Reference]:
                     yield Reference(kind, source[field]["name"], where)
 
 
-def _required(ref: Any) -> bool:
-    return isinstance(ref, dict) and bool(ref.get("name")) and not ref.get("optional")
+def _required(ref: Any, name: str = "name") -> bool:
+    return isinstance(ref, dict) and bool(ref.get(name)) and not ref.get("optional")
 
 
 class Missing:

@@ -18,7 +18,7 @@ import yaml
 from forge.config.workspace import display_path
 from forge.config.yamlload import load_all
 from forge.errors import ForgeError
-from forge.model import POD_TEMPLATE_KINDS, Build, Manifest, Service
+from forge.model import Build, Manifest, Service, pod_template
 
 log = logging.getLogger(__name__)
 TEMPLATE_SUFFIXES = (".yaml", ".yml")
@@ -193,16 +193,9 @@ def parse_documents(template: Path, text: str) -> list[dict[str, Any]]:
 def inject_labels(doc: dict[str, Any], labels: Mapping[str, str]) -> None:
     """forge's labels on the object and on its pod template; selectors are never touched."""
     _add_labels(doc, labels)
-    spec = doc.get("spec")
-    if not isinstance(spec, dict):
-        return
-    if doc.get("kind") in POD_TEMPLATE_KINDS:
-        _add_labels(spec.get("template"), labels)
-    elif doc.get("kind") == "CronJob":
-        job = spec.get("jobTemplate")
-        _add_labels(job, labels)
-        if isinstance(job, dict) and isinstance(job.get("spec"), dict):
-            _add_labels(job["spec"].get("template"), labels)
+    if doc.get("kind") == "CronJob" and isinstance(doc.get("spec"), dict):
+        _add_labels(doc["spec"].get("jobTemplate"), labels)
+    _add_labels(pod_template(doc), labels)
 
 
 def _add_labels(obj: Any, labels: Mapping[str, str]) -> None:
