@@ -1,0 +1,7 @@
+"""Classroom mode: one shared cluster for a whole class, a seat (namespace, credentials, registry) per participant.
+
+One job per module: names (names, labels, seat names), sizes (quota and limits), rbac (the seat's Role), seat
+(the seat namespace's objects), policy (the admission policy), registry (a registry per seat, or an external
+one), joinfile (the join file), progress (the progress record `lab` writes), model (the data), errors (the one
+error type), files (reading the files handed in). See README.md in this directory.
+"""
