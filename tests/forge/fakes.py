@@ -13,7 +13,7 @@
 - `backends(...)`: a forge.deploy.Backends wired to them.
 
 What they answer is checked against the real thing: the same behaviours run against a real API server in
-tests/test_forge_e2e.py (cluster tier) and against the real engine and registry in tests/forge/test_build.py.
+tests/forge/test_deploy_cluster.py (cluster tier) and against the real engine and registry in tests/forge/test_build.py.
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ class FakeAPIServer:
                 if prefix in p and o["kind"] not in ("Pod", "ReplicaSet")}
 
     def state(self, namespace: str) -> dict[str, tuple[str, str]]:
-        """`Kind/name` -> (uid, resourceVersion), as tests/test_forge_e2e.py's state()."""
+        """`Kind/name` -> (uid, resourceVersion), as tests/forge/test_deploy_cluster.py's state()."""
         prefix = f"/namespaces/{namespace}/"
         return {f"{o['kind']}/{o['metadata']['name']}": (o["metadata"]["uid"], o["metadata"]["resourceVersion"])
                 for p, o in self.objects.items() if prefix in p and o["kind"] not in ("Pod", "ReplicaSet")}

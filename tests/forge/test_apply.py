@@ -1,5 +1,5 @@
 """Apply/prune/list logic without a cluster: label and prune selection, inventories, ownership, promote's images,
-endpoints and the list table. The cluster-tier behaviour is in tests/test_forge_e2e.py."""
+endpoints and the list table. The cluster-tier behaviour is in tests/forge/test_deploy_cluster.py."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """deploy, apply, prune, promote, abort, delete and the rollout waiter through the seams, with in-memory fakes
-(tests/forge/fakes.py): the fast twin of each behaviour tests/test_forge_e2e.py checks against a real API server,
-the real Docker engine and a real registry. Each test names its cluster-tier twin."""
+(tests/forge/fakes.py): the fast twin of each behaviour tests/forge/test_deploy_cluster.py checks against a real API
+server, the real Docker engine and a real registry. Each test names its cluster-tier twin."""
 
 from __future__ import annotations
 
@@ -287,7 +287,7 @@ def test_api_rejection_names_the_object_and_changes_nothing(world: World):
 
 
 def test_missing_secret_is_named_before_anything_is_applied(world: World):
-    # Cluster twin: tests/test_forge_e2e.py::test_missing_secret_is_named_before_anything_is_applied
+    # Cluster twin: tests/forge/test_deploy_cluster.py::test_missing_secret_is_named_before_anything_is_applied
     world.edit("web/k8s/deployment.yaml", "          image: {{ build.images[\"Dockerfile\"] }}\n",
                "          image: {{ build.images[\"Dockerfile\"] }}\n          env:\n            - name: PW\n"
                "              valueFrom: {secretKeyRef: {name: web-db, key: password}}\n"

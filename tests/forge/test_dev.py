@@ -1,5 +1,5 @@
 """`forge dev`'s watcher and loop bookkeeping, without a cluster (the loop against a real API server, Docker
-engine and registry is in tests/test_forge_e2e.py)."""
+engine and registry is in tests/forge/test_deploy_cluster.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """forge.cluster.references: which Secrets and ConfigMaps a pod spec needs (the deploy-level behaviour is in
-test_deploy_fakes.py and tests/test_forge_e2e.py)."""
+test_deploy_fakes.py and tests/forge/test_deploy_cluster.py)."""
 
 from __future__ import annotations
 

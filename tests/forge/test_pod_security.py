@@ -18,7 +18,7 @@ from tests.cluster import KubeCluster, KubectlError
 
 pytestmark = pytest.mark.cluster
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FORGE = str(Path(sys.executable).parent / "forge")
 
 NON_COMPLIANT_POD = """\
