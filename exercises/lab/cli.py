@@ -7,8 +7,9 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
-from exercises.lab import course
+from exercises.lab import course, record
 from exercises.lab.page import Page, PageError, Step
 from exercises.lab.shell import Bash, ScriptRunner
 
@@ -68,7 +69,7 @@ def do_check(pages: list[Page], ref: str | None, run: ScriptRunner, out: Out) ->
     if ref:
         page, step = course.find(pages, ref)
         if step is not None:
-            done = course.passes(run, step.check.text)
+            done = course.step_passes(run, step)
             out.step(step, done)
             if not done:
                 out.hint(step)
@@ -144,16 +145,33 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def main(argv: Sequence[str] | None = None, run: ScriptRunner | None = None, out: Out | None = None) -> int:
+def main(argv: Sequence[str] | None = None, run: ScriptRunner | None = None, out: Out | None = None,
+         store: record.ProgressStore | None = None) -> int:
+    """`store`: where a seat's checks are recorded (default: the seat's ConfigMap when SHOPBOX_SEAT is set)."""
     try:
         args = parser().parse_args(argv)
     except SystemExit as stop:
         return int(stop.code or 0)
     out = out or Out()
+    if store is None and record.enabled():
+        store = record.KubectlStore()
+    tally = record.Tally()
+    try:
+        return _command(args, run, out, tally)
+    finally:
+        if store is not None:
+            record.save(tally, store, datetime.now(UTC), _warn)
+
+
+def _warn(why: str) -> None:
+    print(f"lab: progress not recorded for the instructor ({why})", file=sys.stderr)
+
+
+def _command(args: argparse.Namespace, run: ScriptRunner | None, out: Out, tally: record.Tally) -> int:
     try:
         directory = course.pages_dir()
         pages = course.load(directory)
-        run = run or Bash(directory.parent)
+        run = course.Noted(run or Bash(directory.parent), tally.note)
         if args.command == "list":
             return do_list(pages, args.page, out)
         if args.command == "status":

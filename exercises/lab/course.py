@@ -60,6 +60,32 @@ def passes(run: ScriptRunner, script_text: str) -> bool:
     return run(script_text, CHECK_TIMEOUT).code == 0
 
 
+class Noted:
+    """A ScriptRunner that also hears which step each check was for (exercises/lab/record.py keeps the tally):
+    the scripts alone cannot say, two checks may have the same text."""
+
+    def __init__(self, run: ScriptRunner, note: Callable[[str, bool], None]) -> None:
+        self.run, self.note = run, note
+
+    def __call__(self, script: str, timeout: float = CHECK_TIMEOUT) -> Result:
+        return self.run(script, timeout)
+
+
+def step_passes(run: ScriptRunner, step: Step) -> bool:
+    ok = passes(run, step.check.text)
+    if isinstance(run, Noted):
+        run.note(step.id, ok)
+    return ok
+
+
+def page_passes(run: ScriptRunner, page: Page) -> bool:
+    """The page's own check; passing, it counts as its last step reached."""
+    ok = passes(run, page.check.text)
+    if ok and isinstance(run, Noted):
+        run.note(page.steps[-1].id, True)
+    return ok
+
+
 @dataclass(frozen=True)
 class Progress:
     """Where a participant is on one page, from its checks."""
@@ -78,10 +104,10 @@ class Progress:
 def progress(page: Page, run: ScriptRunner) -> Progress:
     """The page's check first; when it fails, the step checks from the last one back to the first that passes
     (a later step's check passing means the earlier ones are behind the participant)."""
-    if passes(run, page.check.text):
+    if page_passes(run, page):
         return Progress(page, True, len(page.steps))
     for step in reversed(page.steps):
-        if passes(run, step.check.text):
+        if step_passes(run, step):
             return Progress(page, False, step.index)
     return Progress(page, False, 0)
 
@@ -90,7 +116,7 @@ def latest_done(pages: list[Page], run: ScriptRunner) -> int:
     """How many pages are behind the participant: up to the last page whose check passes (a page's end state may
     be gone for good reasons once later pages ran: exercise 4 removes exercise 3's objects)."""
     for index in range(len(pages), 0, -1):
-        if passes(run, pages[index - 1].check.text):
+        if page_passes(run, pages[index - 1]):
             return index
     return 0
 
@@ -115,7 +141,7 @@ def solve(page: Page, upto: Step, run: ScriptRunner, echo: Echo, runnable: Runna
         if why := runnable(step):
             echo(f"{step.id} {step.title}: skipped here ({why})")
             continue
-        if passes(run, step.check.text):
+        if step_passes(run, step):
             echo(f"{step.id} {step.title}: done already")
             continue
         echo(f"{step.id} {step.title}: solving\n{step.solve.text.rstrip()}")
@@ -124,7 +150,7 @@ def solve(page: Page, upto: Step, run: ScriptRunner, echo: Echo, runnable: Runna
             return Result(done.code, f"{step.id}: the solve failed (exit {done.code}):\n{done.output}")
         if done.output.strip():
             echo(done.output.rstrip())
-        if not passes(run, step.check.text):
+        if not step_passes(run, step):
             return Result(1, f"{step.id}: solved, but its check still fails")
     return Result(0, "")
 
@@ -147,6 +173,6 @@ def reset(pages: list[Page], page: Page, run: ScriptRunner, echo: Echo, runnable
         done = solve(missing, missing.steps[-1], run, echo, runnable)
         if done.code != 0:
             return done
-        if not passes(run, missing.check.text):
+        if not page_passes(run, missing):
             return Result(1, f"page {missing.number}: every step solved, but the page's check still fails")
     return Result(0, "")
