@@ -23,23 +23,23 @@ COMMANDS = {
     "build": ("forge.commands.build:build_command", "Build and push the images of the services under PATH (default: "
               "the current directory); deploy nothing."),
     "canary": ("forge.commands.canary:canary_group", "Canary deployments: compare with stable, promote, abort."),
-    "delete": ("forge.commands.inventory:delete_command",
+    "delete": ("forge.commands.list:delete_command",
                "Delete exactly one deployment of SERVICE: the objects forge applied for it in one profile."),
     "deploy": ("forge.commands.deploy:deploy_command", "Build, push, render, validate, apply and wait for the "
                "services under PATH (default: the current directory)."),
     "dev": ("forge.commands.deploy:dev_command", "Deploy the services under PATH, stream their pods' logs, and deploy "
             "again whenever a file changes."),
-    "list": ("forge.commands.inventory:list_command",
+    "list": ("forge.commands.list:list_command",
              "List what forge deployed in the namespace: service, profile, build name, version, readiness."),
-    "logs": ("forge.commands.pods:logs_command",
+    "logs": ("forge.commands.logs:logs_command",
              "Print the logs of every pod of SERVICE, each line prefixed with [pod] (or [pod/container])."),
-    "port-forward": ("forge.commands.pods:port_forward_command",
+    "port-forward": ("forge.commands.logs:port_forward_command",
                      "Forward a local port to SERVICE's Service (runs `kubectl port-forward` until Ctrl-C)."),
     "render": ("forge.commands.render:render_command", "Render and validate the Kubernetes manifests of the "
                "services under PATH (default: the current directory)."),
     "setup": ("forge.commands.setup:setup_command", "Check that Docker, the cluster and the registry work, then "
               "write forge.yaml."),
-    "url": ("forge.commands.inventory:url_command", "Print a URL that reaches SERVICE from this shell."),
+    "url": ("forge.commands.list:url_command", "Print a URL that reaches SERVICE from this shell."),
 }
 
 

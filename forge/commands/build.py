@@ -1,4 +1,4 @@
-"""`forge build`: flags only; building and pushing is forge.deploy.build (no cluster: for CI)."""
+"""`forge build`: flags only; building and pushing is forge.verbs.deploy.build (no cluster: for CI)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from forge.commands import build_arg_option, path_argument, profile_choice
-from forge.deploy import build
+from forge.verbs.deploy import build
 
 
 @click.command("build")

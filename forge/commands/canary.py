@@ -7,10 +7,10 @@ import re
 
 import click
 
-from forge.canary.status import collect, judge, prometheus, render_table
 from forge.commands import LazyGroup
 from forge.errors import UsageError
 from forge.model import DNS_LABEL
+from forge.verbs.canary_status import collect, judge, prometheus, render_table
 
 PROMETHEUS_ENV = "FORGE_PROMETHEUS_URL"
 _SERVICE = re.compile(DNS_LABEL)
@@ -19,9 +19,9 @@ _WINDOW = re.compile(r"^[1-9][0-9]*[smh]$")
 
 # promote and abort deploy and delete: their module loads the Kubernetes and Docker clients, status does not.
 OPERATIONS = {
-    "abort": ("forge.commands.canary_ops:abort_command",
+    "abort": ("forge.commands.canary_promote:abort_command",
               "Delete SERVICE's canary (only the canary's objects; the stable deployment is untouched)."),
-    "promote": ("forge.commands.canary_ops:promote_command",
+    "promote": ("forge.commands.canary_promote:promote_command",
                 "Deploy the canary's images and version as the stable SERVICE, wait for it, then delete the canary."),
 }
 

@@ -1,4 +1,4 @@
-"""`forge deploy` and `forge dev`: flags only; the verbs are forge.deploy.deploy and forge.dev.dev."""
+"""`forge deploy` and `forge dev`: flags only; the verbs are forge.verbs.deploy.deploy and forge.verbs.dev.dev."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 import click
 
 from forge.commands import build_arg_option, path_argument, profile_options
-from forge.commands.target import cluster_options, timeout_option
-from forge.deploy import DeployRequest, Target, deploy
-from forge.dev import dev
+from forge.commands.options import cluster_options, timeout_option
+from forge.verbs.deploy import DeployRequest, Target, deploy
+from forge.verbs.dev import dev
 
 
 @click.command("deploy")

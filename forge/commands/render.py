@@ -1,4 +1,4 @@
-"""`forge render`: flags only; rendering, validating and writing is forge.preview's."""
+"""`forge render`: flags only; rendering, validating and writing is forge.verbs.render's."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from forge.commands import build_arg_option, namespace_option, path_argument, profile_options
-from forge.preview import preview
+from forge.verbs.render import preview
 
 
 @click.command("render")

@@ -1,4 +1,4 @@
-"""`forge setup`: flags and prompts; the checks and the writing are forge.setup's."""
+"""`forge setup`: flags and prompts; the checks and the writing are forge.verbs.setup's."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from forge.setup import setup
+from forge.verbs.setup import setup
 
 
 def can_prompt() -> bool:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from forge.images.progress import Reporter
     from forge.model import Image
+    from forge.progress import Reporter
 
 
 class ImageEngine(Protocol):

@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from forge.errors import ForgeError, UsageError
-from forge.images.build import DockerEngine, docker_api
 from forge.images.buildkit import BuildxEngine
+from forge.images.engine import DockerEngine, docker_api
 
 CHOICES = ("auto", "buildkit", "classic")
 MIN_API = (1, 40)

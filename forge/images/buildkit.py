@@ -2,7 +2,7 @@
 
 With buildx's `docker` driver (the default builder of a plain engine) BuildKit runs inside the Docker engine, so
 `--load` leaves the image where the classic builder would: the skip-if-present checks and the push through the
-engine stay exactly as they are (forge.images.build.ensure_images). What BuildKit adds: `RUN --mount=type=cache`
+engine stay exactly as they are (forge.images.engine.ensure_images). What BuildKit adds: `RUN --mount=type=cache`
 and build secrets (service.yaml `secrets`), passed as `--secret id=ID,env=VAR` or `id=ID,src=FILE`, so the values
 reach neither the command line, the image nor forge's output. Progress comes from `--progress=plain`.
 """
@@ -20,9 +20,9 @@ import docker
 
 from forge.config.workspace import display_path
 from forge.errors import ForgeError
-from forge.images.build import DockerEngine, check_inputs, failure
-from forge.images.progress import Reporter
+from forge.images.engine import DockerEngine, check_inputs, failure
 from forge.model import Image
+from forge.progress import Reporter
 
 # `#5 [2/3] RUN ...`, `#7 [builder 1/4] FROM ...`: a Dockerfile step (vertex 5) starts.
 _STEP = re.compile(r"^#(\d+) \[(?:[^\]]* )?(\d+)/(\d+)\] (.*)$")

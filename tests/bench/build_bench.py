@@ -20,11 +20,11 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from forge.images.build import DockerEngine
 from forge.images.builders import buildx_version
 from forge.images.buildkit import BuildxEngine
-from forge.images.progress import PlainReporter
+from forge.images.engine import DockerEngine
 from forge.model import Container, Image
+from forge.progress import PlainReporter
 from tests.platform import base_images
 
 ROUNDS = 5

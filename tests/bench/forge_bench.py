@@ -13,11 +13,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from forge.builds import plan
 from forge.config.descriptor import load_service
 from forge.images.version import container_version
 from forge.manifests.render import render
 from forge.manifests.validate import validate
+from forge.plan import plan
 
 REPO = Path(__file__).resolve().parents[2]
 

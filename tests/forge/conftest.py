@@ -151,9 +151,9 @@ def forge_cli() -> Callable[..., Result]:
 
 
 def ensure(images, *, registry, concurrency, client, out):
-    """forge.images.build.ensure_images with the real engine behind `client` (a DockerClient or its low-level API)
+    """forge.images.engine.ensure_images with the real engine behind `client` (a DockerClient or its low-level API)
     and the real registry at `registry` (None: none)."""
-    from forge.images.build import DockerEngine, ensure_images
+    from forge.images.engine import DockerEngine, ensure_images
     from forge.images.registry import registry_store
 
     return ensure_images(images, engine=DockerEngine(getattr(client, "api", client)), store=registry_store(registry),

@@ -10,7 +10,7 @@
   demand.
 - `FakeDockerAPI` (the low-level Docker client, as far as choosing a builder needs it: ping, version, build) and
   `FakeBuildx` (forge.images.buildkit's process seam: a `docker buildx build` that replays given output lines).
-- `backends(...)`: a forge.deploy.Backends wired to them.
+- `backends(...)`: a forge.verbs.deploy.Backends wired to them.
 
 What they answer is checked against the real thing: the same behaviours run against a real API server in
 tests/forge/test_deploy_cluster.py (cluster tier) and against the real engine and registry in tests/forge/test_build.py.
@@ -29,10 +29,10 @@ from typing import Any, TypeVar
 import docker.errors
 
 from forge.cluster.kube import ApiError, ResourceType
-from forge.deploy import Backends
 from forge.errors import ForgeError
-from forge.images.progress import Reporter
 from forge.model import Image
+from forge.progress import Reporter
+from forge.verbs.deploy import Backends
 
 F = TypeVar("F", bound=Callable[..., Any])
 FAIL_ANNOTATION = "shopbox.test/fail"
@@ -357,7 +357,7 @@ class FakeEngine:
 
 
 def backends(api: FakeAPIServer, engine: FakeEngine) -> Backends:
-    """forge.deploy.Backends wired to the fakes; the rollout is polled every 10 ms."""
+    """forge.verbs.deploy.Backends wired to the fakes; the rollout is polled every 10 ms."""
     def store(registry: str | None) -> FakeRegistry | None:
         if registry is None:
             return None

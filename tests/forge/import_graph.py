@@ -45,7 +45,7 @@ def graph(root: Path = ROOT) -> Graph:
 
 
 def unit(name: str) -> str:
-    """forge.cluster.apply -> forge.cluster; forge.deploy -> forge.deploy."""
+    """forge.cluster.apply -> forge.cluster; forge.verbs.deploy -> forge.verbs.deploy."""
     return ".".join(name.split(".")[:2])
 
 

@@ -8,17 +8,17 @@ from pathlib import Path
 import click
 import pytest
 
-from forge.builds import plan
-from forge.canary.promote import with_images_of
 from forge.cluster.apply import Planned, owner_conflict
 from forge.cluster.endpoints import Endpoint, endpoint, local_port, pick_port
 from forge.cluster.inventory import Inventory, matches, selector, stale
 from forge.cluster.kube import Cluster, ObjectRef, ResourceType
 from forge.cluster.listing import Row, WorkloadState, profile_for, table
-from forge.commands.target import parse_duration
+from forge.commands.options import parse_duration
 from forge.errors import ForgeError
 from forge.manifests.render import render
 from forge.model import LABEL_MANAGED_BY, LABEL_NAME, LABEL_PROFILE, Build
+from forge.plan import plan
+from forge.verbs.canary_promote import with_images_of
 
 pytestmark = pytest.mark.unit
 

@@ -1,4 +1,4 @@
-"""forge.images.build against the real Docker engine and a real registry on 127.0.0.1."""
+"""forge.images.engine against the real Docker engine and a real registry on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -199,8 +199,8 @@ def test_forge_build_command_builds_and_pushes_without_a_cluster(tmp_path, monke
 
     from click.testing import CliRunner
 
-    from forge.builds import plan
     from forge.cli import main
+    from forge.plan import plan
 
     name = f"forge-test-{uuid.uuid4().hex[:10]}"
     service = tmp_path / "ws" / "svc"

@@ -1,4 +1,4 @@
-"""forge.images.progress: live rows on a terminal, plain lines elsewhere, NO_COLOR and TERM=dumb honoured."""
+"""forge.progress: live rows on a terminal, plain lines elsewhere, NO_COLOR and TERM=dumb honoured."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from forge.images.progress import LiveReporter, PlainReporter, reporter
+from forge.progress import LiveReporter, PlainReporter, reporter
 
 pytestmark = pytest.mark.unit
 COLOR = re.compile(r"\x1b\[[0-9;]*3[0-9]m|\x1b\[9[0-7]m")  # a foreground colour SGR

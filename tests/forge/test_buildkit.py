@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from forge.errors import ForgeError, UsageError
-from forge.images.build import DockerEngine, ensure_images
 from forge.images.builders import buildx_version, connect_engine
 from forge.images.buildkit import BuildxEngine, buildx_command
-from forge.images.progress import PlainReporter
+from forge.images.engine import DockerEngine, ensure_images
 from forge.model import BuildSecret, Container, Image
+from forge.progress import PlainReporter
 from tests.forge.fakes import FakeBuildx, FakeDockerAPI, FakeRegistry
 
 pytestmark = pytest.mark.unit

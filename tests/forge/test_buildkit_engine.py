@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from forge.builds import plan
 from forge.cli import main
 from forge.images.builders import buildx_version
+from forge.plan import plan
 from tests.platform.fixtures import require
 
 pytestmark = pytest.mark.docker

@@ -16,9 +16,9 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from forge.canary.status import collect, judge, prometheus, queries, render_table
 from forge.cli import main
 from forge.commands import canary as canary_cmd
+from forge.verbs.canary_status import collect, judge, prometheus, queries, render_table
 from tests.platform.fixtures import require
 from tests.platform.procs import free_port, running, wait_for
 

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from forge import deployed
-from forge.canary.abort import abort
-from forge.canary.promote import promote
-from forge.deploy import Backends, DeployRequest, Target, deploy
-from forge.dev import DevLoop
 from forge.errors import ForgeError
+from forge.verbs import deployment as deployed
+from forge.verbs.canary_abort import abort
+from forge.verbs.canary_promote import promote
+from forge.verbs.deploy import Backends, DeployRequest, Target, deploy
+from forge.verbs.dev import DevLoop
 from tests.forge.fakes import FakeAPIServer, FakeEngine, FakeRegistry, backends
 
 pytestmark = pytest.mark.unit

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from forge.builds import plan
 from forge.cluster.apply import Applied
-from forge.deploy import DeployRequest
-from forge.dev import DevLoop, changes, snapshot, wait_for_change, watch_roots
+from forge.plan import plan
+from forge.verbs.deploy import DeployRequest
+from forge.verbs.dev import DevLoop, changes, snapshot, wait_for_change, watch_roots
 from tests.forge.conftest import write_tree
 
 pytestmark = pytest.mark.unit
@@ -77,7 +77,7 @@ def test_a_failed_round_is_reported_and_the_loop_goes_on(sample_workspace: Path,
             raise ForgeError("web/k8s/deployment.yaml:6: 'dict object' has no attribute 'replicaz'")
         return [web]
 
-    monkeypatch.setattr("forge.dev.deploy", fake_deploy)
+    monkeypatch.setattr("forge.verbs.dev.deploy", fake_deploy)
     monkeypatch.setattr(DevLoop, "_follow_logs", lambda self: None)
     said, errors = [], []
     loop = DevLoop(DeployRequest(path=sample_workspace / "web"), said.append, errors.append, interval=0.1)
@@ -106,7 +106,7 @@ def test_ctrl_c_during_a_deploy_says_it_may_be_partly_applied(sample_workspace: 
     def interrupted(request: DeployRequest, say: object) -> list[Applied]:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("forge.dev.deploy", interrupted)
+    monkeypatch.setattr("forge.verbs.dev.deploy", interrupted)
     loop = DevLoop(DeployRequest(path=sample_workspace / "web"), print, print)
     with pytest.raises(KeyboardInterrupt):
         loop.run(threading.Event())

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from forge.builds import plan
 from forge.errors import ForgeError
 from forge.images.version import container_version
+from forge.plan import plan
 from tests.forge.conftest import write_tree
 
 pytestmark = pytest.mark.unit

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from forge.builds import plan
 from forge.errors import ForgeError
 from forge.manifests.render import render
 from forge.model import LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PROFILE, LABEL_VERSION, Manifest
+from forge.plan import plan
 from tests.forge.conftest import write_tree
 
 pytestmark = pytest.mark.unit

@@ -12,8 +12,8 @@ import pytest
 from forge.cluster import ClusterAPI
 from forge.cluster.kube import Cluster
 from forge.images import ImageEngine, ImageStore
-from forge.images.build import DockerEngine
 from forge.images.buildkit import BuildxEngine
+from forge.images.engine import DockerEngine
 from forge.images.registry import Registry
 from tests.forge import import_graph
 from tests.forge.fakes import FakeCluster, FakeEngine, FakeRegistry
@@ -50,7 +50,7 @@ def test_implementations_match_their_interface(protocol: type, implementation: t
 
 def test_no_import_cycles() -> None:
     edges = import_graph.graph()
-    assert "forge.cluster.apply" in edges["forge.deploy"]  # the graph sees imports at all
+    assert "forge.cluster.apply" in edges["forge.verbs.deploy"]  # the graph sees imports at all
     assert import_graph.cycle(edges) is None
     assert import_graph.cycle(import_graph.units(edges)) is None
 
@@ -61,7 +61,7 @@ def test_the_cycle_check_can_fail() -> None:
 
 def test_the_interfaces_load_no_client() -> None:
     """Each group's __init__ (its interface) is light: importing them all loads neither client package."""
-    code = ("import sys, forge.config, forge.images, forge.manifests, forge.cluster, forge.canary; "
+    code = ("import sys, forge.config, forge.images, forge.manifests, forge.cluster, forge.verbs; "
             "print(sorted(m for m in ('kubernetes', 'docker') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == "[]"

@@ -6,9 +6,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from forge import setup as setup_verb
 from forge.cli import main
 from forge.commands import setup as setup_cmd
+from forge.verbs import setup as setup_verb
 from tests.platform.procs import free_port
 
 pytestmark = pytest.mark.docker

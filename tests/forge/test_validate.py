@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from forge.builds import plan
 from forge.errors import ForgeError
 from forge.manifests.render import render
 from forge.manifests.validate import pinned_kubernetes_version, schema_version, validate
 from forge.model import Manifest
+from forge.plan import plan
 from tests.forge.conftest import write_tree
 
 pytestmark = pytest.mark.unit

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from forge.builds import plan
 from forge.config.descriptor import load_service
 from forge.images.version import combined_version, config_version, container_version, context_files
+from forge.plan import plan
 from tests.forge.conftest import write_tree
 
 pytestmark = pytest.mark.unit

@@ -9,11 +9,11 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from forge.builds import plan
 from forge.errors import ForgeError
 from forge.manifests.render import render
 from forge.manifests.validate import pinned_kubernetes_version, schema_version, validate
 from forge.model import Build, Manifest
+from forge.plan import plan
 from tests.services.apps import AUTH_DIR, QOTM_DIR
 
 pytestmark = pytest.mark.unit

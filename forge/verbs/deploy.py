@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from forge.builds import plan, unique_images
 from forge.cluster import ClusterAPI, kube
 from forge.cluster.apply import Applied, apply, describe_dry_run, prepare
 from forge.cluster.endpoints import Endpoint, endpoints
@@ -23,12 +22,13 @@ from forge.config.schema import check
 from forge.config.workspace import SCHEMA, load_workspace
 from forge.errors import ForgeError
 from forge.images import ImageEngine, ImageStore
-from forge.images.build import ImageResult, ensure_images
 from forge.images.builders import connect_engine
+from forge.images.engine import ImageResult, ensure_images
 from forge.images.registry import registry_store
 from forge.manifests.render import render
 from forge.manifests.validate import validate
 from forge.model import Build, Image, Manifest, Workspace
+from forge.plan import plan, unique_images
 
 Say = Callable[[str], None]
 DEFAULT_TIMEOUT = 300.0

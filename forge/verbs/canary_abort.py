@@ -6,7 +6,7 @@ from forge.cluster.kube import ObjectRef
 from forge.cluster.listing import deployed
 from forge.cluster.prune import delete_build
 from forge.config.profiles import CANARY
-from forge.deploy import REAL, Backends, Say, Target
+from forge.verbs.deploy import REAL, Backends, Say, Target
 
 
 def abort(service: str, target: Target, say: Say, backends: Backends = REAL) -> list[ObjectRef]:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from forge.canary.abort import abort
-from forge.canary.promote import promote
 from forge.commands import service_argument
-from forge.commands.target import cluster_options, timeout_option
-from forge.deploy import Target
+from forge.commands.options import cluster_options, timeout_option
+from forge.verbs.canary_abort import abort
+from forge.verbs.canary_promote import promote
+from forge.verbs.deploy import Target
 
 
 @click.command("promote")

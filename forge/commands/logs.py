@@ -1,4 +1,4 @@
-"""`forge logs` and `forge port-forward`: flags only; the verbs are forge.deployed's."""
+"""`forge logs` and `forge port-forward`: flags only; the verbs are forge.verbs.deployment's."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from contextlib import contextmanager
 
 import click
 
-from forge import deployed
 from forge.commands import profile_choice, service_argument
-from forge.commands.inventory import note
-from forge.commands.target import cluster_options
-from forge.deploy import Target
+from forge.commands.list import note
+from forge.commands.options import cluster_options
+from forge.verbs import deployment as deployed
+from forge.verbs.deploy import Target
 
 
 @contextmanager

@@ -22,11 +22,11 @@ from forge.cluster import kube, podsecurity
 from forge.config.schema import check
 from forge.config.workspace import CONFIG_NAME, SCHEMA, display_path, find_config, read_yaml_mapping
 from forge.errors import ForgeError, UsageError
-from forge.images.build import DockerEngine
 from forge.images.builders import connect_engine
-from forge.images.progress import PlainReporter
+from forge.images.engine import DockerEngine
 from forge.images.registry import Registry, registry_host
 from forge.model import Container, Image, Workspace
+from forge.progress import PlainReporter
 
 CHECK_IMAGE = "forge-setup-check"  # repository of the tiny image pushed to prove the registry accepts pushes
 CHECK_TAG = "1"

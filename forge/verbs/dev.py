@@ -23,8 +23,8 @@ from forge.cluster.inventory import Inventory
 from forge.cluster.logs import follow
 from forge.config.discover import discover, enclosing_service, is_skipped_dir
 from forge.config.workspace import display_path, load_workspace
-from forge.deploy import DeployRequest, deploy
 from forge.errors import ForgeError
+from forge.verbs.deploy import DeployRequest, deploy
 
 Say = Callable[[str], None]
 Snapshot = dict[str, tuple[int, int]]  # path -> (mtime_ns, size)

@@ -24,9 +24,9 @@ import requests
 from forge.config.workspace import display_path
 from forge.errors import ForgeError
 from forge.images import ImageEngine, ImageStore
-from forge.images.progress import Reporter, reporter
 from forge.images.registry import describe_error, parse_reference
 from forge.model import Container, Image
+from forge.progress import Reporter, reporter
 
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 T = TypeVar("T")

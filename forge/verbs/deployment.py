@@ -15,8 +15,8 @@ from forge.cluster.kube import ObjectRef
 from forge.cluster.listing import build_endpoints, build_services, deployed, profile_for, rows, table
 from forge.cluster.logs import follow, show
 from forge.cluster.prune import delete_build
-from forge.deploy import REAL, Backends, Say, Target
 from forge.errors import ForgeError
+from forge.verbs.deploy import REAL, Backends, Say, Target
 
 Exec = Callable[[str, list[str]], None]
 

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from forge.commands import namespace_option
-from forge.deploy import DEFAULT_TIMEOUT
+from forge.verbs.deploy import DEFAULT_TIMEOUT
 
 F = TypeVar("F", bound=Callable[..., Any])
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")

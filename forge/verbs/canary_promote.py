@@ -6,16 +6,16 @@ import dataclasses
 import os
 from pathlib import Path
 
-from forge.builds import plan
 from forge.cluster.apply import Applied, apply, prepare
 from forge.cluster.inventory import Inventory
 from forge.cluster.listing import deployed
 from forge.cluster.prune import delete_build
 from forge.config.profiles import CANARY
 from forge.config.workspace import load_workspace
-from forge.deploy import REAL, Backends, Say, Target, finish, reach, render_and_validate
 from forge.errors import ForgeError
 from forge.model import Build, Image
+from forge.plan import plan
+from forge.verbs.deploy import REAL, Backends, Say, Target, finish, reach, render_and_validate
 
 
 def promote(service: str, path: Path, target: Target, *, profile: str | None, timeout: float, say: Say,

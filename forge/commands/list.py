@@ -1,13 +1,13 @@
-"""`forge list`, `forge delete`, `forge url`: flags only; the verbs are forge.deployed's."""
+"""`forge list`, `forge delete`, `forge url`: flags only; the verbs are forge.verbs.deployment's."""
 
 from __future__ import annotations
 
 import click
 
-from forge import deployed
 from forge.commands import profile_choice, service_argument
-from forge.commands.target import cluster_options
-from forge.deploy import Target
+from forge.commands.options import cluster_options
+from forge.verbs import deployment as deployed
+from forge.verbs.deploy import Target
 
 
 def note(line: str) -> None:

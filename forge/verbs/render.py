@@ -6,12 +6,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from forge.builds import plan
 from forge.config.workspace import display_path
 from forge.errors import ForgeError
 from forge.manifests.render import dump_documents, render
 from forge.manifests.validate import validate
 from forge.model import Manifest
+from forge.plan import plan
 
 Say = Callable[[str], None]
 

@@ -1,0 +1,1 @@
+"""The verbs: one module per forge command, doing its work (forge/commands/ only parses the flags)."""
