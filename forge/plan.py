@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,18 @@ from forge.model import Build, Image, Service, Workspace
 
 DEFAULT_NAMESPACE = "default"
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """Which builds a command works on (render, deploy, build, dev): the services under `path`, in one profile, with
+    `--set` overrides and `--build-arg`s. The verbs' requests extend it."""
+
+    path: Path = Path(".")
+    profile: str | None = None
+    canary: bool = False
+    overrides: Mapping[str, Any] | None = None
+    build_args: Mapping[str, str] | None = None
 
 
 def plan(

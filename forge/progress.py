@@ -90,3 +90,13 @@ def reporter(out: TextIO | None = None) -> Iterator[Reporter]:
                MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.fields[status]}"))
     with RichProgress(*columns, console=console, transient=False) as progress:
         yield LiveReporter(progress)
+
+
+class NullReporter:
+    """Progress nobody sees (forge -q, forge setup's check image)."""
+
+    def update(self, ref: str, status: str, step: int | None = None, total: int | None = None) -> None:
+        pass
+
+    def finish(self, ref: str, status: str, ok: bool = True) -> None:
+        pass

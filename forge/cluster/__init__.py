@@ -4,8 +4,9 @@ The rest of forge reaches the Kubernetes API only through `ClusterAPI` (the real
 `kube.connect`; the unit tests use an in-memory one, tests/forge/fakes.py). Objects are addressed by the API paths
 `kube.ResourceType.path` builds, so the stages above never see HTTP, and a fake needs no kubernetes client.
 
-Used by deploy, dev, canary and the commands: `apply.prepare`/`apply.apply` (dry run, apply, prune),
-`prune.delete_build`, `wait.Waiter`, `listing.deployed`/`listing.rows`, `endpoints.endpoints`, `logs.show`/`follow`.
+Used by the verbs (forge/verbs/): `apply.prepare`/`apply.apply` (dry run, apply, prune), `rollout.finish` (wait,
+then where to reach it), `prune.delete_build`, `wait.Waiter`, `listing.deployed`/`listing.rows`,
+`endpoints.endpoints`, `logs.show`/`follow`.
 Light on purpose (no client import here): `forge render` and `forge canary status` never load the kubernetes package.
 """
 
@@ -16,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from forge.cluster.kube import ResourceType
+
+DEFAULT_TIMEOUT = 300.0  # seconds forge waits for a rollout (--timeout of deploy, dev, canary promote)
 
 
 class ClusterAPI(Protocol):

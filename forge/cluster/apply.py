@@ -8,7 +8,7 @@ object belongs to another forge service or profile.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +19,7 @@ from forge.cluster.prune import delete_owned
 from forge.config.workspace import display_path
 from forge.errors import ForgeError
 from forge.model import LABEL_MANAGED_BY, LABEL_NAME, LABEL_PROFILE, MANAGER, Build, Manifest
-
-Say = Callable[[str], None]
+from forge.output import Output
 
 
 @dataclass
@@ -123,12 +122,12 @@ def prepare(cluster: ClusterAPI, builds: Sequence[tuple[Build, Sequence[Manifest
     return plans
 
 
-def apply(cluster: ClusterAPI, plans: Sequence[BuildPlan], say: Say) -> list[Applied]:
+def apply(cluster: ClusterAPI, plans: Sequence[BuildPlan], out: Output) -> list[Applied]:
     """Apply checked plans in order, recording each build's inventory, and prune what the render no longer has."""
     results = []
     for plan in plans:
         build = plan.build
-        say(f"{build.name}: applying {len(plan.objects)} objects (version {build.version})")
+        out.info(f"{build.name}: applying {len(plan.objects)} objects (version {build.version})")
         current = [p.ref for p in plan.objects]
         # Record everything this deploy may leave behind before touching anything, so a failure part-way still
         # leaves every object findable by the next prune or delete.
@@ -140,9 +139,9 @@ def apply(cluster: ClusterAPI, plans: Sequence[BuildPlan], say: Say) -> list[App
             except ApiError as exc:
                 raise ForgeError(f"{planned.ref.ident()}: {exc.explain()}",
                                  f"from {display_path(planned.manifest.source)}") from None
-            say(f"  {planned.ref.ident()} {_change(planned.existing, result)}")
+            out.info(f"  {planned.ref.ident()} {_change(planned.existing, result)}")
             applied.append(result)
-        pruned = delete_owned(cluster, plan.prune, build.selector(), say) if plan.prune else []
+        pruned = delete_owned(cluster, plan.prune, build.selector(), out) if plan.prune else []
         final = Inventory.of(build, current)
         inventory.save(cluster, final)
         for old in plan.previous:
@@ -152,13 +151,13 @@ def apply(cluster: ClusterAPI, plans: Sequence[BuildPlan], say: Say) -> list[App
     return results
 
 
-def describe_dry_run(plans: Sequence[BuildPlan], say: Say) -> None:
+def describe_dry_run(plans: Sequence[BuildPlan], out: Output) -> None:
     for plan in plans:
-        say(f"{plan.build.name}: would apply {len(plan.objects)} objects (version {plan.build.version})")
+        out.info(f"{plan.build.name}: would apply {len(plan.objects)} objects (version {plan.build.version})")
         for planned in plan.objects:
-            say(f"  {planned.ref.ident()} {'would be configured' if planned.existing else 'would be created'}")
+            out.info(f"  {planned.ref.ident()} {'would be configured' if planned.existing else 'would be created'}")
         for ref in plan.prune:
-            say(f"  {ref.ident()} would be pruned")
+            out.info(f"  {ref.ident()} would be pruned")
 
 
 def _change(before: dict[str, Any] | None, after: dict[str, Any]) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -19,8 +18,8 @@ from forge.cluster.inventory import Inventory
 from forge.cluster.kube import label_selector
 from forge.errors import ForgeError
 from forge.model import LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, MANAGER
+from forge.output import Output
 
-Say = Callable[[str], None]
 POLL_SECONDS = 2.0  # how often `-f` looks for new pods
 
 
@@ -50,7 +49,7 @@ def sources(found: list[dict[str, Any]]) -> list[Source]:
     return result
 
 
-def show(cluster: ClusterAPI, inv: Inventory, say: Say, *, tail: int | None) -> None:
+def show(cluster: ClusterAPI, inv: Inventory, out: Output, *, tail: int | None) -> None:
     """Print the logs there are now, pod after pod."""
     found = sources(pods(cluster, inv))
     if not found:
@@ -59,13 +58,13 @@ def show(cluster: ClusterAPI, inv: Inventory, say: Say, *, tail: int | None) -> 
         try:
             text = cluster.pod_logs(inv.namespace, source.pod, source.container, tail=tail)
         except ForgeError as exc:
-            say(f"{source.prefix} (no logs: {exc})")
+            out.result(f"{source.prefix} (no logs: {exc})")
             continue
         for line in text.splitlines():
-            say(f"{source.prefix} {line}")
+            out.result(f"{source.prefix} {line}")
 
 
-def follow(cluster: ClusterAPI, inv: Inventory, say: Say, *, tail: int | None, stop: threading.Event,
+def follow(cluster: ClusterAPI, inv: Inventory, out: Output, *, tail: int | None, stop: threading.Event,
            poll: float = POLL_SECONDS) -> None:
     """Stream every container's log as lines arrive, picking up pods that start later, until `stop` is set
     (Ctrl-C). A container that cannot give logs yet (still starting) is tried again at the next poll; one whose
@@ -99,4 +98,4 @@ def follow(cluster: ClusterAPI, inv: Inventory, say: Say, *, tail: int | None, s
         if line is None:
             seen.discard(source)
         else:
-            say(f"{source.prefix} {line}")
+            out.result(f"{source.prefix} {line}")

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from forge.cluster import ClusterAPI
 from forge.cluster.inventory import Inventory, matches, remove, selector
 from forge.cluster.kube import ApiError, ObjectRef, kind_rank
 from forge.errors import ForgeError
+from forge.output import Output
 
-Say = Callable[[str], None]
 
-
-def delete_owned(cluster: ClusterAPI, refs: Iterable[ObjectRef], wanted: dict[str, str], say: Say) -> list[ObjectRef]:
+def delete_owned(cluster: ClusterAPI, refs: Iterable[ObjectRef], wanted: dict[str, str],
+                 out: Output) -> list[ObjectRef]:
     """Delete each object that still carries every `wanted` label (workloads first, then what they use).
 
     An object already gone is fine; one whose labels do not match (recreated by someone else, or relabelled) is
@@ -23,14 +23,14 @@ def delete_owned(cluster: ClusterAPI, refs: Iterable[ObjectRef], wanted: dict[st
         try:
             path = cluster.resource(ref.api_version, ref.kind).path(ref.namespace or None, ref.name)
         except ForgeError:
-            say(f"  skipped {ref.ident()}: the cluster no longer serves {ref.api_version} {ref.kind}")
+            out.info(f"  skipped {ref.ident()}: the cluster no longer serves {ref.api_version} {ref.kind}")
             continue
         current = cluster.get(path)
         if current is None:
             continue
         meta = current.get("metadata") or {}
         if not matches(meta.get("labels"), wanted):
-            say(f"  left {ref.ident()} alone: it does not carry forge's labels for "
+            out.info(f"  left {ref.ident()} alone: it does not carry forge's labels for "
                 f"{wanted.get('app.kubernetes.io/name')} (profile {wanted.get('forge.shopbox.io/profile')})")
             continue
         try:
@@ -39,16 +39,16 @@ def delete_owned(cluster: ClusterAPI, refs: Iterable[ObjectRef], wanted: dict[st
             if exc.status == 404:
                 continue
             if exc.status == 409:
-                say(f"  left {ref.ident()} alone: it was replaced while forge was deleting it")
+                out.info(f"  left {ref.ident()} alone: it was replaced while forge was deleting it")
                 continue
             raise ForgeError(f"{ref.ident()}: cannot delete: {exc.message}", hint=exc.hint) from None
-        say(f"  deleted {ref.ident()}")
+        out.info(f"  deleted {ref.ident()}")
         deleted.append(ref)
     return deleted
 
 
-def delete_build(cluster: ClusterAPI, inventory: Inventory, say: Say) -> list[ObjectRef]:
+def delete_build(cluster: ClusterAPI, inventory: Inventory, out: Output) -> list[ObjectRef]:
     """Remove one deployed build: its objects, then its inventory."""
-    deleted = delete_owned(cluster, inventory.objects, selector(inventory.service, inventory.profile), say)
+    deleted = delete_owned(cluster, inventory.objects, selector(inventory.service, inventory.profile), out)
     remove(cluster, inventory)
     return deleted

@@ -14,8 +14,8 @@ from typing import Any
 from forge.cluster import ClusterAPI
 from forge.cluster.kube import ApiError, ObjectRef, label_selector
 from forge.errors import ForgeError
+from forge.output import Output
 
-Say = Callable[[str], None]
 Logs = Callable[[str, str], str]  # (pod, container) -> last log lines; raises ForgeError when unavailable
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 IMAGE_PULL = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull")
@@ -168,16 +168,16 @@ def _last_logs(logs: Logs, pod: str, cs: dict[str, Any]) -> str:
 class Waiter:
     """Polls the workloads of a deploy until all have rolled out, one fails, or the time is up."""
 
-    def __init__(self, cluster: ClusterAPI, say: Say, *, poll: float = 1.0) -> None:
+    def __init__(self, cluster: ClusterAPI, out: Output, *, poll: float = 1.0) -> None:
         self.cluster = cluster
-        self.say = say
+        self.out = out
         self.poll = poll
 
     def wait(self, refs: Sequence[ObjectRef], timeout: float) -> None:
         pending = [r for r in refs if is_workload(r)]
         if not pending:
             return
-        self.say(f"waiting up to {timeout:g} s for {', '.join(r.ident() for r in pending)} to roll out")
+        self.out.info(f"waiting up to {timeout:g} s for {', '.join(r.ident() for r in pending)} to roll out")
         deadline = time.monotonic() + timeout
         shown: dict[ObjectRef, str] = {}
         while True:
@@ -185,7 +185,7 @@ class Waiter:
                 obj = self._get(ref)
                 status = rollout_status(ref.kind, obj)
                 if status.done:
-                    self.say(f"  {ref.ident()} rolled out ({status.progress})")
+                    self.out.info(f"  {ref.ident()} rolled out ({status.progress})")
                     pending.remove(ref)
                     continue
                 problems = self.problems(ref, obj)
@@ -194,7 +194,7 @@ class Waiter:
                     self._fail(ref, fatal, problems, "failed")
                 if shown.get(ref) != status.progress:
                     shown[ref] = status.progress
-                    self.say(f"  {ref.ident()}: {status.progress}")
+                    self.out.info(f"  {ref.ident()}: {status.progress}")
             if not pending:
                 return
             if time.monotonic() >= deadline:
@@ -214,7 +214,7 @@ class Waiter:
 
     def _fail(self, ref: ObjectRef, reason: str, problems: list[PodProblem], what: str) -> None:
         for problem in problems:
-            self.say(f"  {problem}")
+            self.out.info(f"  {problem}")
         others = f" (and {len(problems) - 1} more pod problems above)" if len(problems) > 1 else ""
         raise ForgeError(f"{ref.ident()} {what}: {reason.splitlines()[0]}{others}",
                          "\n".join(str(p) for p in problems) or None)

@@ -1,14 +1,12 @@
-"""`forge build`: flags only; building and pushing is forge.verbs.deploy.build (no cluster: for CI)."""
+"""`forge build`: flags only; building and pushing is forge.verbs.build's (no cluster: for CI)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from forge.commands import build_arg_option, path_argument, profile_choice
-from forge.verbs.deploy import build
+from forge.commands.options import build_arg_option, path_argument, profile_choice, run_context
 
 
 @click.command("build")
@@ -33,7 +31,7 @@ def build_command(path: Path, canary: bool, profile: str | None, build_args: dic
       forge build qotm --registry localhost:5001    # build and push QOTM's image
       forge build . --build-arg BASE_IMAGE=python:3.12-alpine
     """
-    results = build(path, profile=profile, canary=canary, build_args=build_args, registry=registry,
-                    say=lambda line: click.echo(line, err=True), progress=sys.stderr)
-    for result in results:
-        click.echo(result.image.ref)
+    from forge.verbs.build import BuildRequest, build
+
+    request = BuildRequest(path=path, profile=profile, canary=canary, build_args=build_args, registry=registry)
+    build(request, run_context(product=True))

@@ -1,32 +1,11 @@
-"""`forge canary`: watch a canary against its stable build (status); promote and abort are added by their module."""
+"""`forge canary`: the group; its subcommands are canary_status.py, canary_promote.py and canary_abort.py."""
 
 from __future__ import annotations
 
-import json
-import re
-
 import click
 
-from forge.commands import LazyGroup
-from forge.errors import UsageError
-from forge.model import DNS_LABEL
-from forge.verbs.canary_status import collect, judge, prometheus, render_table
 
-PROMETHEUS_ENV = "FORGE_PROMETHEUS_URL"
-_SERVICE = re.compile(DNS_LABEL)
-_WINDOW = re.compile(r"^[1-9][0-9]*[smh]$")
-
-
-# promote and abort deploy and delete: their module loads the Kubernetes and Docker clients, status does not.
-OPERATIONS = {
-    "abort": ("forge.commands.canary_promote:abort_command",
-              "Delete SERVICE's canary (only the canary's objects; the stable deployment is untouched)."),
-    "promote": ("forge.commands.canary_promote:promote_command",
-                "Deploy the canary's images and version as the stable SERVICE, wait for it, then delete the canary."),
-}
-
-
-@click.group("canary", cls=LazyGroup, lazy=OPERATIONS)
+@click.group("canary")
 def canary_group() -> None:
     """Canary deployments: compare with stable, promote, abort.
 
@@ -37,48 +16,3 @@ def canary_group() -> None:
       forge canary promote qotm                      # the canary's version becomes stable
       forge canary abort qotm                        # delete the canary
     """
-
-
-@canary_group.command("status")
-@click.argument("service")
-@click.option("--prometheus", "url", envvar=PROMETHEUS_ENV, metavar="URL",
-              help=f"Prometheus base URL (default: ${PROMETHEUS_ENV}).")
-@click.option("--window", default="1m", show_default=True, metavar="DURATION",
-              help="Rate window, a Prometheus duration such as 30s, 1m, 5m.")
-@click.option("--max-p95-ratio", type=click.FloatRange(min=0, min_open=True), metavar="X",
-              help="Fail (exit 1) when canary p95 / stable p95 is above X.")
-@click.option("--max-error-rate", type=click.FloatRange(0, 1), metavar="Y",
-              help="Fail (exit 1) when the canary's 5xx rate (0..1) is above Y.")
-@click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def status_command(service: str, url: str | None, window: str, max_p95_ratio: float | None,
-                   max_error_rate: float | None, output: str) -> None:
-    """Stable SERVICE vs SERVICE-canary from Prometheus: requests/s, share of traffic, p50/p95 latency, 5xx rate.
-
-    Reads Envoy's native cluster stats (clusters named after the builds). With --max-p95-ratio and/or
-    --max-error-rate the exit code gates a promotion: 0 when every check passes, 1 when one fails or has no
-    data to judge. Without thresholds it exits 0, also when there is no traffic or no data yet (it says so).
-
-    \b
-    Examples:
-      kubectl port-forward svc/prometheus 9090:9090 &
-      export FORGE_PROMETHEUS_URL=http://127.0.0.1:9090
-      forge canary status qotm
-      forge canary status qotm --max-p95-ratio 1.5 --max-error-rate 0.01 && forge canary promote qotm
-      forge canary status qotm -o json
-    """
-    if not _SERVICE.match(service):
-        raise UsageError(f"{service!r} is not a service name (a DNS label such as qotm)")
-    if not _WINDOW.match(window):
-        raise UsageError(f"--window: {window!r} is not a duration like 30s, 1m or 5m")
-    if not url:
-        raise UsageError("no Prometheus", hint=f"pass --prometheus URL or set {PROMETHEUS_ENV}, e.g. `kubectl "
-                         "port-forward svc/prometheus 9090:9090` and --prometheus http://127.0.0.1:9090")
-    status = judge(collect(service, prometheus(url), window), max_p95_ratio=max_p95_ratio,
-                   max_error_rate=max_error_rate)
-    if output == "json":
-        click.echo(json.dumps({"prometheus": url, **status.to_json()}, indent=2))
-    else:
-        click.echo(render_table(status))
-    if not status.ok:
-        click.get_current_context().exit(1)
-

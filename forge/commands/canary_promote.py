@@ -1,5 +1,4 @@
-"""`forge canary promote` and `forge canary abort` (subcommands of the `canary` group): flags only; the verbs are
-forge.canary's."""
+"""`forge canary promote`: flags only; the promotion is forge.verbs.canary_promote's."""
 
 from __future__ import annotations
 
@@ -7,11 +6,7 @@ from pathlib import Path
 
 import click
 
-from forge.commands import service_argument
-from forge.commands.options import cluster_options, timeout_option
-from forge.verbs.canary_abort import abort
-from forge.verbs.canary_promote import promote
-from forge.verbs.deploy import Target
+from forge.commands.options import cluster_options, run_context, service_argument, timeout_option
 
 
 @click.command("promote")
@@ -32,17 +27,6 @@ def promote_command(service: str, path: Path, profile: str | None, timeout: floa
     Examples:
       forge canary status qotm --max-p95-ratio 1.5 && forge canary promote qotm
     """
-    promote(service, path, Target(context, namespace), profile=profile, timeout=timeout, say=click.echo)
+    from forge.verbs.canary_promote import PromoteRequest, promote
 
-
-@click.command("abort")
-@service_argument
-@cluster_options
-def abort_command(service: str, context: str | None, namespace: str | None) -> None:
-    """Delete SERVICE's canary (only the canary's objects; the stable deployment is untouched).
-
-    \b
-    Examples:
-      forge canary abort qotm
-    """
-    abort(service, Target(context, namespace), click.echo)
+    promote(PromoteRequest(service, path, profile, timeout), run_context(context, namespace))

@@ -1,4 +1,4 @@
-"""`forge deploy` and `forge dev`: flags only; the verbs are forge.verbs.deploy.deploy and forge.verbs.dev.dev."""
+"""`forge deploy`: flags only; the deploy is forge.verbs.deploy's."""
 
 from __future__ import annotations
 
@@ -7,10 +7,14 @@ from typing import Any
 
 import click
 
-from forge.commands import build_arg_option, path_argument, profile_options
-from forge.commands.options import cluster_options, timeout_option
-from forge.verbs.deploy import DeployRequest, Target, deploy
-from forge.verbs.dev import dev
+from forge.commands.options import (
+    build_arg_option,
+    cluster_options,
+    path_argument,
+    profile_options,
+    run_context,
+    timeout_option,
+)
 
 
 @click.command("deploy")
@@ -46,39 +50,8 @@ def deploy_command(
       forge deploy qotm --dry-run        # what would change, nothing built or applied
       forge deploy -n workshop --context kind-kind --timeout 2m
     """
-    request = DeployRequest(
-        path=path, target=Target(context, namespace), profile=profile, canary=canary, overrides=overrides,
-        build_args=build_args, dry_run=dry_run, timeout=timeout,
-    )
-    deploy(request, click.echo)
+    from forge.verbs.deploy import DeployRequest, deploy
 
-
-@click.command("dev")
-@path_argument
-@profile_options
-@build_arg_option
-@timeout_option
-@click.option("--interval", type=click.FloatRange(0.1, 60), default=1.0, show_default=True, metavar="SECONDS",
-              help="How often to look for changed files.")
-@click.option("--max-deploys", type=click.IntRange(min=1), metavar="N",
-              help="Stop after N deploys (for scripts and tests); default: until Ctrl-C.")
-@cluster_options
-def dev_command(interval: float, max_deploys: int | None, **options: Any) -> None:
-    """Deploy the services under PATH, stream their pods' logs, and deploy again whenever a file changes.
-
-    Each round is a `forge deploy`: only images whose sources changed are rebuilt and pushed (their tags are
-    content hashes), then forge waits for the rollout and follows the new pods' logs. A failed round (a build
-    error, a bad template) is reported and the loop goes on: fix the file and save. Ctrl-C stops watching and
-    leaves the deployment as it is (forge prints how to delete it).
-
-    \b
-    Examples:
-      forge dev qotm                   # edit qotm/qotm.py, save, watch the new pods' logs
-      CANARY=true forge dev qotm       # iterate on the canary beside the stable build
-    """
-    request = DeployRequest(
-        path=options["path"], target=Target(options["context"], options["namespace"]), profile=options["profile"],
-        canary=options["canary"], overrides=options["overrides"], build_args=options["build_args"],
-        timeout=options["timeout"],
-    )
-    dev(request, click.echo, lambda line: click.echo(line, err=True), interval=interval, max_deploys=max_deploys)
+    request = DeployRequest(path=path, profile=profile, canary=canary, overrides=overrides, build_args=build_args,
+                            dry_run=dry_run, timeout=timeout)
+    deploy(request, run_context(context, namespace))

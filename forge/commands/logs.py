@@ -1,4 +1,4 @@
-"""`forge logs` and `forge port-forward`: flags only; the verbs are forge.verbs.deployment's."""
+"""`forge logs`: flags and Ctrl-C; reading the logs is forge.verbs.logs's."""
 
 from __future__ import annotations
 
@@ -9,11 +9,7 @@ from contextlib import contextmanager
 
 import click
 
-from forge.commands import profile_choice, service_argument
-from forge.commands.list import note
-from forge.commands.options import cluster_options
-from forge.verbs import deployment as deployed
-from forge.verbs.deploy import Target
+from forge.commands.options import cluster_options, profile_choice, run_context, service_argument
 
 
 @contextmanager
@@ -48,30 +44,11 @@ def logs_command(service: str, canary: bool, profile: str | None, keep_following
       forge logs qotm --canary -f       # follow the canary's pods (Ctrl-C stops)
       forge logs envoy --tail 20
     """
-    target = Target(context, namespace)
+    from forge.verbs.logs import LogsRequest, logs
+
+    ctx = run_context(context, namespace, product=True)
     if not keep_following:
-        deployed.logs(service, profile, canary, target, click.echo, note, tail=tail)
+        logs(LogsRequest(service, profile, canary, tail=tail), ctx)
         return
     with ctrl_c_sets() as stop:
-        deployed.logs(service, profile, canary, target, click.echo, note, tail=tail, stop=stop)
-
-
-@click.command("port-forward")
-@service_argument
-@profile_choice
-@click.option("--port", "local", type=click.IntRange(1, 65535), metavar="LOCAL",
-              help="Local port (default: the Service's port; 8000 + port below 1024).")
-@cluster_options
-def port_forward_command(service: str, canary: bool, profile: str | None, local: int | None, context: str | None,
-                         namespace: str | None) -> None:
-    """Forward a local port to SERVICE's Service (runs `kubectl port-forward` until Ctrl-C).
-
-    The Service is the build's one named like the build, else its first with ports; the URL to use is printed
-    first (on stderr).
-
-    \b
-    Examples:
-      forge port-forward qotm                  # http://127.0.0.1:8080 -> Service/qotm
-      forge port-forward prometheus --port 19090
-    """
-    deployed.port_forward(service, profile, canary, local, Target(context, namespace), note)
+        logs(LogsRequest(service, profile, canary, tail=tail, stop=stop), ctx)

@@ -1,18 +1,186 @@
-"""Options of the commands that talk to a cluster: --context, -n/--namespace, --timeout."""
+"""The options forge's commands share, so every command spells them the same way, and `run_context`, which turns
+the global flags (-v, -q) and a command's --context, -n and --output into the run context its verb gets.
+
+Light on purpose (click only): `forge --help` imports every command module, and they import this; YAML, schemas and
+the clients are imported by the verbs, which a command imports when it runs.
+"""
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+from click.shell_completion import CompletionItem
 
-from forge.commands import namespace_option
-from forge.verbs.deploy import DEFAULT_TIMEOUT
+from forge.cluster import DEFAULT_TIMEOUT
+from forge.model import DNS_LABEL
+from forge.output import Output
+
+if TYPE_CHECKING:
+    from forge.context import Context
 
 F = TypeVar("F", bound=Callable[..., Any])
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")
+
+
+def run_context(context: str | None = None, namespace: str | None = None, *, product: bool = False,
+                output: str = "text") -> Context:
+    """The run context of the command being run: its target, the real backends, and an Output following -v, -q
+    and --output (`product`: the command's stdout is its product, so its report goes to stderr)."""
+    from forge.context import Context, Target  # when a command runs: `forge --help` does without
+
+    flags = _root_flags()
+    out = Output(product=product, json_output=output == "json", quiet=flags.get("quiet", False),
+                 verbose=flags.get("verbose", False))
+    flags["output"] = out  # where the stages' notes go (current_output)
+    return Context(out=out, target=Target(context, namespace))
+
+
+def current_output() -> Output:
+    """The Output of the command being run (before its run context exists: one following -q and -v)."""
+    flags = _root_flags()
+    return flags.get("output") or Output(quiet=flags.get("quiet", False), verbose=flags.get("verbose", False))
+
+
+def _root_flags() -> dict[str, Any]:
+    ctx = click.get_current_context(silent=True)
+    return ctx.find_root().ensure_object(dict) if ctx else {}
+
+
+def _set_flag(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.find_root().ensure_object(dict)[str(param.name)] = True
+
+
+GLOBAL_FLAGS = {
+    "verbose": (["-v", "--verbose"], "Show details (e.g. the full error)."),
+    "quiet": (["-q", "--quiet"], "Print only the result, warnings and errors."),
+}
+
+
+def global_flags(ctx: click.Context, verbose: bool, quiet: bool) -> None:
+    """Record the flags given before the command (and FORGE_VERBOSE, FORGE_QUIET) for `run_context`."""
+    obj = ctx.ensure_object(dict)
+    obj["verbose"] = verbose or obj.get("verbose", False) or os.environ.get("FORGE_VERBOSE", "") not in ("", "0")
+    obj["quiet"] = quiet or obj.get("quiet", False) or os.environ.get("FORGE_QUIET", "") not in ("", "0")
+
+
+def add_global_flags(command: click.Command) -> None:
+    """Give every (sub)command -v and -q, so `forge render -q` works as well as `forge -q render`."""
+    for name, (flags, help_text) in GLOBAL_FLAGS.items():
+        if not any(p.name == name for p in command.params):
+            command.params.append(click.Option(flags, is_flag=True, expose_value=False, is_eager=True,
+                                               callback=_set_flag, help=help_text))
+    for sub in getattr(command, "commands", {}).values():
+        add_global_flags(sub)
+
+
+def output_option(f: F) -> F:
+    """-o/--output table|json: the product as a table (default) or as one JSON document, for scripts."""
+    return click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table",
+                         show_default=True)(f)
+
+
+def _pairs(option: str, values: Sequence[str]) -> list[tuple[str, str]]:
+    pairs = []
+    for value in values:
+        key, sep, text = value.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{value!r}: expected KEY=VALUE", param_hint=option)
+        pairs.append((key.strip(), text))
+    return pairs
+
+
+def _parse_set(_ctx: click.Context, _param: click.Parameter, values: Sequence[str]) -> dict[str, Any]:
+    import yaml
+
+    overrides = {}
+    for key, text in _pairs("--set", values):
+        try:
+            overrides[key] = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError as err:
+            problem = getattr(err, "problem", None) or "invalid YAML"
+            raise click.BadParameter(f"{key}={text}: value is not valid YAML ({problem})", param_hint="--set") from err
+    return overrides
+
+
+def _parse_build_args(_ctx: click.Context, _param: click.Parameter, values: Sequence[str]) -> dict[str, str]:
+    return dict(_pairs("--build-arg", values))
+
+
+def _check_profile(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value and ctx.params.get("profile" if param.name == "canary" else "canary"):
+        raise click.UsageError("--canary and --profile cannot be used together", ctx=ctx)
+    return value
+
+
+def _complete_profiles(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Profile names for shell completion: the built-in ones plus those of the services under PATH (click does not
+    parse PATH when it comes before the option being completed: then the current directory)."""
+    from forge.config.descriptor import BUILTIN_PROFILES, load_service
+    from forge.config.discover import discover
+    from forge.config.workspace import load_workspace
+    from forge.errors import ForgeError
+
+    names = set(BUILTIN_PROFILES)
+    path = Path(ctx.params.get("path") or ".")
+    try:
+        for descriptor in discover(path, load_workspace(path).root):
+            names.update(load_service(descriptor).profiles)
+    except ForgeError:
+        pass  # a broken service.yaml: complete what is known
+    return [CompletionItem(name) for name in sorted(names) if name.startswith(incomplete)]
+
+
+def path_argument(f: F) -> F:
+    return click.argument("path", default=".", type=click.Path(exists=True, path_type=Path))(f)
+
+
+def profile_choice(f: F) -> F:
+    """--canary / --profile P (exclusive): which deployment of a service a command works on."""
+    f = click.option(
+        "--profile", "-p", metavar="PROFILE", callback=_check_profile, shell_complete=_complete_profiles,
+        help="Profile to use (default: FORGE_PROFILE, CANARY=true -> canary, a matching `branches` glob, default).",
+    )(f)
+    return click.option(
+        "--canary", is_flag=True, callback=_check_profile, help="Use the canary profile (same as CANARY=true)."
+    )(f)
+
+
+def profile_options(f: F) -> F:
+    """profile_choice plus --set KEY=VALUE overrides of service.yaml values: for commands that render."""
+    f = click.option(
+        "--set", "overrides", multiple=True, metavar="KEY=VALUE", callback=_parse_set,
+        help="Override a service.yaml value (dotted key; value parsed as YAML). Repeatable.",
+    )(f)
+    return profile_choice(f)
+
+
+def build_arg_option(f: F) -> F:
+    return click.option(
+        "--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", callback=_parse_build_args,
+        help="Add a Docker build arg to every container (part of the image version). Repeatable.",
+    )(f)
+
+
+def dns_label(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """A namespace or service name: a DNS-1123 label, as Kubernetes requires (checked before anything runs)."""
+    if value is not None and not re.match(DNS_LABEL, value):
+        raise click.BadParameter(f"{value!r} is not a DNS label (lowercase letters, digits and '-', at most 63 "
+                                 "characters, starting and ending with a letter or digit)")
+    return value
+
+
+def namespace_option(f: F, help_text: str = "Kubernetes namespace (default: forge.yaml, else default).") -> F:
+    return click.option("-n", "--namespace", metavar="NAMESPACE", callback=dns_label, help=help_text)(f)
+
+
+def service_argument(f: F) -> F:
+    return click.argument("service", callback=dns_label)(f)
 
 
 def cluster_options(f: F) -> F:

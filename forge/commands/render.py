@@ -7,8 +7,16 @@ from typing import Any
 
 import click
 
-from forge.commands import build_arg_option, namespace_option, path_argument, profile_options
-from forge.verbs.render import preview
+from forge.commands.options import build_arg_option, namespace_option, path_argument, profile_options, run_context
+
+FORMATS = ("yaml", "json")
+
+
+def _format_or_dir(ctx: click.Context, param: click.Parameter, value: str) -> str | Path:
+    """`yaml`/`json`, else a directory (checked as click checks one: an existing file there is an error)."""
+    if value in FORMATS:
+        return value
+    return click.Path(file_okay=False, path_type=Path).convert(value, param, ctx)
 
 
 @click.command("render")
@@ -16,25 +24,16 @@ from forge.verbs.render import preview
 @profile_options
 @build_arg_option
 @namespace_option
-@click.option(
-    "-o", "--output", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
-    help="Write DIR/<build name>/<template path> instead of printing.",
-)
+@click.option("-o", "--output", metavar="yaml|json|DIR", default="yaml", callback=_format_or_dir,
+              help="Print YAML (default) or JSON (a v1 List), or write DIR/<build name>/<template path>.")
 @click.option("--kube-version", metavar="VERSION", help="Validate against this Kubernetes version (e.g. 1.33).")
-def render_command(
-    path: Path,
-    canary: bool,
-    profile: str | None,
-    overrides: dict[str, Any],
-    build_args: dict[str, str],
-    namespace: str | None,
-    output: Path | None,
-    kube_version: str | None,
-) -> None:
+def render_command(path: Path, canary: bool, profile: str | None, overrides: dict[str, Any], build_args: dict[str, str],
+                   namespace: str | None, output: str | Path, kube_version: str | None) -> None:
     """Render and validate the Kubernetes manifests of the services under PATH (default: the current directory).
 
     No Docker and no cluster are needed: image references carry the version computed from the sources.
-    Nothing is written unless every template renders and every manifest validates.
+    Nothing is written unless every template renders and every manifest validates. A directory named like a
+    format is written as ./json or ./yaml.
 
     \b
     Examples:
@@ -42,7 +41,11 @@ def render_command(
       forge render qotm --canary                            # the canary build of qotm
       forge render qotm --set profiles.default.replicas=3   # override a service.yaml value
       forge render . -o build/manifests                     # write files instead of printing
+      forge render qotm -o json                             # one JSON document (a v1 List), for scripts
     """
-    preview(path, profile=profile, canary=canary, overrides=overrides, build_args=build_args, namespace=namespace,
-            output=output, kube_version=kube_version, say=lambda text: click.echo(text, nl=False),
-            note=lambda line: click.echo(line, err=True))
+    from forge.verbs.render import RenderRequest, render
+
+    request = RenderRequest(path=path, profile=profile, canary=canary, overrides=overrides, build_args=build_args,
+                            namespace=namespace, output_dir=output if isinstance(output, Path) else None,
+                            kube_version=kube_version)
+    render(request, run_context(product=True, output="json" if output == "json" else "text"))

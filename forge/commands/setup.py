@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from forge.verbs.setup import setup
+from forge.commands.options import run_context
 
 
 def can_prompt() -> bool:
@@ -53,6 +53,8 @@ def setup_command(directory: Path | None, registry: str | None, namespace: str |
       forge setup --yes --pod-security warn         # admit non-compliant pods, with a warning
       forge setup --registry docker.io/alice --skip-cluster --yes   # after `docker login`
     """
-    setup(directory, registry=registry, namespace=namespace, concurrency=concurrency, context=context,
-          skip_cluster=skip_cluster, ask=_ask if can_prompt() and not yes else None, say=click.echo,
-          pod_security=pod_security)
+    from forge.verbs.setup import SetupRequest, setup
+
+    request = SetupRequest(directory, registry, namespace, concurrency, skip_cluster, pod_security,
+                           ask=_ask if can_prompt() and not yes else None)
+    setup(request, run_context(context))

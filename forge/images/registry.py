@@ -11,9 +11,11 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
+import docker.auth
 import requests
 
 from forge.errors import ForgeError
+from forge.network import describe_error
 
 # What a HEAD on a manifest accepts: Docker v2 schema 2 images and lists, and OCI images and indexes.
 MANIFEST_TYPES = ", ".join(
@@ -27,8 +29,6 @@ MANIFEST_TYPES = ", ".join(
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
-_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")(]+)")
-_OS_ERROR = re.compile(r"Error\(-?\d+, '([^']+)'\)")  # e.g. FileNotFoundError(2, 'No such file or directory')
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,6 @@ def parse_reference(ref: str) -> Reference:
     last = ref.rsplit("/", 1)[-1]
     if ":" in last:
         name, tag = ref.rsplit(":", 1)
-    import docker.auth  # here, not at the top: `forge canary status` uses describe_error without Docker
-
     host, repository = docker.auth.split_repo_name(name)
     if host == DOCKER_HUB and "/" not in repository:
         repository = f"library/{repository}"
@@ -177,21 +175,3 @@ class Registry:
         except docker.errors.DockerException as exc:
             raise ForgeError(f"registry {self.host}: cannot read Docker's credentials: {exc}") from exc
         return {k.lower(): v for k, v in found.items() if isinstance(v, str)}
-
-
-def describe_error(exc: BaseException) -> str:
-    """The readable part of a requests/urllib3/docker error, e.g. `Connection refused`."""
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "TLS handshake failed (a plain-HTTP registry must be on localhost, 127.x or *.local)"
-    if isinstance(exc, requests.Timeout):
-        return "timed out"
-    if isinstance(exc, requests.exceptions.InvalidSchema | requests.exceptions.MissingSchema):
-        return "not an http:// or https:// URL"
-    if isinstance(exc, requests.exceptions.InvalidURL):
-        return "not a valid URL"
-    text = str(exc)
-    match = _ERRNO.search(text) or _OS_ERROR.search(text)
-    if match:
-        return match.group(1).strip()
-    first = text.strip().splitlines()[0] if text.strip() else ""
-    return first[:200] if first and "Error(" not in first else "failed"  # never a library's class name

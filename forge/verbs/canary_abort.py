@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from forge.cluster.kube import ObjectRef
 from forge.cluster.listing import deployed
 from forge.cluster.prune import delete_build
 from forge.config.profiles import CANARY
-from forge.verbs.deploy import REAL, Backends, Say, Target
+from forge.context import Context
 
 
-def abort(service: str, target: Target, say: Say, backends: Backends = REAL) -> list[ObjectRef]:
+@dataclass(frozen=True)
+class AbortRequest:
+    service: str
+
+
+def abort(req: AbortRequest, ctx: Context) -> list[ObjectRef]:
     """The objects deleted."""
-    cluster = target.connect_here(backends)
-    say(cluster.target())
-    inv = deployed(cluster, service, CANARY)
-    say(f"deleting {inv.build_name} (version {inv.version})")
-    return delete_build(cluster, inv, say)
+    cluster = ctx.cluster()
+    ctx.out.info(cluster.target())
+    inv = deployed(cluster, req.service, CANARY)
+    ctx.out.info(f"deleting {inv.build_name} (version {inv.version})")
+    return delete_build(cluster, inv, ctx.out)

@@ -3,31 +3,42 @@
 from __future__ import annotations
 
 import dataclasses
-import os
+from dataclasses import dataclass
 from pathlib import Path
 
+from forge.cluster import DEFAULT_TIMEOUT
 from forge.cluster.apply import Applied, apply, prepare
 from forge.cluster.inventory import Inventory
 from forge.cluster.listing import deployed
 from forge.cluster.prune import delete_build
+from forge.cluster.rollout import finish
 from forge.config.profiles import CANARY
 from forge.config.workspace import load_workspace
+from forge.context import Context
 from forge.errors import ForgeError
 from forge.model import Build, Image
 from forge.plan import plan
-from forge.verbs.deploy import REAL, Backends, Say, Target, finish, reach, render_and_validate
+from forge.verbs.render import render_and_validate
 
 
-def promote(service: str, path: Path, target: Target, *, profile: str | None, timeout: float, say: Say,
-            backends: Backends = REAL) -> Applied:
+@dataclass(frozen=True)
+class PromoteRequest:
+    service: str
+    path: Path = Path(".")  # the workspace or service directory holding SERVICE's templates
+    profile: str | None = None  # the stable profile to promote into (default: as deploy picks it, ignoring CANARY)
+    timeout: float = DEFAULT_TIMEOUT
+
+
+def promote(req: PromoteRequest, ctx: Context) -> Applied:
     """Deploy the canary's images and version as the stable profile, wait, then delete the canary."""
+    service, path = req.service, req.path
     workspace = load_workspace(path)
-    cluster, kube_version = reach(target, workspace, backends, say)
+    cluster, kube_version = ctx.reach(workspace)
     canary = deployed(cluster, service, CANARY)
-    stable_env = {k: v for k, v in os.environ.items()
+    stable_env = {k: v for k, v in ctx.env.items()
                   if k != "CANARY" and not (k == "FORGE_PROFILE" and v == CANARY)}
     builds = [
-        b for b in plan(path, profile=profile, namespace=cluster.namespace, registry=workspace.registry,
+        b for b in plan(path, profile=req.profile, namespace=cluster.namespace, registry=workspace.registry,
                         env=stable_env, workspace=workspace)
         if b.service.name == service
     ]
@@ -37,12 +48,12 @@ def promote(service: str, path: Path, target: Target, *, profile: str | None, ti
         raise ForgeError(f"{service}: cannot promote the canary onto itself",
                          hint="pass --profile for the stable profile")
     build = with_images_of(builds[0], canary)
-    say(f"promoting {canary.build_name} (version {canary.version}) to {build.name} (profile {build.profile})")
-    pairs = render_and_validate([build], kube_version, say)
-    results = apply(cluster, prepare(cluster, pairs), say)
-    finish(cluster, results, timeout, say, backends.poll)
-    say(f"deleting {canary.build_name}")
-    delete_build(cluster, canary, say)
+    ctx.out.info(f"promoting {canary.build_name} (version {canary.version}) to {build.name} (profile {build.profile})")
+    pairs = render_and_validate([build], kube_version, ctx.out)
+    results = apply(cluster, prepare(cluster, pairs), ctx.out)
+    finish(cluster, results, req.timeout, ctx.out, ctx.backends.poll)
+    ctx.out.info(f"deleting {canary.build_name}")
+    delete_build(cluster, canary, ctx.out)
     return results[0]
 
 

@@ -9,16 +9,20 @@ straight to the raw metrics, so any Prometheus that scrapes Envoy works, with or
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import requests
+from forge.context import Context
+from forge.prometheus import Query
 
-from forge.errors import ForgeError
-from forge.images.registry import describe_error
 
-Query = Callable[[str], list[dict[str, Any]]]  # PromQL instant query -> the API's data.result
+@dataclass(frozen=True)
+class StatusRequest:
+    service: str
+    prometheus: str  # base URL (--prometheus, else $FORGE_PROMETHEUS_URL)
+    window: str = "1m"
+    max_p95_ratio: float | None = None
+    max_error_rate: float | None = None
 
 
 @dataclass
@@ -80,26 +84,13 @@ def queries(service: str, window: str) -> dict[str, str]:
     }
 
 
-def prometheus(url: str, timeout: float = 10) -> Query:
-    """An instant-query function for the Prometheus at `url`; ForgeError when it cannot answer."""
-    base = url.rstrip("/")
-
-    def query(promql: str) -> list[dict[str, Any]]:
-        try:
-            resp = requests.get(f"{base}/api/v1/query", params={"query": promql}, timeout=timeout)
-        except requests.RequestException as exc:
-            raise ForgeError(f"Prometheus at {base} is unreachable: {describe_error(exc)}", detail=str(exc)) from exc
-        try:
-            body = resp.json()
-        except ValueError:
-            raise ForgeError(f"Prometheus at {base}: answered {resp.status_code} without JSON", resp.text[:2000],
-                             hint="is it Prometheus?") from None
-        if body.get("status") != "success":
-            raise ForgeError(f"Prometheus at {base}: query failed: {body.get('errorType')}: {body.get('error')}",
-                             detail=promql)
-        return body["data"]["result"]
-
-    return query
+def status(req: StatusRequest, ctx: Context) -> Status:
+    """`forge canary status`: print the comparison (a table, or JSON with --output json) and return it; the caller
+    exits 1 when a check failed (`Status.ok`)."""
+    found = judge(collect(req.service, ctx.backends.prometheus(req.prometheus), req.window),
+                  max_p95_ratio=req.max_p95_ratio, max_error_rate=req.max_error_rate)
+    ctx.out.result(render_table(found), {"prometheus": req.prometheus, **found.to_json()})
+    return found
 
 
 def collect(service: str, query: Query, window: str = "1m") -> Status:

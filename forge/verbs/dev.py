@@ -13,7 +13,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,10 +23,10 @@ from forge.cluster.inventory import Inventory
 from forge.cluster.logs import follow
 from forge.config.discover import discover, enclosing_service, is_skipped_dir
 from forge.config.workspace import display_path, load_workspace
+from forge.context import Context
 from forge.errors import ForgeError
 from forge.verbs.deploy import DeployRequest, deploy
 
-Say = Callable[[str], None]
 Snapshot = dict[str, tuple[int, int]]  # path -> (mtime_ns, size)
 SETTLE_SECONDS = 0.3  # an editor's save can touch several files: wait until they stop changing
 
@@ -86,13 +86,19 @@ def wait_for_change(roots: Sequence[Path], before: Snapshot, interval: float, st
     return []
 
 
+@dataclass(frozen=True)
+class DevRequest:
+    deploy: DeployRequest
+    interval: float = 1.0  # seconds between looks at the files
+    max_deploys: int | None = None  # stop after N deploys (scripts, tests); None: until Ctrl-C
+
+
 @dataclass
 class DevLoop:
     """One `forge dev` session: deploys, log followers, the builds left deployed."""
 
     request: DeployRequest
-    say: Say
-    complain: Say  # errors (stderr)
+    ctx: Context
     interval: float = 1.0
     tail: int = 20
     deployed: list[Applied] = field(default_factory=list)
@@ -108,43 +114,44 @@ class DevLoop:
             started = time.monotonic()
             try:
                 self.deploying = True
-                self.deployed = deploy(self.request, self.say)
+                self.deployed = deploy(self.request, self.ctx)
                 self.deploying = False
                 took = time.monotonic() - (changed_at or started)
                 since = "after the change" if changed_at else "after the start"
-                self.say(f"dev: {', '.join(r.build.name for r in self.deployed)} ready {took:.1f} s {since}")
+                self.ctx.out.info(f"dev: {', '.join(r.build.name for r in self.deployed)} ready {took:.1f} s {since}")
             except ForgeError as exc:
                 self.deploying = False
-                self.complain(f"error: {exc}")
-                self.say("dev: fix it and save; forge deploys again")
+                self.ctx.out.error(exc)
+                self.ctx.out.info("dev: fix it and save; forge deploys again")
             count += 1
             if max_deploys is not None and count >= max_deploys:
                 break
             self._follow_logs()
             shown = ", ".join(display_path(r) for r in roots)
-            self.say(f"dev: watching {shown} (Ctrl-C stops and leaves the deployment)")
+            self.ctx.out.info(f"dev: watching {shown} (Ctrl-C stops and leaves the deployment)")
             changed = wait_for_change(roots, before, self.interval, stop)
             self._logs_stop.set()
             if changed:
                 changed_at = time.monotonic()
                 more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
-                self.say(f"dev: changed {', '.join(display_path(Path(p)) for p in changed[:3])}{more}; deploying")
+                shown = ", ".join(display_path(Path(p)) for p in changed[:3])
+                self.ctx.out.info(f"dev: changed {shown}{more}; deploying")
 
     def _follow_logs(self) -> None:
         """Stream the deployed builds' pod logs in the background until the next change."""
         self._logs_stop = threading.Event()
         if not self.deployed:
             return
-        cluster = self.request.target.connect(load_workspace(self.request.path), self.request.backends)
+        cluster = self.ctx.cluster(load_workspace(self.request.path))
         for result in self.deployed:
             inv = Inventory.of(result.build, [])
             threading.Thread(target=self._logs, args=(cluster, inv, self._logs_stop), daemon=True).start()
 
     def _logs(self, cluster: ClusterAPI, inv: Inventory, stop: threading.Event) -> None:
         try:
-            follow(cluster, inv, self.say, tail=self.tail, stop=stop)
+            follow(cluster, inv, self.ctx.out, tail=self.tail, stop=stop)
         except ForgeError as exc:
-            self.complain(f"note: no logs for {inv.build_name}: {exc}")
+            self.ctx.out.note(f"no logs for {inv.build_name}: {exc}")
 
     def farewell(self) -> list[str]:
         """What is left deployed and how to remove it."""
@@ -159,9 +166,9 @@ class DevLoop:
         return lines
 
 
-def dev(request: DeployRequest, say: Say, complain: Say, *, interval: float, max_deploys: int | None) -> None:
-    """`forge dev`: the loop until Ctrl-C (or `max_deploys` deploys), then what is left deployed (to `complain`)."""
-    loop = DevLoop(request, say, complain, interval=interval)
+def dev(req: DevRequest, ctx: Context) -> None:
+    """`forge dev`: the loop until Ctrl-C (or `max_deploys` deploys), then what is left deployed (on stderr)."""
+    loop = DevLoop(req.deploy, ctx, interval=req.interval)
     stop = threading.Event()
 
     def interrupt(*_: object) -> None:
@@ -173,12 +180,12 @@ def dev(request: DeployRequest, say: Say, complain: Say, *, interval: float, max
 
     previous = signal.signal(signal.SIGINT, interrupt)
     try:
-        loop.run(stop, max_deploys)
+        loop.run(stop, req.max_deploys)
     except KeyboardInterrupt:
         stop.set()
     finally:
         signal.signal(signal.SIGINT, previous)
     if stop.is_set():
-        complain("dev: stopped")
+        ctx.out.aside("dev: stopped")
     for line in loop.farewell():
-        complain(line)
+        ctx.out.aside(line)

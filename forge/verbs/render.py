@@ -1,38 +1,56 @@
-"""`forge render`: the manifests a deploy would apply, printed or written to files, without Docker or a cluster."""
+"""`forge render`: the manifests a deploy would apply, printed or written to files, without Docker or a cluster.
+
+`render_and_validate` is the render step of `forge deploy` and `forge canary promote` too.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from forge.config.workspace import display_path
+from forge.context import Context
 from forge.errors import ForgeError
-from forge.manifests.render import dump_documents, render
+from forge.manifests.render import dump_documents
+from forge.manifests.render import render as render_manifests
 from forge.manifests.validate import validate
-from forge.model import Manifest
-from forge.plan import plan
+from forge.model import Build, Manifest
+from forge.output import Output
+from forge.plan import PlanRequest, plan
 
-Say = Callable[[str], None]
+
+@dataclass(frozen=True)
+class RenderRequest(PlanRequest):
+    namespace: str | None = None
+    output_dir: Path | None = None  # write DIR/<build name>/<template path> instead of printing
+    kube_version: str | None = None
 
 
-def preview(path: Path, *, profile: str | None, canary: bool, overrides: Mapping[str, Any],
-            build_args: Mapping[str, str], namespace: str | None, output: Path | None, kube_version: str | None,
-            say: Say, note: Say) -> list[Manifest]:
-    """Render and validate; print the documents with `say`, or write them under `output` (nothing is written unless
-    every template renders and every manifest validates). Warnings and the summary go to `note`."""
-    builds = plan(path, profile=profile, canary=canary, namespace=namespace, overrides=overrides,
-                  build_args=build_args)
-    manifests = render(builds)
-    for warning in validate(manifests, kube_version):
-        note(f"warning: {warning}")
-    if output is None:
-        say(printable(manifests))
+def render(req: RenderRequest, ctx: Context) -> list[Manifest]:
+    """Render and validate; print the documents (YAML, or a v1 List as JSON with --output json), or write them under
+    `output_dir` (nothing is written unless every template renders and every manifest validates)."""
+    builds = plan(req.path, profile=req.profile, canary=req.canary, namespace=req.namespace, overrides=req.overrides,
+                  build_args=req.build_args, env=ctx.env)
+    manifests = [m for _, found in render_and_validate(builds, req.kube_version, ctx.out) for m in found]
+    if req.output_dir is None:
+        ctx.out.result(printable(manifests), {"apiVersion": "v1", "kind": "List", "items": [m.doc for m in manifests]},
+                       newline=False)
         return manifests
-    files = output_files(manifests, output)
+    files = output_files(manifests, req.output_dir)
     write_files(files)
-    note(f"wrote {len(manifests)} objects in {len(files)} files under {display_path(output)}")
+    ctx.out.info(f"wrote {len(manifests)} objects in {len(files)} files under {display_path(req.output_dir)}")
     return manifests
+
+
+def render_and_validate(builds: Sequence[Build], kube_version: str | None,
+                        out: Output) -> list[tuple[Build, list[Manifest]]]:
+    """Each build with its rendered, validated manifests (validation warnings printed); ForgeError on a problem."""
+    manifests = render_manifests(builds)
+    for warning in validate(manifests, kube_version):
+        out.warn(warning)
+    return [(b, [m for m in manifests if m.build is b]) for b in builds]
 
 
 def output_files(manifests: list[Manifest], output: Path) -> dict[Path, list[dict[str, Any]]]:

@@ -8,54 +8,63 @@ Nothing is written or labelled unless every check passed. forge.yaml gets only `
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from forge.cluster import kube, podsecurity
+from forge.cluster import ClusterAPI, podsecurity
+from forge.cluster.kube import kubeconfig_paths
 from forge.config.schema import check
 from forge.config.workspace import CONFIG_NAME, SCHEMA, display_path, find_config, read_yaml_mapping
+from forge.context import Context
 from forge.errors import ForgeError, UsageError
-from forge.images.builders import connect_engine
-from forge.images.engine import DockerEngine
-from forge.images.registry import Registry, registry_host
+from forge.images import ImageEngine, ImageStore
 from forge.model import Container, Image, Workspace
-from forge.progress import PlainReporter
+from forge.progress import NullReporter
 
 CHECK_IMAGE = "forge-setup-check"  # repository of the tiny image pushed to prove the registry accepts pushes
 CHECK_TAG = "1"
 _CHECK_DOCKERFILE = "FROM scratch\nCOPY forge-setup-check.txt /\n"
 _HEADER = "# forge workspace settings (written by `forge setup`; credentials stay in Docker's store: `docker login`)\n"
-Say = Callable[[str], None]
 Ask = Callable[[str, Any, Any], Any]  # (prompt, default, str or a range of ints) -> the answer (asked on a terminal)
 CONCURRENCY = range(1, 65)
 
 
-def setup(directory: Path | None, *, registry: str | None, namespace: str | None, concurrency: int | None,
-          context: str | None, skip_cluster: bool, ask: Ask | None, say: Say, pod_security: str = "enforce") -> Path:
-    """Check, label the namespace (`pod_security`: warn, enforce or off; only when the cluster was checked), then
-    write forge.yaml; its path. Values not given: asked (`ask`), else the current forge.yaml's, the cluster's
-    advertised registry, the defaults."""
-    target = _target(directory)
+@dataclass(frozen=True)
+class SetupRequest:
+    directory: Path | None = None  # where forge.yaml goes (default: the workspace's forge.yaml, else here)
+    registry: str | None = None
+    namespace: str | None = None
+    concurrency: int | None = None
+    skip_cluster: bool = False
+    pod_security: str = "enforce"  # enforce, warn or off
+    ask: Ask | None = None  # asks for the values not given (on a terminal, without --yes); None: ask nothing
+
+
+def setup(req: SetupRequest, ctx: Context) -> Path:
+    """Check, label the namespace (only when the cluster was checked), then write forge.yaml; its path. Values not
+    given: asked (`req.ask`), else the current forge.yaml's, the cluster's advertised registry, the defaults. The
+    cluster is the target's context (--context), the namespace its own unless -n names one."""
+    target = _target(req.directory)
     current = read_yaml_mapping(target) if target.is_file() else {}
     check(current, SCHEMA, display_path(target))
 
-    engine = connect_engine()
-    say(f"docker: engine {engine.version()} answers; builds with {engine.builder()}")
-    cluster, advertised = (None, None) if skip_cluster else _check_cluster(context, say)
+    engine = ctx.engine()
+    ctx.out.info(f"docker: engine {engine.version()} answers; builds with {engine.builder()}")
+    cluster, advertised = (None, None) if req.skip_cluster else _check_cluster(ctx)
 
-    registry = _value(registry, "Registry (host[:port][/path])", current.get("registry") or advertised, ask)
+    registry = _value(req.registry, "Registry (host[:port][/path])", current.get("registry") or advertised, req.ask)
     if not registry:
         raise UsageError("no registry", hint="pass --registry HOST[:PORT][/PATH], e.g. --registry localhost:5001")
-    namespace = _value(namespace, "Default namespace (empty: the context's)", current.get("namespace"), ask)
-    concurrency = _value(concurrency, "Parallel builds", current.get("concurrency", Workspace.concurrency), ask,
-                         kind=CONCURRENCY)
+    namespace = _value(req.namespace, "Default namespace (empty: the context's)", current.get("namespace"), req.ask)
+    concurrency = _value(req.concurrency, "Parallel builds", current.get("concurrency", Workspace.concurrency),
+                         req.ask, kind=CONCURRENCY)
     _check_option("registry", registry)
     settings = {**current, "registry": registry, "concurrency": concurrency}
     if namespace:
@@ -63,13 +72,13 @@ def setup(directory: Path | None, *, registry: str | None, namespace: str | None
         settings["namespace"] = namespace
     check(settings, SCHEMA, display_path(target))
 
-    check_push(registry, engine)
-    say(f"registry: {registry} accepted a push of {CHECK_IMAGE}:{CHECK_TAG}")
-    if cluster and pod_security != "off":
-        say(podsecurity.restrict(cluster, namespace or cluster.namespace, pod_security))
+    check_push(registry, engine, ctx.store(registry))
+    ctx.out.info(f"registry: {registry} accepted a push of {CHECK_IMAGE}:{CHECK_TAG}")
+    if cluster and req.pod_security != "off":
+        ctx.out.info(podsecurity.restrict(cluster, namespace or cluster.namespace, req.pod_security))
     write_atomically(target, _HEADER + yaml.safe_dump(settings, sort_keys=False))
-    say(f"wrote {display_path(target)}: " + ", ".join(f"{k}: {settings[k]}" for k in
-                                                            ("registry", "namespace", "concurrency") if k in settings))
+    ctx.out.info(f"wrote {display_path(target)}: " + ", ".join(
+        f"{k}: {settings[k]}" for k in ("registry", "namespace", "concurrency") if k in settings))
     return target
 
 
@@ -91,26 +100,26 @@ def _value(given: Any, prompt: str, default: Any, ask: Ask | None, kind: Any = s
     return ask(prompt, default, kind) or None
 
 
-def _check_cluster(context: str | None, say: Say) -> tuple[kube.Cluster | None, str | None]:
+def _check_cluster(ctx: Context) -> tuple[ClusterAPI | None, str | None]:
     """Prove the cluster answers (when a kubeconfig exists); returns it and the local registry it advertises."""
-    paths = kube.kubeconfig_paths()
+    paths = kubeconfig_paths()
     if not any(Path(os.path.expanduser(p)).is_file() for p in paths.split(os.pathsep) if p):
-        say(f"cluster: no kubeconfig at {paths} (not checked; forge deploy will need one)")
+        ctx.out.info(f"cluster: no kubeconfig at {paths} (not checked; forge deploy will need one)")
         return None, None
-    cluster = kube.connect(context=context)
+    cluster = ctx.backends.connect(context=ctx.target.context)
     version = cluster.server_version()
     advertised = cluster.local_registry()
     note = f"; it advertises the local registry {advertised}" if advertised else ""
-    say(f"cluster: context {cluster.context} at {cluster.server} answers (Kubernetes {version}){note}")
+    ctx.out.info(f"cluster: context {cluster.context} at {cluster.server} answers (Kubernetes {version}){note}")
     return cluster, advertised
 
 
-def check_push(registry: str, engine: DockerEngine) -> None:
+def check_push(registry: str, engine: ImageEngine, store: ImageStore | None) -> None:
     """Build the tiny check image locally, push it, read it back through the registry API, drop the local tag."""
-    reg = Registry(registry_host(registry))
-    reg.ping()
+    assert store is not None  # a registry is given
+    store.ping()
     image_ref = f"{registry}/{CHECK_IMAGE}:{CHECK_TAG}"
-    quiet = PlainReporter(io.StringIO())  # the build error, if any, carries the output
+    quiet = NullReporter()  # the build error, if any, carries the output
     with tempfile.TemporaryDirectory(prefix="forge-setup-") as tmp:
         context = Path(tmp)
         (context / "Dockerfile").write_text(_CHECK_DOCKERFILE)
@@ -122,7 +131,7 @@ def check_push(registry: str, engine: DockerEngine) -> None:
             engine.push(image, quiet)
         finally:
             engine.untag(image_ref)  # only our own tag; a leftover is harmless
-    if not reg.has_image(image_ref):
+    if not store.has_image(image_ref):
         raise ForgeError(f"registry {registry}: pushed {image_ref} but the registry does not list it")
 
 

@@ -151,13 +151,16 @@ def forge_cli() -> Callable[..., Result]:
 
 
 def ensure(images, *, registry, concurrency, client, out):
-    """forge.images.engine.ensure_images with the real engine behind `client` (a DockerClient or its low-level API)
+    """forge.images.ensure.ensure_images with the real engine behind `client` (a DockerClient or its low-level API)
     and the real registry at `registry` (None: none)."""
-    from forge.images.engine import DockerEngine, ensure_images
+    from forge.images.engine import DockerEngine
+    from forge.images.ensure import ensure_images
     from forge.images.registry import registry_store
+    from forge.progress import reporter
 
-    return ensure_images(images, engine=DockerEngine(getattr(client, "api", client)), store=registry_store(registry),
-                         concurrency=concurrency, out=out)
+    with reporter(out) as progress:
+        return ensure_images(images, engine=DockerEngine(getattr(client, "api", client)),
+                             store=registry_store(registry), concurrency=concurrency, progress=progress)
 
 
 # ---- docker tier (engineer B): images with unique names, since tests share one engine and one registry ----

@@ -10,7 +10,8 @@
   demand.
 - `FakeDockerAPI` (the low-level Docker client, as far as choosing a builder needs it: ping, version, build) and
   `FakeBuildx` (forge.images.buildkit's process seam: a `docker buildx build` that replays given output lines).
-- `backends(...)`: a forge.verbs.deploy.Backends wired to them.
+- `backends(...)`: a forge.context.Backends wired to them; `recording(...)`: a run context whose Output keeps every
+  line printed (`Lines`), for the verbs' tests.
 
 What they answer is checked against the real thing: the same behaviours run against a real API server in
 tests/forge/test_deploy_cluster.py (cluster tier) and against the real engine and registry in tests/forge/test_build.py.
@@ -20,7 +21,9 @@ from __future__ import annotations
 
 import copy
 import functools
+import io
 import itertools
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,10 +32,11 @@ from typing import Any, TypeVar
 import docker.errors
 
 from forge.cluster.kube import ApiError, ResourceType
+from forge.context import REAL, Backends, Context, Target
 from forge.errors import ForgeError
 from forge.model import Image
+from forge.output import Output
 from forge.progress import Reporter
-from forge.verbs.deploy import Backends
 
 F = TypeVar("F", bound=Callable[..., Any])
 FAIL_ANNOTATION = "shopbox.test/fail"
@@ -357,7 +361,7 @@ class FakeEngine:
 
 
 def backends(api: FakeAPIServer, engine: FakeEngine) -> Backends:
-    """forge.verbs.deploy.Backends wired to the fakes; the rollout is polled every 10 ms."""
+    """forge.context.Backends wired to the fakes; the rollout is polled every 10 ms."""
     def store(registry: str | None) -> FakeRegistry | None:
         if registry is None:
             return None
@@ -365,6 +369,43 @@ def backends(api: FakeAPIServer, engine: FakeEngine) -> Backends:
         return engine.registry
 
     return Backends(connect=api.connect, engine=lambda: engine, store=store, poll=0.01)
+
+
+class Lines(io.TextIOBase):
+    """A stream that keeps what is written to it, one item per line printed (a message of several lines, such as a
+    crash loop's last log lines, stays one item)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.lines.append(text.removesuffix("\n"))
+        return len(text)
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+
+@dataclass
+class Recording:
+    """A run context whose Output prints into `stdout` and `stderr` (Lines)."""
+
+    ctx: Context
+    stdout: Lines
+    stderr: Lines
+
+
+def recording(backend: Backends = REAL, *, target: Target | None = None, env: Mapping[str, str] | None = None,
+              **output: bool) -> Recording:
+    """A run context on `backend` whose Output (options: product, json_output, quiet, verbose) is recorded."""
+    stdout, stderr = Lines(), Lines()
+    out = Output(stdout=stdout, stderr=stderr, **output)
+    ctx = Context(out=out, target=target or Target(), backends=backend, env=os.environ if env is None else env)
+    return Recording(ctx, stdout, stderr)
 
 
 @dataclass

@@ -13,7 +13,8 @@ import pytest
 from forge.errors import ForgeError, UsageError
 from forge.images.builders import buildx_version, connect_engine
 from forge.images.buildkit import BuildxEngine, buildx_command
-from forge.images.engine import DockerEngine, ensure_images
+from forge.images.engine import DockerEngine
+from forge.images.ensure import ensure_images
 from forge.model import BuildSecret, Container, Image
 from forge.progress import PlainReporter
 from tests.forge.fakes import FakeBuildx, FakeDockerAPI, FakeRegistry
@@ -261,7 +262,7 @@ def test_the_classic_builder_refuses_what_needs_buildkit(tmp_path: Path, dockerf
     engine = DockerEngine(api, classic=("docker buildx is not available", "install the Docker buildx CLI plugin"))
     registry = FakeRegistry(host="localhost:5001")
     with pytest.raises(ForgeError) as err:
-        ensure_images([image], engine=engine, store=registry, concurrency=1, out=io.StringIO())
+        ensure_images([image], engine=engine, store=registry, concurrency=1, progress=PlainReporter(io.StringIO()))
     assert str(err.value) == (
         f"build of {image.ref} ({image.container.dockerfile}) needs BuildKit ({need}) but forge builds with the "
         "classic builder: docker buildx is not available (install the Docker buildx CLI plugin)")

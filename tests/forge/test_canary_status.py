@@ -17,8 +17,8 @@ import requests
 from click.testing import CliRunner
 
 from forge.cli import main
-from forge.commands import canary as canary_cmd
-from forge.verbs.canary_status import collect, judge, prometheus, queries, render_table
+from forge.prometheus import prometheus
+from forge.verbs.canary_status import collect, judge, queries, render_table
 from tests.platform.fixtures import require
 from tests.platform.procs import free_port, running, wait_for
 
@@ -155,14 +155,14 @@ def forge(*args: str):
     ({}, ["--max-error-rate", "0.05"], 1),  # no data: a gate cannot pass
 ])
 def test_exit_codes(monkeypatch, data, thresholds, code):
-    monkeypatch.setattr(canary_cmd, "prometheus", lambda url: canned("qotm", **data))
+    monkeypatch.setattr("forge.prometheus.prometheus", lambda url: canned("qotm", **data))
     result = forge("qotm", "--prometheus", "http://prometheus.test", *thresholds)
     assert result.exit_code == code, result.output
 
 
 @pytest.mark.unit
 def test_json_output(monkeypatch):
-    monkeypatch.setattr(canary_cmd, "prometheus", lambda url: canned("qotm", "30s", **HEALTHY))
+    monkeypatch.setattr("forge.prometheus.prometheus", lambda url: canned("qotm", "30s", **HEALTHY))
     result = forge("qotm", "--prometheus", "http://p.test", "--window", "30s", "-o", "json", "--max-p95-ratio", "2")
     assert result.exit_code == 1
     data = json.loads(result.output)

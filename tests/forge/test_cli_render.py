@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -152,13 +153,15 @@ def test_help_examples_work_on_the_workshop(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.chdir(Path(__file__).resolve().parents[2])
     lines = [line.split("#")[0].split() for line in forge_cli("render", "--help").stdout.splitlines()
              if line.strip().startswith("forge render")]
-    assert len(lines) == 4
+    assert len(lines) == 5
     for argv in lines:
         args = [str(tmp_path / "out") if a == "build/manifests" else a for a in argv[2:]]
         result = forge_cli("render", *args)
         assert result.exit_code == 0, (argv, result.stderr)
         if "--set" in args:
             assert "  replicas: 3\n" in result.stdout
+        if "json" in args:
+            assert {"Deployment", "Service"} <= {i["kind"] for i in json.loads(result.stdout)["items"]}
     assert (tmp_path / "out" / "qotm").is_dir()
 
 

@@ -14,13 +14,17 @@ from typing import Any
 
 import pytest
 
+from forge.context import Backends, Target
 from forge.errors import ForgeError
-from forge.verbs import deployment as deployed
-from forge.verbs.canary_abort import abort
-from forge.verbs.canary_promote import promote
-from forge.verbs.deploy import Backends, DeployRequest, Target, deploy
+from forge.verbs.canary_abort import AbortRequest, abort
+from forge.verbs.canary_promote import PromoteRequest, promote
+from forge.verbs.delete import delete
+from forge.verbs.deploy import DeployRequest, deploy
+from forge.verbs.deployment import DeploymentRequest
 from forge.verbs.dev import DevLoop
-from tests.forge.fakes import FakeAPIServer, FakeEngine, FakeRegistry, backends
+from forge.verbs.list import ListRequest, list_deployed
+from forge.verbs.url import url
+from tests.forge.fakes import FakeAPIServer, FakeEngine, FakeRegistry, Recording, backends, recording
 
 pytestmark = pytest.mark.unit
 
@@ -39,13 +43,16 @@ class World:
     backends: Backends
     said: list[str] = field(default_factory=list)
 
+    def run(self, namespace: str | None = None) -> Recording:
+        """A run context on the fakes (the environment: CANARY, FORGE_PROFILE, none), recording what is printed."""
+        return recording(self.backends, target=Target(namespace=namespace), env={})
+
     def deploy(self, path: str = ".", *, canary: bool = False, dry_run: bool = False, timeout: float = 5,
                namespace: str | None = None) -> list[str]:
-        """`forge deploy PATH`; the lines it said."""
-        self.said = []
-        request = DeployRequest(path=self.root / path, target=Target(namespace=namespace), canary=canary,
-                                dry_run=dry_run, timeout=timeout, backends=self.backends, progress=_Quiet())
-        deploy(request, self.said.append)
+        """`forge deploy PATH`; the lines it printed on stdout (also when it failed: `self.said`)."""
+        run = self.run(namespace)
+        self.said = run.stdout.lines
+        deploy(DeployRequest(path=self.root / path, canary=canary, dry_run=dry_run, timeout=timeout), run.ctx)
         return self.said
 
     def fails(self, path: str = ".", **options: Any) -> str:
@@ -72,22 +79,9 @@ class World:
         return self.api.state(NS)
 
     def listed(self) -> list[dict[str, Any]]:
-        out: list[str] = []
-        deployed.list_deployed(Target(), "json", out.append, out.append, self.backends)
-        return json.loads(out[0])
-
-
-class _Quiet:
-    """Build progress goes nowhere (a non-terminal stream)."""
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return False
+        run = recording(self.backends, json_output=True)
+        list_deployed(ListRequest(), run.ctx)
+        return json.loads(run.stdout.lines[0])
 
 
 @pytest.fixture
@@ -151,20 +145,19 @@ def test_deploy_everything(world: World):
 
 def test_url_of_a_node_port_and_of_a_cluster_ip_service(world: World):
     world.deploy("web")
-    out: list[str] = []
-    notes: list[str] = []
-    deployed.url("web", None, False, Target(), out.append, notes.append, env={}, backends=world.backends)
-    assert out == ["http://127.0.0.1:8080"]
-    assert notes == ["web is not exposed outside the cluster; first run: "
-                     f"kubectl --context fake -n {NS} port-forward service/web 8080:8080"]
+    run = recording(world.backends, env={}, product=True)
+    url(DeploymentRequest("web"), run.ctx)
+    assert run.stdout.lines == ["http://127.0.0.1:8080"]
+    assert run.stderr.lines == ["web is not exposed outside the cluster; first run: "
+                                f"kubectl --context fake -n {NS} port-forward service/web 8080:8080"]
 
     world.edit("web/k8s/deployment.yaml", "  ports:\n", "  type: NodePort\n  ports:\n")
     said = world.deploy("web")
     node_port = world.object("Service", "web")["spec"]["ports"][0]["nodePort"]
     assert f"web: reach Service/web at http://127.0.0.1:{node_port}" in said
-    out.clear()
-    deployed.url("web", None, False, Target(), out.append, notes.append, env={}, backends=world.backends)
-    assert out == [f"http://127.0.0.1:{node_port}"]
+    run = recording(world.backends, env={}, product=True)
+    url(DeploymentRequest("web"), run.ctx)
+    assert run.stdout.lines == [f"http://127.0.0.1:{node_port}"] and run.stderr.lines == []
 
 
 # ---- 2. nothing changed (test_redeploy_with_nothing_changed_builds_pushes_and_rolls_nothing) --------------------
@@ -202,9 +195,10 @@ def test_canary_beside_stable_then_promote(world: World):
     unchanged = world.object("Deployment", "web")
     assert (unchanged["metadata"]["generation"], image_of(unchanged)) == (stable["metadata"]["generation"],
                                                                          image_of(stable))
-    said: list[str] = []
-    promote("web", world.root, Target(), profile=None, timeout=5, say=said.append, backends=world.backends)
+    run = world.run()
+    promote(PromoteRequest("web", world.root, timeout=5), run.ctx)
 
+    said = run.stdout.lines
     assert f"promoting web-canary (version {version_of(canary)}) to web (profile default)" in said
     promoted = world.object("Deployment", "web")
     assert promoted["metadata"]["uid"] == stable["metadata"]["uid"]
@@ -220,21 +214,21 @@ def test_promote_without_a_canary_changes_nothing(world: World):
     world.deploy("web")
     before = world.state()
     with pytest.raises(ForgeError, match=rf"^web: no canary deployment in namespace {NS} \(context fake\)"):
-        promote("web", world.root, Target(), profile=None, timeout=5, say=print, backends=world.backends)
+        promote(PromoteRequest("web", world.root, timeout=5), world.run().ctx)
     assert world.state() == before
 
 
 def test_canary_abort_removes_only_the_canary(world: World):
     deploy_stable_and_canary(world)
     before = {k: v for k, v in world.state().items() if "canary" not in k}
-    said: list[str] = []
+    run = world.run()
 
-    abort("web", Target(), said.append, world.backends)
+    abort(AbortRequest("web"), run.ctx)
 
-    assert "  deleted Deployment/web-canary" in said and "  deleted Service/web-canary" in said
+    assert "  deleted Deployment/web-canary" in run.stdout.lines and "  deleted Service/web-canary" in run.stdout.lines
     assert world.state() == before
     with pytest.raises(ForgeError, match=rf"^web: no canary deployment in namespace {NS} "):
-        abort("web", Target(), said.append, world.backends)
+        abort(AbortRequest("web"), run.ctx)
 
 
 # ---- 5. prune (test_removed_template_is_pruned_and_nothing_else) -------------------------------------------------
@@ -349,16 +343,16 @@ def test_delete_removes_exactly_one_service_profile(world: World):
     world.deploy("web", canary=True)
     before = world.state()
     web = {"Deployment/web", "Service/web", "ConfigMap/web-conf", "ConfigMap/forge-inventory-web"}
-    said: list[str] = []
+    run = world.run()
 
-    deployed.delete("web", None, False, Target(), said.append, env={}, backends=world.backends)
+    delete(DeploymentRequest("web"), run.ctx)
 
-    assert "  deleted Deployment/web" in said
+    assert "  deleted Deployment/web" in run.stdout.lines
     after = world.state()
     assert set(before) - set(after) == web
     assert after == {k: v for k, v in before.items() if k not in web}
     with pytest.raises(ForgeError) as caught:
-        deployed.delete("web", None, False, Target(), said.append, env={}, backends=world.backends)
+        delete(DeploymentRequest("web"), run.ctx)
     assert str(caught.value) == (f"web: no default deployment in namespace {NS} (context fake); deployed profiles: "
                                  "canary (choose one with --profile or --canary)")
     assert caught.value.hint == "choose one with --profile or --canary"
@@ -367,11 +361,11 @@ def test_delete_removes_exactly_one_service_profile(world: World):
 def test_delete_leaves_objects_that_lost_forges_labels(world: World):
     world.deploy("web")
     world.object("Service", "web")["metadata"]["labels"]["forge.shopbox.io/profile"] = "mine"
-    said: list[str] = []
+    run = world.run()
 
-    deployed.delete("web", None, False, Target(), said.append, env={}, backends=world.backends)
+    delete(DeploymentRequest("web"), run.ctx)
 
-    assert "  left Service/web alone: it does not carry forge's labels for web (profile default)" in said
+    assert "  left Service/web alone: it does not carry forge's labels for web (profile default)" in run.stdout.lines
     assert world.exists("Service", "web") and not world.exists("Deployment", "web")
 
 
@@ -379,9 +373,9 @@ def test_delete_leaves_an_object_replaced_meanwhile(world: World):
     """The uid precondition: an object recreated between forge's label check and its delete is not deleted."""
     world.deploy("web")
     world.api.recreated.add(f"/api/v1/namespaces/{NS}/services/web")
-    said: list[str] = []
-    deployed.delete("web", None, False, Target(), said.append, env={}, backends=world.backends)
-    assert "  left Service/web alone: it was replaced while forge was deleting it" in said
+    run = world.run()
+    delete(DeploymentRequest("web"), run.ctx)
+    assert "  left Service/web alone: it was replaced while forge was deleting it" in run.stdout.lines
     assert world.exists("Service", "web")
 
 
@@ -454,9 +448,9 @@ def test_dev_redeploys_a_one_file_change_follows_the_logs_and_leaves_the_deploym
     for index in (0, 1):
         world.api.logs[(f"web-1-{index}", "web")] = "serving on :8080\n"
         world.api.logs[(f"web-2-{index}", "web")] = "serving on :8080, edited\n"
-    said: list[str] = []
-    request = DeployRequest(path=world.root / "web", timeout=5, backends=world.backends, progress=_Quiet())
-    loop = DevLoop(request, said.append, said.append, interval=0.05)
+    run = world.run()
+    said = run.stdout.lines
+    loop = DevLoop(DeployRequest(path=world.root / "web", timeout=5), run.ctx, interval=0.05)
     versions: list[str] = []
 
     def edit() -> None:

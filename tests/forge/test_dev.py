@@ -15,6 +15,7 @@ from forge.plan import plan
 from forge.verbs.deploy import DeployRequest
 from forge.verbs.dev import DevLoop, changes, snapshot, wait_for_change, watch_roots
 from tests.forge.conftest import write_tree
+from tests.forge.fakes import recording
 
 pytestmark = pytest.mark.unit
 
@@ -71,7 +72,7 @@ def test_a_failed_round_is_reported_and_the_loop_goes_on(sample_workspace: Path,
     rounds = iter(["ok", "broken", "ok"])
     web = applied(sample_workspace, "web", canary=True)
 
-    def fake_deploy(request: DeployRequest, say: object) -> list[Applied]:
+    def fake_deploy(request: DeployRequest, ctx: object) -> list[Applied]:
         if next(rounds) == "broken":
             from forge.errors import ForgeError
             raise ForgeError("web/k8s/deployment.yaml:6: 'dict object' has no attribute 'replicaz'")
@@ -79,8 +80,9 @@ def test_a_failed_round_is_reported_and_the_loop_goes_on(sample_workspace: Path,
 
     monkeypatch.setattr("forge.verbs.dev.deploy", fake_deploy)
     monkeypatch.setattr(DevLoop, "_follow_logs", lambda self: None)
-    said, errors = [], []
-    loop = DevLoop(DeployRequest(path=sample_workspace / "web"), said.append, errors.append, interval=0.1)
+    run = recording()
+    said, errors = run.stdout.lines, run.stderr.lines
+    loop = DevLoop(DeployRequest(path=sample_workspace / "web"), run.ctx, interval=0.1)
     main_py = sample_workspace / "web" / "app" / "main.py"
 
     def edits() -> None:
@@ -103,11 +105,11 @@ def test_a_failed_round_is_reported_and_the_loop_goes_on(sample_workspace: Path,
 
 def test_ctrl_c_during_a_deploy_says_it_may_be_partly_applied(sample_workspace: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    def interrupted(request: DeployRequest, say: object) -> list[Applied]:
+    def interrupted(request: DeployRequest, ctx: object) -> list[Applied]:
         raise KeyboardInterrupt
 
     monkeypatch.setattr("forge.verbs.dev.deploy", interrupted)
-    loop = DevLoop(DeployRequest(path=sample_workspace / "web"), print, print)
+    loop = DevLoop(DeployRequest(path=sample_workspace / "web"), recording().ctx)
     with pytest.raises(KeyboardInterrupt):
         loop.run(threading.Event())
     assert loop.farewell() == ["stopped during a deploy: it may be partly applied (`forge list` shows what is "

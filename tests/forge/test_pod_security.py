@@ -1,7 +1,7 @@
 """Pod Security "restricted" on the local control plane (tests/cluster): a namespace that enforces it admits every
 object `forge render .` produces and the plain manifests of the kubectl exercises (qotm/kubernetes/), with every
 pod created; and it refuses a pod that does not comply, so the check above can fail. `forge setup` labels the
-namespace it deploys to that way (forge/podsecurity.py)."""
+namespace it deploys to that way (forge/cluster/podsecurity.py)."""
 
 from __future__ import annotations
 

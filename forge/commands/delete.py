@@ -1,0 +1,29 @@
+"""`forge delete`: flags only; deleting is forge.verbs.delete's."""
+
+from __future__ import annotations
+
+import click
+
+from forge.commands.options import cluster_options, profile_choice, run_context, service_argument
+
+
+@click.command("delete")
+@service_argument
+@profile_choice
+@cluster_options
+def delete_command(service: str, canary: bool, profile: str | None, context: str | None,
+                   namespace: str | None) -> None:
+    """Delete exactly one deployment of SERVICE: the objects forge applied for it in one profile.
+
+    The profile is --profile or FORGE_PROFILE, else --canary or CANARY=true, else default. Only objects that still carry
+    forge's labels for that service and profile are deleted.
+
+    \b
+    Examples:
+      forge delete qotm              # the stable deployment
+      forge delete qotm --canary     # only the canary
+    """
+    from forge.verbs.delete import delete
+    from forge.verbs.deployment import DeploymentRequest
+
+    delete(DeploymentRequest(service, profile, canary), run_context(context, namespace))
