@@ -15,7 +15,8 @@ from forge.config.discover import discover, enclosing_service, names_one_service
 from forge.config.profiles import CANARY, build_name, choose_profile, has_profile, profile_values, requested_profile
 from forge.config.workspace import display_path, load_workspace
 from forge.errors import ForgeError
-from forge.images.version import combined_version, config_version, container_version
+from forge.images.version import combined_version, container_version
+from forge.manifests.sources import config_version
 from forge.model import Build, Image, Service, Workspace
 
 DEFAULT_NAMESPACE = "default"

@@ -15,15 +15,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import jinja2
-import jinja2.meta
-
-from forge.config.discover import is_service_dir, is_skipped_dir
 from forge.config.workspace import display_path
 from forge.errors import ForgeError
 from forge.images.dockerignore import included_paths
-from forge.manifests.render import environment, templates
-from forge.model import Container, Service
+from forge.model import Container
 
 LENGTH = 16  # hex characters of sha256 kept in a version
 _CHUNK = 1 << 20
@@ -41,7 +36,8 @@ def context_files(container: Container) -> list[str]:
     return sorted(Path(p).as_posix() for p in paths)
 
 
-def _hash_entry(digest: Any, root: Path, relative: str) -> None:
+def hash_entry(digest: Any, root: Path, relative: str) -> None:
+    """Add one file, directory or link of a tree to `digest` (path, kind, executable bit, content)."""
     path = root / relative
     info = os.lstat(path)
     if stat.S_ISDIR(info.st_mode):
@@ -63,7 +59,7 @@ def container_version(container: Container, build_args: Mapping[str, str]) -> st
     try:
         digest.update(b"dockerfile\0" + container.dockerfile.read_bytes() + b"\0")
         for relative in context_files(container):
-            _hash_entry(digest, container.context, relative)
+            hash_entry(digest, container.context, relative)
     except OSError as err:
         where = display_path(Path(err.filename or container.context))
         raise ForgeError(f"{where}: cannot read: {err.strerror}") from err
@@ -77,44 +73,3 @@ def combined_version(versions: Mapping[str, str]) -> str:
         return next(iter(versions.values()))
     text = "".join(f"{name}={version}\n" for name, version in sorted(versions.items()))
     return hashlib.sha256(text.encode()).hexdigest()[:LENGTH]
-
-
-def config_version(service: Service) -> str:
-    """Version of a service without containers: its effective descriptor (with --set), its k8s templates and the
-    files they include (transitively). Other files (a README, notes) do not count: editing them must not roll
-    the pods. A template that includes a computed name makes every file of the service directory count."""
-    digest = hashlib.sha256(json.dumps(service.data, sort_keys=True, default=str).encode())
-    for relative in template_sources(service):
-        _hash_entry(digest, service.root, relative)
-    return digest.hexdigest()[:LENGTH]
-
-
-def template_sources(service: Service) -> list[str]:
-    """The templates and every file they include, import or extend, as paths relative to the service dir."""
-    jinja = environment(service.root)
-    pending = [t.relative_to(service.root).as_posix() for t in templates(service)]
-    seen: set[str] = set()
-    while pending:
-        name = pending.pop()
-        if name in seen or not (service.root / name).is_file():
-            continue  # a missing include is reported by the render, with its line
-        seen.add(name)
-        try:
-            tree = jinja.parse((service.root / name).read_text(encoding="utf-8"))
-        except (jinja2.TemplateSyntaxError, UnicodeDecodeError):
-            continue  # reported by the render, with its line
-        for referenced in jinja2.meta.find_referenced_templates(tree):
-            if referenced is None:
-                return _all_files(service)
-            pending.append(referenced)
-    return sorted(seen)
-
-
-def _all_files(service: Service) -> list[str]:
-    """Every file of the service directory, nested services and caches excepted."""
-    found = []
-    for directory, dirnames, filenames in os.walk(service.root):
-        here = Path(directory)
-        dirnames[:] = sorted(d for d in dirnames if not is_skipped_dir(here / d) and not is_service_dir(here / d))
-        found += [(here / f).relative_to(service.root).as_posix() for f in sorted(filenames)]
-    return found

@@ -1,6 +1,7 @@
 """forge's module graph from its source (ast): modules, import edges, top-level units (a package such as
-forge.cluster counts as one), and cycles. `python -m tests.forge.import_graph [CHECKOUT]` prints the counts
-(the numbers issue 16 reports), e.g. for main's checkout beside this one."""
+forge.cluster counts as one), cycles, and the layers (forge/ARCHITECTURE.md): which edges go upward, from a layer
+to a later one. `python -m tests.forge.import_graph [CHECKOUT]` prints the counts (the numbers issues 16 and 23
+report), e.g. for main's checkout beside this one."""
 
 from __future__ import annotations
 
@@ -10,6 +11,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 Graph = dict[str, set[str]]
+
+# forge/ARCHITECTURE.md's layers, first to last: a module may import from its own layer and earlier ones only.
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("base", ("forge", "forge.errors", "forge.model", "forge.output", "forge.progress", "forge.network")),
+    ("config", ("forge.config",)),
+    ("images", ("forge.images",)),
+    ("manifests", ("forge.manifests",)),
+    ("cluster", ("forge.cluster", "forge.prometheus")),
+    ("plan", ("forge.plan",)),
+    ("run context", ("forge.context",)),
+    ("verbs", ("forge.verbs",)),
+    ("cli", ("forge.commands", "forge.cli", "forge.__main__")),
+]
 
 
 def modules(root: Path = ROOT) -> dict[str, Path]:
@@ -56,6 +70,22 @@ def units(edges: Graph) -> Graph:
     return merged
 
 
+def layer(name: str) -> int:
+    """The index in LAYERS of a module (the longest name that is it or a package holding it; the root package `forge`
+    holds nothing here); ValueError for a module in no layer."""
+    found = [(len(prefix), index) for index, (_, prefixes) in enumerate(LAYERS) for prefix in prefixes
+             if name == prefix or (prefix != "forge" and name.startswith(prefix + "."))]
+    if not found:
+        raise ValueError(f"{name} is in no layer: add it to LAYERS (tests/forge/import_graph.py) and ARCHITECTURE.md")
+    return max(found)[1]
+
+
+def upward(edges: Graph) -> list[tuple[str, str]]:
+    """The imports from a layer to a later one (each a stage reaching into one that builds on it)."""
+    return sorted((name, target) for name, targets in edges.items() for target in targets
+                  if layer(target) > layer(name))
+
+
 def cycle(edges: Graph) -> list[str] | None:
     """One import cycle (as a path that returns to its start), or None."""
     done: set[str] = set()
@@ -75,12 +105,19 @@ def cycle(edges: Graph) -> list[str] | None:
     return next((c for c in (visit(name, []) for name in sorted(edges)) if c), None)
 
 
+def _upward_or_unknown(edges: Graph) -> str:
+    try:
+        return str(len(upward(edges)))
+    except ValueError as err:  # an older checkout, laid out before the layers
+        return f"unknown ({err})"
+
+
 def summary(root: Path = ROOT) -> str:
     edges = graph(root)
     merged = units(edges)
     return (f"{root}: {len(edges)} modules, {sum(map(len, edges.values()))} import edges; "
             f"{len(merged)} top-level units, {sum(map(len, merged.values()))} edges between them; "
-            f"cycles: {cycle(edges) or 'none'}")
+            f"cycles: {cycle(edges) or 'none'}; upward edges: {_upward_or_unknown(edges)}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The seams hold: the real implementations and the in-memory fakes offer exactly what the interfaces declare
-(so a fake cannot drift from what forge calls), and the tree has no import cycle."""
+(so a fake cannot drift from what forge calls), the tree has no import cycle, and no module imports from a layer
+after its own (forge/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,22 @@ def test_no_import_cycles() -> None:
 
 def test_the_cycle_check_can_fail() -> None:
     assert import_graph.cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+
+
+def test_every_module_is_in_a_layer_and_imports_no_later_one() -> None:
+    edges = import_graph.graph()
+    assert import_graph.upward(edges) == []
+    assert {import_graph.layer(name) for name in edges} == set(range(len(import_graph.LAYERS)))  # all are used
+
+
+def test_the_layer_check_can_fail() -> None:
+    """The two imports issue 23 moved: an image version reading templates, canary status borrowing the registry's
+    error wording."""
+    edges = {"forge.images.version": {"forge.manifests.render"}, "forge.verbs.canary_status": {"forge.network"},
+             "forge.manifests.render": {"forge.config.workspace"}, "forge.cli": {"forge.verbs.deploy"}}
+    assert import_graph.upward(edges) == [("forge.images.version", "forge.manifests.render")]
+    with pytest.raises(ValueError, match=r"forge\.extra is in no layer"):
+        import_graph.layer("forge.extra")
 
 
 def test_the_interfaces_load_no_client() -> None:

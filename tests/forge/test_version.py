@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from forge.config.descriptor import load_service
-from forge.images.version import combined_version, config_version, container_version, context_files
+from forge.images.version import combined_version, container_version, context_files
+from forge.manifests.sources import config_version
 from forge.plan import plan
 from tests.forge.conftest import write_tree
 
