@@ -8,11 +8,9 @@ import click
 
 from forge.commands.options import output_option, run_context
 from forge.errors import UsageError
-from forge.model import DNS_LABEL
 
 PROMETHEUS_ENV = "FORGE_PROMETHEUS_URL"
-_SERVICE = re.compile(DNS_LABEL)
-_WINDOW = re.compile(r"^[1-9][0-9]*[smh]$")
+WINDOW = r"^[1-9][0-9]*[smh]$"  # a Prometheus duration
 
 
 @click.command("status")
@@ -42,9 +40,11 @@ def status_command(service: str, url: str | None, window: str, max_p95_ratio: fl
       forge canary status qotm --max-p95-ratio 1.5 --max-error-rate 0.01 && forge canary promote qotm
       forge canary status qotm -o json
     """
-    if not _SERVICE.match(service):
+    from forge.model import DNS_LABEL
+
+    if not re.match(DNS_LABEL, service):
         raise UsageError(f"{service!r} is not a service name (a DNS label such as qotm)")
-    if not _WINDOW.match(window):
+    if not re.match(WINDOW, window):
         raise UsageError(f"--window: {window!r} is not a duration like 30s, 1m or 5m")
     if not url:
         raise UsageError("no Prometheus", hint=f"pass --prometheus URL or set {PROMETHEUS_ENV}, e.g. `kubectl "

@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import click
 
 from forge.commands.options import cluster_options, profile_choice, run_context, service_argument
-
-
-@contextmanager
-def ctrl_c_sets() -> Iterator[threading.Event]:
-    """An Event that Ctrl-C sets (the follower returns within its 0.1 s tick) rather than raising wherever the main
-    thread is."""
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
-    try:
-        yield stop
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 @click.command("logs")
@@ -44,7 +27,7 @@ def logs_command(service: str, canary: bool, profile: str | None, keep_following
       forge logs qotm --canary -f       # follow the canary's pods (Ctrl-C stops)
       forge logs envoy --tail 20
     """
-    from forge.verbs.logs import LogsRequest, logs
+    from forge.verbs.logs import LogsRequest, ctrl_c_sets, logs
 
     ctx = run_context(context, namespace, product=True)
     if not keep_following:

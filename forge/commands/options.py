@@ -17,7 +17,6 @@ import click
 from click.shell_completion import CompletionItem
 
 from forge.cluster import DEFAULT_TIMEOUT
-from forge.model import DNS_LABEL
 from forge.output import Output
 
 if TYPE_CHECKING:
@@ -169,6 +168,8 @@ def build_arg_option(f: F) -> F:
 
 def dns_label(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     """A namespace or service name: a DNS-1123 label, as Kubernetes requires (checked before anything runs)."""
+    from forge.model import DNS_LABEL  # when the option is given: `forge --help` does without
+
     if value is not None and not re.match(DNS_LABEL, value):
         raise click.BadParameter(f"{value!r} is not a DNS label (lowercase letters, digits and '-', at most 63 "
                                  "characters, starting and ending with a letter or digit)")
