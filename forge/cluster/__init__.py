@@ -51,6 +51,14 @@ class ClusterAPI(Protocol):
         """Server-side apply of `body` at `path` (field manager forge, conflicts forced); the object as stored."""
         ...
 
+    def create(self, collection: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Create `body` in the collection at `collection` (POST); ApiError 409 when it exists."""
+        ...
+
+    def merge_patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A JSON merge patch of the object at `path` (what `forge setup` does to a namespace's labels)."""
+        ...
+
     def delete(self, path: str, *, uid: str | None = None) -> None:
         """Delete the object at `path` (dependents in the background); with `uid`, only that very object."""
         ...

@@ -30,6 +30,7 @@ DEFAULT_KUBECONFIG = "~/.kube/config"
 REQUEST_TIMEOUT = (5, 30)  # seconds: connect, read
 LOCAL_REGISTRY_CONFIGMAP = ("kube-public", "local-registry-hosting")  # KEP-1755
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
+MERGE_PATCH = "application/merge-patch+json"
 
 
 class ApiError(ForgeError):
@@ -214,6 +215,12 @@ class Cluster:
     def apply(self, path: str, body: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
         query = {"fieldManager": MANAGER, "force": "true", "dryRun": "All" if dry_run else None}
         return self.request("PATCH", path, query=query, body=body, content_type=APPLY_CONTENT_TYPE)
+
+    def create(self, collection: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self.request("POST", collection, body=body)
+
+    def merge_patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self.request("PATCH", path, body=body, content_type=MERGE_PATCH)
 
     def delete(self, path: str, *, uid: str | None = None) -> None:
         options: dict[str, Any] = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"}

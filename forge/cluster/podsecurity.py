@@ -9,7 +9,8 @@ before forge setup) does not comply and is refused in such a namespace; `warn` a
 
 from __future__ import annotations
 
-from forge.cluster.kube import ApiError, Cluster
+from forge.cluster import ClusterAPI
+from forge.cluster.kube import ApiError
 
 WARN = {
     "pod-security.kubernetes.io/warn": "restricted",
@@ -22,10 +23,9 @@ ENFORCE = {
 }
 MODES = {"enforce": ENFORCE, "warn": WARN}
 DOING = {"enforce": "enforcing", "warn": "warning about"}
-MERGE_PATCH = "application/merge-patch+json"
 
 
-def restrict(cluster: Cluster, namespace: str, mode: str) -> str:
+def restrict(cluster: ClusterAPI, namespace: str, mode: str) -> str:
     """Label `namespace` (created if missing) to enforce, or only warn about, Pod Security "restricted"; returns
     what was done, in one line. Other labels stay. A cluster that forbids it (no right to change namespaces) is
     told, not an error: forge still works."""
@@ -34,13 +34,13 @@ def restrict(cluster: Cluster, namespace: str, mode: str) -> str:
     try:
         existing = cluster.get(path)
         if existing is None:
-            cluster.request("POST", "/api/v1/namespaces", body={
+            cluster.create("/api/v1/namespaces", {
                 "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": labels}})
             return f"namespace {namespace}: created, {doing}"
         current = existing.get("metadata", {}).get("labels") or {}
         if all(current.get(key) == value for key, value in labels.items()):
             return f"namespace {namespace}: {doing}"
-        cluster.request("PATCH", path, body={"metadata": {"labels": labels}}, content_type=MERGE_PATCH)
+        cluster.merge_patch(path, {"metadata": {"labels": labels}})
         return f"namespace {namespace}: labelled, {doing}"
     except ApiError as exc:
         if exc.status != 403:

@@ -31,6 +31,18 @@ class ImageEngine(Protocol):
         """Push `image.ref` to its registry (with the engine's stored credentials)."""
         ...
 
+    def version(self) -> str:
+        """The engine's version, e.g. "20.10.24" (what `forge setup` says)."""
+        ...
+
+    def builder(self) -> str:
+        """Which builder builds, and why, e.g. "BuildKit (docker buildx v0.30.1)"."""
+        ...
+
+    def untag(self, ref: str) -> None:
+        """Remove the local tag `ref` (nothing when it is already gone)."""
+        ...
+
 
 class ImageStore(Protocol):
     """A registry, read-only: is it there, does it have a tag."""

@@ -2,12 +2,13 @@
 
 - `FakeAPIServer` / `FakeCluster` (forge.cluster.ClusterAPI): objects stored by API path; discovery of the kinds
   the tests use; server-side apply with uid, resourceVersion and generation as the API server keeps them; deletes
-  with uid preconditions (409) and garbage collection of owned objects; label-selector lists. A Deployment rolls out
+  with uid preconditions (409) and garbage collection of owned objects; label-selector lists; create and merge
+  patch (forge setup's namespace labels), refused with 403 on the paths in `forbidden`. A Deployment rolls out
   at once (a ReplicaSet and Ready pods), unless its pod template carries the `shopbox.test/fail` annotation of
   tests/cluster/kwok.yaml (`image-pull`, `crash`) or `pending` (pods never become Ready, for timeouts). The
   API server's check that a Deployment's selector matches its template labels is mimicked, as an `Invalid` error.
-- `FakeEngine` / `FakeRegistry` (forge.images.ImageEngine / ImageStore): builds and pushes recorded, failures on
-  demand.
+- `FakeEngine` / `FakeRegistry` (forge.images.ImageEngine / ImageStore): builds, pushes and untags recorded,
+  failures on demand.
 - `FakeDockerAPI` (the low-level Docker client, as far as choosing a builder needs it: ping, version, build) and
   `FakeBuildx` (forge.images.buildkit's process seam: a `docker buildx build` that replays given output lines).
 - `backends(...)`: a forge.context.Backends wired to them; `recording(...)`: a run context whose Output keeps every
@@ -80,6 +81,7 @@ class FakeAPIServer:
     logs: dict[tuple[str, str], str] = field(default_factory=dict)  # (pod, container) -> log; else kubelet down
     calls: list[tuple[str, str]] = field(default_factory=list)  # (verb, path) of every call that changes something
     recreated: set[str] = field(default_factory=set)  # paths someone else recreates just before forge deletes them
+    forbidden: set[str] = field(default_factory=set)  # paths this user may read but not create or change (403)
     lock: threading.RLock = field(default_factory=threading.RLock)  # forge dev follows logs in threads
     _counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -286,6 +288,28 @@ class FakeCluster:
             port.setdefault("nodePort", given.get(port.get("port")) or 30000 + next(self.api._counter))
 
     @_locked
+    def create(self, collection: str, body: dict[str, Any]) -> dict[str, Any]:
+        path = f"{collection}/{body['metadata']['name']}"
+        self._allowed(path)
+        if path in self.api.objects:
+            raise ApiError(409, "AlreadyExists", f"{path} already exists")
+        self.api.calls.append(("create", path))
+        return copy.deepcopy(self.api.put(path, copy.deepcopy(body)))
+
+    @_locked
+    def merge_patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        self._allowed(path)
+        found = self.api.objects.get(path)
+        if found is None:
+            raise ApiError(404, "NotFound", f"{path} not found")
+        self.api.calls.append(("patch", path))
+        return copy.deepcopy(self.api.put(path, _merged(found, body)))
+
+    def _allowed(self, path: str) -> None:
+        if path in self.api.forbidden:
+            raise ApiError(403, "Forbidden", f"{path}: forbidden for user fake")
+
+    @_locked
     def delete(self, path: str, *, uid: str | None = None) -> None:
         found = self.api.objects.get(path)
         if found is None:
@@ -315,6 +339,19 @@ class FakeCluster:
         yield from self.pod_logs(namespace, pod, container, tail=tail).splitlines()
 
 
+def _merged(obj: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch: mappings merge, null removes, anything else replaces."""
+    if not isinstance(patch, dict) or not isinstance(obj, dict):
+        return copy.deepcopy(patch)
+    merged = copy.deepcopy(obj)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = _merged(merged.get(key), value)
+    return merged
+
+
 @dataclass
 class FakeRegistry:
     """forge.images.ImageStore: the refs it has."""
@@ -333,12 +370,13 @@ class FakeRegistry:
 
 @dataclass
 class FakeEngine:
-    """forge.images.ImageEngine: local refs; what was built and pushed; `broken` refs fail to build."""
+    """forge.images.ImageEngine: local refs; what was built, pushed and untagged; `broken` refs fail to build."""
 
     registry: FakeRegistry | None = None
     images: set[str] = field(default_factory=set)
     built: list[str] = field(default_factory=list)
     pushed: list[str] = field(default_factory=list)
+    untagged: list[str] = field(default_factory=list)
     broken: dict[str, str] = field(default_factory=dict)  # image name -> the build error
 
     def has(self, ref: str) -> bool:
@@ -355,9 +393,21 @@ class FakeEngine:
 
     def push(self, image: Image, progress: Reporter) -> None:
         assert self.registry is not None and image.ref.startswith(self.registry.host + "/"), image.ref
+        if not self.registry.up:
+            raise ForgeError(f"push of {image.ref} to {self.registry.host} failed: connection refused")
         self.pushed.append(image.ref)
         self.registry.images.add(image.ref)
         progress.finish(image.ref, "pushed")
+
+    def version(self) -> str:
+        return "20.10.24"
+
+    def builder(self) -> str:
+        return "the fake builder"
+
+    def untag(self, ref: str) -> None:
+        self.untagged.append(ref)
+        self.images.discard(ref)
 
 
 def backends(api: FakeAPIServer, engine: FakeEngine) -> Backends:
