@@ -28,15 +28,16 @@ _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")
 
 def run_context(context: str | None = None, namespace: str | None = None, *, product: bool = False,
                 output: str = "text") -> Context:
-    """The run context of the command being run: its target, the real backends, and an Output following -v, -q
+    """The run context of the command being run: its target, the real backends (unless whoever called the CLI put
+    others in the click context object, as tests/forge/cli.py does with the fakes), and an Output following -v, -q
     and --output (`product`: the command's stdout is its product, so its report goes to stderr)."""
-    from forge.context import Context, Target  # when a command runs: `forge --help` does without
+    from forge.context import REAL, Context, Target  # when a command runs: `forge --help` does without
 
     flags = _root_flags()
     out = Output(product=product, json_output=output == "json", quiet=flags.get("quiet", False),
                  verbose=flags.get("verbose", False))
     flags["output"] = out  # where the stages' notes go (current_output)
-    return Context(out=out, target=Target(context, namespace))
+    return Context(out=out, target=Target(context, namespace), backends=flags.get("backends") or REAL)
 
 
 def current_output() -> Output:

@@ -12,13 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
-
-from forge.cli import main
 
 DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -138,16 +134,6 @@ def sample_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_env:
     os.chmod(root / "api" / "server", 0o755)
     monkeypatch.chdir(root)
     return root
-
-
-@pytest.fixture
-def forge_cli() -> Callable[..., Result]:
-    """Run `forge ARGS...` in-process (click's CliRunner); stdout and stderr are kept apart."""
-
-    def invoke(*args: str) -> Result:
-        return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-    return invoke
 
 
 def ensure(images, *, registry, concurrency, client, out):

@@ -6,13 +6,12 @@ manifest) are in the docker/cluster engineers' test files.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from click.testing import Result
 
+from tests.forge.cli import forge
 from tests.forge.conftest import DEPLOYMENT, tree_digest, write_tree
 
 pytestmark = pytest.mark.unit
@@ -162,14 +161,11 @@ def test_the_table_is_big_enough() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_bad_input(sample_workspace: Path, tmp_path: Path, forge_cli: Callable[..., Result], case: Case,
-                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_input(sample_workspace: Path, tmp_path: Path, case: Case) -> None:
     write_tree(sample_workspace, case.files)
-    for name, value in case.env.items():
-        monkeypatch.setenv(name, value)
     before = tree_digest(sample_workspace)
     out = tmp_path / "out"
-    result = forge_cli("render", *case.args, "-o", str(out))
+    result = forge("render", *case.args, "-o", str(out), env=case.env)
     assert result.exit_code == case.code, result.stderr
     message = case.message.format(out=out)
     assert result.stderr.splitlines()[-1] == message

@@ -197,10 +197,8 @@ def test_forge_build_command_builds_and_pushes_without_a_cluster(tmp_path, monke
     """`forge build` (for CI): the images deploy would use, pushed; stdout is their references; a re-run skips."""
     import uuid
 
-    from click.testing import CliRunner
-
-    from forge.cli import main
     from forge.plan import plan
+    from tests.forge.cli import forge
 
     name = f"forge-test-{uuid.uuid4().hex[:10]}"
     service = tmp_path / "ws" / "svc"
@@ -213,12 +211,12 @@ def test_forge_build_command_builds_and_pushes_without_a_cluster(tmp_path, monke
     monkeypatch.chdir(service)
     (image,) = {i.ref: i for b in plan(service, registry=registry.host) for i in b.images.values()}.values()
     try:
-        first = CliRunner().invoke(main, ["build", "--registry", registry.host], catch_exceptions=False)
+        first = forge("build", "--registry", registry.host)
         assert first.exit_code == 0, first.stderr
         assert first.stdout == f"{image.ref}\n"
         assert f"{image.ref}: pushed in" in first.stderr
         assert registry.tags(name) == [image.version]
-        second = CliRunner().invoke(main, ["build", "--registry", registry.host], catch_exceptions=False)
+        second = forge("build", "--registry", registry.host)
         assert (second.exit_code, second.stdout) == (0, f"{image.ref}\n")
         assert f"{image.ref}: up to date in the registry" in second.stderr
     finally:

@@ -17,6 +17,7 @@ from forge.images.engine import DockerEngine
 from forge.images.ensure import ensure_images
 from forge.model import BuildSecret, Container, Image
 from forge.progress import PlainReporter
+from tests.forge.cli import forge
 from tests.forge.fakes import FakeBuildx, FakeDockerAPI, FakeRegistry
 
 pytestmark = pytest.mark.unit
@@ -92,10 +93,10 @@ def test_a_bad_forge_builder_stops_before_docker_is_contacted(path_with_docker: 
     assert api.pings == 0
 
 
-def test_forge_build_with_a_bad_forge_builder(sample_workspace: Path, forge_cli, monkeypatch) -> None:
+def test_forge_build_with_a_bad_forge_builder(sample_workspace: Path, monkeypatch) -> None:
     monkeypatch.setenv("FORGE_BUILDER", "BuildKit")
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")  # never reached
-    result = forge_cli("build", str(sample_workspace / "web"))
+    result = forge("build", str(sample_workspace / "web"))
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr.splitlines()[-1] == "error: FORGE_BUILDER=BuildKit: expected auto, buildkit or classic"
 

@@ -11,11 +11,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from forge.cli import main
 from forge.images.builders import buildx_version
 from forge.plan import plan
+from tests.forge.cli import forge
 from tests.platform.fixtures import require
 
 pytestmark = pytest.mark.docker
@@ -37,12 +36,6 @@ def buildx() -> str:
     require(version is not None, "docker buildx is not installed (bash tests/platform/build_cli_plugin.sh --install "
                                  "buildx, which make setup runs)")
     return str(version)
-
-
-def forge(*args: str, env: dict[str, str]) -> Result:
-    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
-    assert result.exit_code == 0, result.stderr
-    return result
 
 
 def image_contains(docker_client, ref: str, needle: bytes, tmp_path: Path) -> bool:
@@ -80,7 +73,7 @@ def test_cache_mount_and_secret_build_push_and_skip(tmp_path, monkeypatch, docke
     env = {"FORGE_BUILDER": "buildkit", "FORGE_TEST_TOKEN": SECRET, "KUBECONFIG": str(tmp_path / "none")}
     refs = []
     try:
-        first = forge("build", "--registry", registry.host, env=env)
+        first = forge("build", "--registry", registry.host, env=env).ok()
         refs.append(first.stdout.strip())
         assert f"{refs[0]}: building (BuildKit)" in first.stderr
         assert f"{refs[0]}: step 3/4 RUN --mount=type=cache" in first.stderr
@@ -94,12 +87,12 @@ def test_cache_mount_and_secret_build_push_and_skip(tmp_path, monkeypatch, docke
         assert SECRET not in str(history) and not image_contains(docker_client, refs[0], SECRET.encode(), tmp_path)
         assert image_contains(docker_client, refs[0], f"one {name}".encode(), tmp_path)  # the search sees app.txt
 
-        again = forge("build", "--registry", registry.host, env=env)
+        again = forge("build", "--registry", registry.host, env=env).ok()
         assert again.stdout.strip() == refs[0]
         assert f"{refs[0]}: up to date in the registry" in again.stderr and "building" not in again.stderr
 
         (service / "app.txt").write_text("two\n")  # a new version, built from step 2 on: the cache mount kept its files
-        second = forge("build", "--registry", registry.host, env=env)
+        second = forge("build", "--registry", registry.host, env=env).ok()
         refs.append(second.stdout.strip())
         assert refs[1] != refs[0] and f"{refs[1]}: pushed in" in second.stderr
         assert run(refs[1], ["cat", "/cache-before"], remove=True).decode() == "stamp\n"
@@ -120,7 +113,7 @@ def test_a_missing_secret_stops_before_anything_is_built(tmp_path, monkeypatch, 
     (service / "app.txt").write_text("one\n")
     monkeypatch.chdir(service)
     monkeypatch.delenv("FORGE_TEST_TOKEN", raising=False)
-    result = CliRunner().invoke(main, ["build", "--registry", registry.host], catch_exceptions=False)
+    result = forge("build", "--registry", registry.host)
     assert result.exit_code == 1
     last = result.stderr.splitlines()[-1]
     assert last.startswith("error: build of ") and last.endswith(
@@ -139,7 +132,7 @@ def test_the_workshop_qotm_builds_with_both_builders(tmp_path, docker_client, py
     args = ["--build-arg", f"BASE_IMAGE={python_base_image}", "--build-arg", f"FORGE_TEST_RUN={uuid.uuid4().hex}"]
     [build] = plan(ROOT / "qotm", build_args=dict(arg.split("=", 1) for arg in args[1::2]))
     image = build.images["Dockerfile"]
-    result = forge("build", str(ROOT / "qotm"), *args, env=env)
+    result = forge("build", str(ROOT / "qotm"), *args, env=env).ok()
     try:
         assert result.stdout.strip() == image.ref  # no forge.yaml in the repository: no registry
         assert ("building (BuildKit)" in result.stderr) == (builder == "buildkit"), result.stderr

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from click.testing import CliRunner
 
-from forge.cli import main
 from forge.prometheus import prometheus
 from forge.verbs.canary_status import collect, judge, queries, render_table
+from tests.forge.cli import forge
 from tests.platform.fixtures import require
 from tests.platform.procs import free_port, running, wait_for
 
@@ -141,10 +140,6 @@ def test_table():
     ])
 
 
-def forge(*args: str):
-    return CliRunner().invoke(main, ["canary", "status", *args])
-
-
 @pytest.mark.unit
 @pytest.mark.parametrize(("data", "thresholds", "code"), [
     (HEALTHY, [], 0),
@@ -156,14 +151,15 @@ def forge(*args: str):
 ])
 def test_exit_codes(monkeypatch, data, thresholds, code):
     monkeypatch.setattr("forge.prometheus.prometheus", lambda url: canned("qotm", **data))
-    result = forge("qotm", "--prometheus", "http://prometheus.test", *thresholds)
+    result = forge("canary", "status", "qotm", "--prometheus", "http://prometheus.test", *thresholds)
     assert result.exit_code == code, result.output
 
 
 @pytest.mark.unit
 def test_json_output(monkeypatch):
     monkeypatch.setattr("forge.prometheus.prometheus", lambda url: canned("qotm", "30s", **HEALTHY))
-    result = forge("qotm", "--prometheus", "http://p.test", "--window", "30s", "-o", "json", "--max-p95-ratio", "2")
+    result = forge("canary", "status", "qotm", "--prometheus", "http://p.test", "--window", "30s", "-o", "json",
+                   "--max-p95-ratio", "2")
     assert result.exit_code == 1
     data = json.loads(result.output)
     assert data["prometheus"] == "http://p.test" and data["window"] == "30s" and data["ok"] is False
@@ -181,7 +177,7 @@ def test_json_output(monkeypatch):
 ])
 def test_usage_errors(monkeypatch, args, message):
     monkeypatch.delenv("FORGE_PROMETHEUS_URL", raising=False)
-    result = forge(*args)
+    result = forge("canary", "status", *args)
     assert result.exit_code == 2
     assert result.output.startswith(message)
 
@@ -189,7 +185,7 @@ def test_usage_errors(monkeypatch, args, message):
 @pytest.mark.unit
 def test_unreachable_prometheus():
     port = free_port()
-    result = forge("qotm", "--prometheus", f"http://127.0.0.1:{port}")
+    result = forge("canary", "status", "qotm", "--prometheus", f"http://127.0.0.1:{port}")
     assert result.exit_code == 1
     assert result.output == f"error: Prometheus at http://127.0.0.1:{port} is unreachable: Connection refused\n"
 
@@ -353,7 +349,7 @@ def _has_data(url: str) -> bool:
 
 @pytest.mark.dataplane
 def test_real_stable_vs_canary(live_prometheus):
-    result = forge(SERVICE, "--prometheus", live_prometheus, "-o", "json")
+    result = forge("canary", "status", SERVICE, "--prometheus", live_prometheus, "-o", "json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     stable, canary = data["stable"], data["canary"]
@@ -372,21 +368,22 @@ def test_real_stable_vs_canary(live_prometheus):
 
 @pytest.mark.dataplane
 def test_real_thresholds_gate_the_exit_code(live_prometheus):
-    slow = forge(SERVICE, "--prometheus", live_prometheus, "--max-p95-ratio", "2")
+    slow = forge("canary", "status", SERVICE, "--prometheus", live_prometheus, "--max-p95-ratio", "2")
     assert slow.exit_code == 1
     assert "--max-p95-ratio 2: " in slow.output and slow.output.rstrip().endswith("FAILED")
-    erring = forge(SERVICE, "--prometheus", live_prometheus, "--max-error-rate", "0.05")
+    erring = forge("canary", "status", SERVICE, "--prometheus", live_prometheus, "--max-error-rate", "0.05")
     assert erring.exit_code == 1
-    lenient = forge(SERVICE, "--prometheus", live_prometheus, "--max-p95-ratio", "1000", "--max-error-rate", "0.5")
+    lenient = forge("canary", "status", SERVICE, "--prometheus", live_prometheus, "--max-p95-ratio", "1000",
+                    "--max-error-rate", "0.5")
     assert lenient.exit_code == 0, lenient.output
     assert lenient.output.count(" ok\n") == 2
 
 
 @pytest.mark.dataplane
 def test_real_prometheus_without_that_service(live_prometheus):
-    result = forge("nosuch", "--prometheus", live_prometheus)
+    result = forge("canary", "status", "nosuch", "--prometheus", live_prometheus)
     assert result.exit_code == 0
     assert "no data: Prometheus has no Envoy stats for clusters nosuch or nosuch-canary" in result.output
-    gated = forge("nosuch", "--prometheus", live_prometheus, "--max-error-rate", "0.01")
+    gated = forge("canary", "status", "nosuch", "--prometheus", live_prometheus, "--max-error-rate", "0.01")
     assert gated.exit_code == 1
     assert "--max-error-rate 0.01: - FAILED (no data)" in gated.output

@@ -3,36 +3,25 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 from click.shell_completion import ShellComplete
-from click.testing import Result
 
 from forge import __version__
 from forge.cli import COMPLETE_VAR, main
 from forge.model import LABEL_INSTANCE
+from tests.forge.cli import forge
 from tests.forge.conftest import write_tree
 
 pytestmark = pytest.mark.unit
 
-FORGE = str(Path(sys.executable).parent / "forge")
-
-
-def forge(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if k not in ("CANARY", "FORGE_PROFILE", "FORGE_VERBOSE")}
-    return subprocess.run([FORGE, *args], cwd=cwd, env={**environ, **(env or {})}, capture_output=True, text=True,
-                          timeout=60, check=False)
 
 
 def test_render_prints_every_manifest_in_requires_order(sample_workspace: Path) -> None:
-    result = forge("render", cwd=sample_workspace)
-    assert result.returncode == 0, result.stderr
+    result = forge("render", cwd=sample_workspace, process=True)
+    assert result.exit_code == 0, result.stderr
     docs = list(yaml.safe_load_all(result.stdout))
     assert [(d["kind"], d["metadata"]["name"]) for d in docs] == [
         ("ConfigMap", "db"), ("Deployment", "api"), ("ConfigMap", "web-conf"), ("Deployment", "web"),
@@ -43,8 +32,8 @@ def test_render_prints_every_manifest_in_requires_order(sample_workspace: Path) 
 
 
 def test_render_from_inside_a_service_with_env_canary(sample_workspace: Path) -> None:
-    result = forge("render", cwd=sample_workspace / "web", env={"CANARY": "true"})
-    assert result.returncode == 0, result.stderr
+    result = forge("render", cwd=sample_workspace / "web", env={"CANARY": "true"}, process=True)
+    assert result.exit_code == 0, result.stderr
     names = {d["metadata"]["name"] for d in yaml.safe_load_all(result.stdout)}
     assert names == {"web-canary", "web-canary-conf"}
     assert "# Source: k8s/deployment.yaml\n" in result.stdout
@@ -53,8 +42,8 @@ def test_render_from_inside_a_service_with_env_canary(sample_workspace: Path) ->
 def test_render_to_a_directory(sample_workspace: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = forge("render", "web", "--canary", "--set", "replicas=4", "-n", "team", "-o", str(out),
-                   cwd=sample_workspace)
-    assert result.returncode == 0, result.stderr
+                   cwd=sample_workspace, process=True)
+    assert result.exit_code == 0, result.stderr
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
         "web-canary/configmap.yaml", "web-canary/deployment.yaml"
     ]
@@ -67,25 +56,25 @@ def test_render_to_a_directory(sample_workspace: Path, tmp_path: Path) -> None:
     assert result.stderr.startswith("wrote 3 objects in 2 files under ")
 
 
-def test_set_value_is_parsed_as_yaml(sample_workspace: Path, forge_cli: Callable[..., Result]) -> None:
-    result = forge_cli("render", "web", "--canary", "--set", "profiles.canary.weight=15", "--set", "replicas=5")
+def test_set_value_is_parsed_as_yaml(sample_workspace: Path) -> None:
+    result = forge("render", "web", "--canary", "--set", "profiles.canary.weight=15", "--set", "replicas=5")
     assert result.exit_code == 0, result.stderr
     docs = {d["kind"]: d for d in yaml.safe_load_all(result.stdout)}
     assert docs["Deployment"]["spec"]["replicas"] == 5
     assert yaml.safe_load(docs["ConfigMap"]["data"]["conf.yaml"])["weight"] == 15  # a number: passed the schema
-    word = forge_cli("render", "web", "--set", "profiles.canary.weight=heavy")
+    word = forge("render", "web", "--set", "profiles.canary.weight=heavy")
     assert (word.exit_code, word.stdout) == (1, "")
     assert word.stderr == "error: web/service.yaml (with --set): profiles.canary.weight: expected a number\n"
 
 
-def test_errors_are_one_line_with_detail_on_request(sample_workspace: Path, forge_cli: Callable[..., Result]) -> None:
+def test_errors_are_one_line_with_detail_on_request(sample_workspace: Path) -> None:
     write_tree(sample_workspace, {"db/k8s/config.yaml": "a: {{ nope }}\n"})
-    result = forge("render", cwd=sample_workspace)
+    result = forge("render", cwd=sample_workspace, process=True)
     expected = "error: db/k8s/config.yaml:1: 'nope' is undefined\n"
-    assert (result.returncode, result.stdout, result.stderr) == (1, "", expected)
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", expected)
     write_tree(sample_workspace, {"db/k8s/config.yaml": "a: b: c\n"})
     for args in (["-v", "render"], ["render", "-v"]):
-        result = forge_cli(*args)
+        result = forge(*args)
         assert result.exit_code == 1
         first, *rest = result.stderr.splitlines()
         assert first == "error: db/k8s/config.yaml:1: rendered to invalid YAML: mapping values are not allowed here"
@@ -93,17 +82,17 @@ def test_errors_are_one_line_with_detail_on_request(sample_workspace: Path, forg
         assert "Traceback" not in result.stderr
 
 
-def test_usage_errors_exit_2(sample_workspace: Path, forge_cli: Callable[..., Result]) -> None:
+def test_usage_errors_exit_2(sample_workspace: Path) -> None:
     for args in (["render", "--canary", "--profile", "x"], ["render", "--set", "novalue"], ["render", "--bogus"],
                  ["render", "no/such/dir"]):
-        result = forge_cli(*args)
+        result = forge(*args)
         assert result.exit_code == 2, args
         assert "Traceback" not in result.stderr
 
 
-def test_version_and_help(forge_cli: Callable[..., Result]) -> None:
-    assert forge_cli("--version").stdout == f"forge, version {__version__}\n"
-    help_text = forge_cli("render", "--help").stdout
+def test_version_and_help() -> None:
+    assert forge("--version").stdout == f"forge, version {__version__}\n"
+    help_text = forge("render", "--help").stdout
     assert "Examples:" in help_text and "forge render qotm --canary" in help_text
     for option in ("--canary", "--profile", "--set", "--build-arg", "--namespace", "--output", "--kube-version",
                    "--verbose"):
@@ -111,29 +100,29 @@ def test_version_and_help(forge_cli: Callable[..., Result]) -> None:
 
 
 def test_shell_completion(sample_workspace: Path) -> None:
-    script = forge("completion", "bash", cwd=sample_workspace)
-    assert script.returncode == 0 and "_FORGE_COMPLETE=bash_complete" in script.stdout
+    script = forge("completion", "bash", cwd=sample_workspace, process=True)
+    assert script.exit_code == 0 and "_FORGE_COMPLETE=bash_complete" in script.stdout
     completion = forge(cwd=sample_workspace, env={"_FORGE_COMPLETE": "bash_complete", "COMP_WORDS": "forge ren",
-                                                   "COMP_CWORD": "1"})
+                                                   "COMP_CWORD": "1"}, process=True)
     assert "plain,render" in completion.stdout.splitlines()
 
 
 def test_kinds_without_schema_warn_and_kube_version_is_honoured(
-    sample_workspace: Path, forge_cli: Callable[..., Result]
+    sample_workspace: Path
 ) -> None:
     write_tree(sample_workspace, {"db/k8s/widget.yaml": "apiVersion: example.com/v1\nkind: Widget\n"
                                   "metadata: {name: w}\nspec: {anything: goes}\n"})
-    result = forge_cli("render", "db", "--kube-version", "1.30")
+    result = forge("render", "db", "--kube-version", "1.30")
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ("warning: db/k8s/widget.yaml: Widget/w: no schema for example.com/v1 Widget in "
                              "Kubernetes 1.30; skipped\n")
     assert "kind: Widget" in result.stdout
 
 
-def test_os_errors_are_one_line(sample_workspace: Path, tmp_path: Path, forge_cli: Callable[..., Result]) -> None:
+def test_os_errors_are_one_line(sample_workspace: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory\n")
-    result = forge_cli("render", "db", "-o", str(blocker / "out"))
+    result = forge("render", "db", "-o", str(blocker / "out"))
     assert result.exit_code == 1
     assert result.stderr == f"error: {blocker / 'out' / 'db'}: Not a directory\n"
 
@@ -147,16 +136,15 @@ def test_profile_completion(sample_workspace: Path, monkeypatch: pytest.MonkeyPa
     assert [c.value for c in complete.get_completions(["render", "--profile"], "")] == ["canary", "default"]
 
 
-def test_help_examples_work_on_the_workshop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_env: None,
-                                            forge_cli: Callable[..., Result]) -> None:
+def test_help_examples_work_on_the_workshop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_env: None) -> None:
     """Every `forge render` example of --help runs on the repository's own services (-o goes to tmp_path)."""
     monkeypatch.chdir(Path(__file__).resolve().parents[2])
-    lines = [line.split("#")[0].split() for line in forge_cli("render", "--help").stdout.splitlines()
+    lines = [line.split("#")[0].split() for line in forge("render", "--help").stdout.splitlines()
              if line.strip().startswith("forge render")]
     assert len(lines) == 5
     for argv in lines:
         args = [str(tmp_path / "out") if a == "build/manifests" else a for a in argv[2:]]
-        result = forge_cli("render", *args)
+        result = forge("render", *args)
         assert result.exit_code == 0, (argv, result.stderr)
         if "--set" in args:
             assert "  replicas: 3\n" in result.stdout
@@ -167,8 +155,8 @@ def test_help_examples_work_on_the_workshop(tmp_path: Path, monkeypatch: pytest.
 
 def test_canary_at_the_root_skips_services_without_a_canary_profile(sample_workspace: Path) -> None:
     """`CANARY=true forge render` at the root: web has a canary profile, db and api do not (one line each)."""
-    result = forge("render", cwd=sample_workspace, env={"CANARY": "true"})
-    assert result.returncode == 0, result.stderr
+    result = forge("render", cwd=sample_workspace, env={"CANARY": "true"}, process=True)
+    assert result.exit_code == 0, result.stderr
     assert result.stderr.splitlines() == [
         "note: skipped db: db/service.yaml has no canary profile",
         "note: skipped api: api/service.yaml has no canary profile",
@@ -178,8 +166,8 @@ def test_canary_at_the_root_skips_services_without_a_canary_profile(sample_works
 
 def test_a_service_without_templates_says_so(sample_workspace: Path) -> None:
     write_tree(sample_workspace, {"bare/service.yaml": "{}\n"})
-    result = forge("render", "bare", cwd=sample_workspace)
-    assert (result.returncode, result.stdout) == (0, "")
+    result = forge("render", "bare", cwd=sample_workspace, process=True)
+    assert (result.exit_code, result.stdout) == (0, "")
     assert result.stderr == "note: bare: no templates in bare/k8s/, nothing to deploy for it\n"
 
 
@@ -196,15 +184,15 @@ def test_a_service_without_templates_says_so(sample_workspace: Path) -> None:
     ids=["prometheus-no-scheme", "prometheus-ftp", "docker-host-bad-scheme"],
 )
 def test_errors_use_no_library_words(tmp_path: Path, args: list[str], env: dict[str, str], message: str) -> None:
-    result = forge(*args, cwd=tmp_path, env=env)
-    assert (result.returncode, result.stderr) == (1, message + "\n")
+    result = forge(*args, cwd=tmp_path, env=env, process=True)
+    assert (result.exit_code, result.stderr) == (1, message + "\n")
 
 
 def test_from_a_subdirectory_of_a_service_forge_searches_upward(sample_workspace: Path) -> None:
     """As the original Forge did: `forge render` in web/app/ means web (and web alone, even with CANARY)."""
-    result = forge("render", cwd=sample_workspace / "web" / "app")
-    assert result.returncode == 0, result.stderr
+    result = forge("render", cwd=sample_workspace / "web" / "app", process=True)
+    assert result.exit_code == 0, result.stderr
     assert {d["metadata"]["name"] for d in yaml.safe_load_all(result.stdout)} == {"web", "web-conf"}
-    named = forge("render", cwd=sample_workspace / "api" / "worker", env={"CANARY": "true"})
-    assert (named.returncode, named.stderr) == (1, f"error: {sample_workspace}/api/service.yaml: profile 'canary' "
+    named = forge("render", cwd=sample_workspace / "api" / "worker", env={"CANARY": "true"}, process=True)
+    assert (named.exit_code, named.stderr) == (1, f"error: {sample_workspace}/api/service.yaml: profile 'canary' "
                                                    "is not defined (profiles: default)\n")

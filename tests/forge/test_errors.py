@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from forge.errors import ForgeError, UsageError
+from tests.forge.cli import forge
 
 pytestmark = pytest.mark.unit
 
@@ -18,9 +19,9 @@ def test_the_hint_follows_the_message_in_parentheses() -> None:
     assert UsageError("bad", hint="pass --x").exit_code == 2
 
 
-def test_the_cli_prints_message_and_hint_as_one_error_line(forge_cli, monkeypatch) -> None:
+def test_the_cli_prints_message_and_hint_as_one_error_line(monkeypatch) -> None:
     monkeypatch.delenv("FORGE_PROMETHEUS_URL", raising=False)
-    result = forge_cli("canary", "status", "qotm")
+    result = forge("canary", "status", "qotm")
     assert result.exit_code == 2
     assert result.stderr == ("error: no Prometheus (pass --prometheus URL or set FORGE_PROMETHEUS_URL, e.g. `kubectl "
                              "port-forward svc/prometheus 9090:9090` and --prometheus http://127.0.0.1:9090)\n")

@@ -8,12 +8,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from kubernetes.client.exceptions import ApiException
 
-from forge.cli import main
 from forge.cluster.kube import ApiError, ResourceType, connect, kind_rank, label_selector
 from forge.errors import ForgeError
+from tests.forge.cli import forge
 from tests.forge.fake_api import write_kubeconfig
 from tests.platform.procs import free_port
 
@@ -110,23 +109,23 @@ def test_label_selector_is_sorted_and_joined():
 # ---- through the CLI: one line, exit 1, nothing attempted after the cluster check -----------------------------------
 
 
-def test_deploy_to_an_unreachable_cluster(sample_workspace: Path, kubeconfig: Path, forge_cli):
-    result = forge_cli("deploy", "web")
+def test_deploy_to_an_unreachable_cluster(sample_workspace: Path, kubeconfig: Path):
+    result = forge("deploy", "web")
     assert result.exit_code == 1
     assert result.stdout == "context: kind-shop  namespace: shop\n"  # forge.yaml's namespace beats the context's
     server = json.loads(kubeconfig.read_text())["clusters"][0]["cluster"]["server"]
     assert result.stderr == f"error: cluster unreachable: context kind-shop at {server}: connection refused\n"
 
 
-def test_deploy_with_a_wrong_context(sample_workspace: Path, kubeconfig: Path, forge_cli):
-    result = forge_cli("deploy", "web", "--context", "prod", "-n", "team")
+def test_deploy_with_a_wrong_context(sample_workspace: Path, kubeconfig: Path):
+    result = forge("deploy", "web", "--context", "prod", "-n", "team")
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr == f"error: kubeconfig {kubeconfig}: no context named 'prod' (contexts: kind-shop, other)\n"
 
 
-def test_dry_run_without_a_cluster_still_renders_and_validates(sample_workspace: Path, kubeconfig: Path, forge_cli):
-    result = forge_cli("deploy", "web", "--dry-run")
+def test_dry_run_without_a_cluster_still_renders_and_validates(sample_workspace: Path, kubeconfig: Path):
+    result = forge("deploy", "web", "--dry-run")
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "context: kind-shop  namespace: shop"
@@ -135,10 +134,10 @@ def test_dry_run_without_a_cluster_still_renders_and_validates(sample_workspace:
 
 
 @pytest.mark.parametrize("command", [["list"], ["url", "web"], ["delete", "web"], ["canary", "abort", "web"]])
-def test_cluster_commands_without_a_kubeconfig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forge_cli, command):
+def test_cluster_commands_without_a_kubeconfig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command):
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
     monkeypatch.chdir(tmp_path)
-    result = forge_cli(*command)
+    result = forge(*command)
     assert result.exit_code == 1
     assert result.stderr == (
         f"error: no kubeconfig: {tmp_path / 'none'} does not exist (set KUBECONFIG or create ~/.kube/config, "
@@ -168,7 +167,7 @@ def test_an_html_answer_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         url = f"http://127.0.0.1:{server.server_address[1]}"
         monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "config", url, {"web": None}, "web")))
         monkeypatch.chdir(tmp_path)
-        result = CliRunner().invoke(main, ["list"], catch_exceptions=False)
+        result = forge("list")
     finally:
         server.shutdown()
         server.server_close()

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import Result
 
 from forge.errors import ForgeError
 from forge.output import Output, forward_notes
 from forge.progress import NullReporter, PlainReporter
+from tests.forge.cli import forge
 from tests.forge.fakes import Lines
 
 pytestmark = pytest.mark.unit
@@ -93,18 +92,17 @@ def test_the_stages_notes_reach_the_current_output_only_while_forwarded() -> Non
 
 
 @pytest.mark.parametrize("args", [["-q", "render"], ["render", "-q"]], ids=["before", "after"])
-def test_quiet_render_prints_only_the_manifests(sample_workspace: Path, forge_cli: Callable[..., Result],
+def test_quiet_render_prints_only_the_manifests(sample_workspace: Path,
                                                 monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
-    monkeypatch.setenv("CANARY", "true")  # db and api have no canary profile: two notes without -q
-    loud = forge_cli("render")
-    quiet = forge_cli(*args)
+    canary = {"CANARY": "true"}  # db and api have no canary profile: two notes without -q
+    loud = forge("render", env=canary)
+    quiet = forge(*args, env=canary)
     assert loud.stderr.count("note: skipped") == 2
     assert (quiet.exit_code, quiet.stderr, quiet.stdout) == (0, "", loud.stdout)
 
 
-def test_render_output_json_is_a_list_of_the_objects(sample_workspace: Path,
-                                                     forge_cli: Callable[..., Result]) -> None:
-    result = forge_cli("render", "web", "-o", "json")
+def test_render_output_json_is_a_list_of_the_objects(sample_workspace: Path) -> None:
+    result = forge("render", "web", "-o", "json")
     assert result.exit_code == 0, result.stderr
     document = json.loads(result.stdout)
     assert (document["apiVersion"], document["kind"]) == ("v1", "List")
@@ -112,9 +110,9 @@ def test_render_output_json_is_a_list_of_the_objects(sample_workspace: Path,
         ("ConfigMap", "web-conf"), ("Deployment", "web"), ("Service", "web")]
 
 
-def test_render_output_writes_a_directory_named_otherwise(sample_workspace: Path, forge_cli: Callable[..., Result],
+def test_render_output_writes_a_directory_named_otherwise(sample_workspace: Path,
                                                           tmp_path: Path) -> None:
-    result = forge_cli("render", "web", "-o", str(tmp_path / "json"))
+    result = forge("render", "web", "-o", str(tmp_path / "json"))
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "" and result.stderr.startswith("wrote 3 objects in 2 files under ")
     assert sorted(p.name for p in (tmp_path / "json" / "web").iterdir()) == ["configmap.yaml", "deployment.yaml"]

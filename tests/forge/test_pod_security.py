@@ -6,7 +6,6 @@ namespace it deploys to that way (forge/cluster/podsecurity.py)."""
 from __future__ import annotations
 
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -15,11 +14,11 @@ import pytest
 
 from forge.cluster import kube, podsecurity
 from tests.cluster import KubeCluster, KubectlError
+from tests.forge.cli import forge
 
 pytestmark = pytest.mark.cluster
 
 REPO = Path(__file__).resolve().parents[2]
-FORGE = str(Path(sys.executable).parent / "forge")
 
 NON_COMPLIANT_POD = """\
 apiVersion: v1
@@ -55,8 +54,7 @@ def pods_of(cluster: KubeCluster, namespace: str, workload: dict[str, Any]) -> l
 def test_restricted_namespace_admits_everything_forge_renders(kube_cluster: KubeCluster, restricted: str,
                                                               tmp_path: Path) -> None:
     out = tmp_path / "rendered"
-    subprocess.run([FORGE, "render", str(REPO), "-n", restricted, "-o", str(out)], check=True, capture_output=True,
-                   text=True, timeout=120)
+    forge("render", str(REPO), "-n", restricted, "-o", str(out), process=True).ok()
     applied = apply(kube_cluster, restricted, out)
     assert "Warning" not in applied.stderr, applied.stderr  # a Deployment whose pods would be refused warns here
     deployments = kube_cluster.kubectl_json("get", "deployments", "-n", restricted)["items"]
@@ -148,10 +146,9 @@ def test_forge_setup_labels_the_namespace_it_deploys_to(kube_cluster: KubeCluste
                                                         registry: Any, docker_client: Any, tmp_path: Path) -> None:
     """The command itself, with its real checks (Docker engine, this cluster, a registry push): `warn` first,
     then the default, which enforces."""
-    env = {**kube_cluster.env, "NO_COLOR": "1"}
+    env = {"KUBECONFIG": str(kube_cluster.kubeconfig)}
     for flags, done in ((["--pod-security", "warn"], "labelled, warning about"), ([], "labelled, enforcing")):
-        result = subprocess.run([FORGE, "setup", str(tmp_path), "--registry", registry.host, "-n", kube_namespace,
-                                 *flags, "--yes"], env=env, capture_output=True, text=True, timeout=120)
-        assert result.returncode == 0, result.stdout + result.stderr
+        result = forge("setup", str(tmp_path), "--registry", registry.host, "-n", kube_namespace, *flags, "--yes",
+                       env=env, process=True, timeout=120).ok()
         assert f"namespace {kube_namespace}: {done} Pod Security restricted" in result.stdout
     assert 'violates PodSecurity "restricted:latest"' in refused(kube_cluster, kube_namespace)

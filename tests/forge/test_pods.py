@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from forge.cli import main
 from forge.cluster.inventory import Inventory
 from forge.cluster.kube import ObjectRef
+from tests.forge.cli import forge
 from tests.forge.fake_api import FakeApi, write_kubeconfig
 
 pytestmark = pytest.mark.unit
@@ -67,7 +66,7 @@ def logs_route(api: FakeApi, name: str, texts: dict[str, str]) -> None:
 def test_logs_of_every_pod_prefixed(api: FakeApi) -> None:
     logs_route(api, "qotm-a", {"qotm": "started\nGET /quote 200\n"})
     logs_route(api, "qotm-b", {"qotm": "started\n", "sidecar": "ready\n"})
-    result = CliRunner().invoke(main, ["logs", "qotm", "--tail", "5"], catch_exceptions=False)
+    result = forge("logs", "qotm", "--tail", "5")
     assert (result.exit_code, result.stderr) == (0, "")
     assert result.stdout.splitlines() == [
         "[qotm-a] started", "[qotm-a] GET /quote 200", "[qotm-b/qotm] started", "[qotm-b/sidecar] ready"]
@@ -82,7 +81,7 @@ def test_a_container_without_logs_yet_is_one_line(api: FakeApi) -> None:
     api.routes[f"{NS}/pods/qotm-b/log"] = lambda q: (400, {
         "kind": "Status", "reason": "BadRequest",
         "message": f'container "{q["container"]}" in pod "qotm-b" is waiting to start: ContainerCreating'})
-    result = CliRunner().invoke(main, ["logs", "qotm"], catch_exceptions=False)
+    result = forge("logs", "qotm")
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [
         "[qotm-a] started",
@@ -92,7 +91,7 @@ def test_a_container_without_logs_yet_is_one_line(api: FakeApi) -> None:
 
 
 def test_logs_of_what_is_not_deployed(api: FakeApi) -> None:
-    result = CliRunner().invoke(main, ["logs", "qotm", "--canary"], catch_exceptions=False)
+    result = forge("logs", "qotm", "--canary")
     assert (result.exit_code, result.stderr) == (1, "error: qotm: no canary deployment in namespace shop (context "
                                                     "fake); deployed profiles: default (choose one with --profile or "
                                                     "--canary)\n")

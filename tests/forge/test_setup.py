@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from forge.cli import main
 from forge.commands import setup as setup_cmd
 from forge.verbs import setup as setup_verb
+from tests.forge.cli import forge
 from tests.platform.procs import free_port
 
 pytestmark = pytest.mark.docker
@@ -17,10 +16,6 @@ pytestmark = pytest.mark.docker
 @pytest.fixture
 def no_cluster(tmp_path, monkeypatch):
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
-
-
-def forge(*args: str, input: str | None = None):
-    return CliRunner().invoke(main, list(args), input=input)
 
 
 def test_setup_pushes_a_local_image_and_writes_forge_yaml(tmp_path, docker_client, registry, no_cluster):

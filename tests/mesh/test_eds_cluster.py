@@ -14,12 +14,11 @@ from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from forge.cli import main as forge_main
 from tests.cluster import KubeCluster
 from tests.mesh.apps import EDS_DIR
 from tests.platform.procs import free_port, running
+from tests.services.rendered import render
 
 pytestmark = pytest.mark.cluster
 
@@ -76,8 +75,7 @@ def seen_within(check: Callable[[], bool], timeout: float) -> float:
 def rbac(kube_cluster: KubeCluster, kube_namespace: str, tmp_path: Path) -> str:
     """eds's ServiceAccount, Role and RoleBinding as forge renders them, applied in the test namespace."""
     out = tmp_path / "rendered"
-    result = CliRunner().invoke(forge_main, ["render", str(EDS_DIR), "-n", kube_namespace, "-o", str(out)])
-    assert result.exit_code == 0, result.output
+    render(EDS_DIR, out, namespace=kube_namespace)
     kube_cluster.kubectl("apply", "-n", kube_namespace, "-f", str(out / "eds" / "rbac.yaml"))
     return kube_namespace
 

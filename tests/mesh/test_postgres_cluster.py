@@ -4,18 +4,14 @@ Whether the bytes survive needs real containers: the workshop tier's job."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from tests.cluster import KubeCluster
+from tests.forge.cli import forge
 from tests.mesh.apps import POSTGRES_DIR
 
 pytestmark = pytest.mark.cluster
 
-FORGE = str(Path(sys.executable).parent / "forge")
 
 
 def volume(name: str) -> str:
@@ -32,9 +28,8 @@ def test_postgres_rolls_out_and_a_deleted_pod_comes_back_on_the_same_claim(kube_
     try:
         kube_cluster.kubectl("create", "secret", "generic", "postgres-credentials", "-n", ns,
                              "--from-literal=password=test-only")
-        deployed = subprocess.run([FORGE, "deploy", str(POSTGRES_DIR), "-n", ns, "--timeout", "90s"],
-                                  env=kube_cluster.env, capture_output=True, text=True, timeout=180)
-        assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+        deployed = forge("deploy", str(POSTGRES_DIR), "-n", ns, "--timeout", "90s", process=True, timeout=180,
+                         env={"KUBECONFIG": str(kube_cluster.kubeconfig)}).ok()
         assert "StatefulSet/postgres rolled out" in deployed.stdout, deployed.stdout
 
         claim = kube_cluster.kubectl_json("get", "pvc", "data-postgres-0", "-n", ns)

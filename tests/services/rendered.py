@@ -1,7 +1,7 @@
 """The services' configs exactly as forge renders them: tests never keep a copy of their own.
 
-`render()` runs `forge render SERVICE_DIR -n NAMESPACE --set K=V ... -o DIR` (in process, through forge's CLI)
-and returns the rendered Kubernetes objects; helpers pick files out of ConfigMaps.
+`render()` runs `forge render SERVICE_DIR -n NAMESPACE --set K=V ... -o DIR` (in process, through forge's CLI:
+tests/forge/cli.py) and returns the rendered Kubernetes objects; helpers pick files out of ConfigMaps.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from click.testing import CliRunner
 
-from forge.cli import main as forge_main
+from tests.forge.cli import forge
 
 REPO = Path(__file__).resolve().parents[2]
 ENVOY_DIR = REPO / "envoy-canary" / "envoy"
@@ -22,13 +21,14 @@ PROMETHEUS_DIR = REPO / "prometheus-canary"
 NAMESPACE = "shop"
 
 
-def render(service_dir: Path, out: Path, overrides: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Every object `forge render` writes for the service, in file order. Fails the test if forge fails."""
-    args = ["render", str(service_dir), "-n", NAMESPACE, "-o", str(out)]
+def render(service_dir: Path, out: Path, overrides: Mapping[str, Any] | None = None, *, namespace: str = NAMESPACE,
+           canary: bool = False) -> list[dict[str, Any]]:
+    """Every object `forge render` writes for the service(s) under `service_dir`, in file order. Fails the test if
+    forge fails."""
+    args = ["render", str(service_dir), "-n", namespace, "-o", str(out), *(["--canary"] if canary else [])]
     for key, value in (overrides or {}).items():
         args += ["--set", f"{key}={value}"]
-    result = CliRunner().invoke(forge_main, args)
-    assert result.exit_code == 0, f"forge {' '.join(args)} failed:\n{result.output}"
+    forge(*args).ok()
     return [doc for path in sorted(out.rglob("*.yaml")) for doc in yaml.safe_load_all(path.read_text()) if doc]
 
 

@@ -7,10 +7,9 @@ from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from forge.cli import main as forge_main
 from forge.config.versions import read_versions
+from tests.forge.cli import forge
 from tests.services.rendered import ENVOY_DIR, NAMESPACE, config_file, find, render, sha256
 from tests.services.stack import binary
 
@@ -302,7 +301,7 @@ def test_resilience_knobs_from_service_yaml(tmp_path):
      "max_connections, max_pending_requests, max_requests)"),
 ])
 def test_bad_resilience_values_stop_forge_with_one_line_naming_the_field(tmp_path, key, value, message):
-    result = CliRunner().invoke(forge_main, ["render", str(ENVOY_DIR), "-o", str(tmp_path), "--set", f"{key}={value}"])
+    result = forge("render", str(ENVOY_DIR), "-o", str(tmp_path), "--set", f"{key}={value}")
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [f"error: envoy-canary/envoy/service.yaml (with --set): {message}"]
     assert not any(tmp_path.iterdir())  # nothing written

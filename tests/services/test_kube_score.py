@@ -9,11 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from forge.cli import main as forge_main
 from tests.platform.fixtures import require
-from tests.services.rendered import REPO
+from tests.services.rendered import REPO, render
 
 pytestmark = pytest.mark.dataplane  # an external binary, like the promtool checks
 
@@ -52,8 +50,7 @@ def criticals(scored: list[dict[str, Any]]) -> list[str]:
 
 def test_rendered_manifests_score_no_critical(tmp_path: Path) -> None:
     out = tmp_path / "rendered"
-    result = CliRunner().invoke(forge_main, ["render", str(REPO), "-n", "shop", "-o", str(out)])
-    assert result.exit_code == 0, result.output
+    render(REPO, out)
     files = sorted(out.rglob("*.yaml"))
     scored = score(files)
     kinds = {obj["type_meta"]["kind"] for obj in scored}

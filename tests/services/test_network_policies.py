@@ -8,11 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from click.testing import CliRunner
 
-from forge.cli import main as forge_main
-from tests.services.rendered import REPO
+from tests.services.rendered import REPO, render
 
 pytestmark = pytest.mark.unit
 
@@ -22,9 +19,7 @@ Labels = dict[str, str]
 @pytest.fixture(scope="module")
 def objects(tmp_path_factory) -> list[dict[str, Any]]:
     out: Path = tmp_path_factory.mktemp("all")
-    result = CliRunner().invoke(forge_main, ["render", str(REPO), "-n", "shop", "-o", str(out)])
-    assert result.exit_code == 0, result.output
-    return [doc for path in sorted(out.rglob("*.yaml")) for doc in yaml.safe_load_all(path.read_text()) if doc]
+    return render(REPO, out)
 
 
 def matches(selector: dict[str, Any], labels: Labels) -> bool:
@@ -91,8 +86,5 @@ def test_every_pod_is_selected_by_a_policy_and_the_namespace_denies_by_default(o
 
 
 def test_the_canary_gets_the_same_policy_as_stable(tmp_path) -> None:
-    result = CliRunner().invoke(forge_main, ["render", str(REPO / "qotm"), "--canary", "-n", "shop", "-o",
-                                             str(tmp_path)])
-    assert result.exit_code == 0, result.output
-    docs = [d for p in sorted(tmp_path.rglob("*.yaml")) for d in yaml.safe_load_all(p.read_text()) if d]
+    docs = render(REPO / "qotm", tmp_path, canary=True)
     assert allowed(docs, ENVOY, "qotm-canary", "http") and not allowed(docs, OTHER, "qotm-canary", "http")
