@@ -236,7 +236,7 @@ container_publishes() { docker port "$1" 2>/dev/null | grep -q ":$2\$"; }
 image_inputs() {
   (
     cd "$SHOPBOX_ROOT"
-    find shopbox shopbox_setup forge exercises/__init__.py exercises/lab pyproject.toml -type f ! -name '*.pyc' ! -path '*/__pycache__/*' ! -path 'shopbox/local/*' \
+    find shopbox shopbox_setup versions_env forge exercises/__init__.py exercises/lab pyproject.toml -type f ! -name '*.pyc' ! -path '*/__pycache__/*' ! -path 'shopbox/local/*' \
       ! -path shopbox/README.md ! -name '.*' | LC_ALL=C sort
   )
 }

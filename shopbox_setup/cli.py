@@ -6,9 +6,9 @@ import argparse
 import os
 import sys
 
-from forge.errors import ForgeError
 from shopbox_setup import bundle, cluster, doctor, settings
 from shopbox_setup.runner import Commands, SetupError
+from versions_env import VersionsError
 
 
 def parser() -> argparse.ArgumentParser:
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             for check in doctor.checks(runner, s, host=os.environ.get("SHOPBOX_HOST") or "127.0.0.1"):
                 print(check.lines())
-    except (SetupError, ForgeError) as err:
+    except (SetupError, VersionsError) as err:
         print(f"shopbox: error: {err}", file=sys.stderr)
         return 1
     return 0

@@ -1,5 +1,5 @@
 """The names, ports and pins one `shopbox-setup` run works with: SHOPBOX_* variables (the host's `./shopbox.sh`
-passes its own values) and versions.env (read by forge's one reader)."""
+passes its own values) and versions.env (read by the one reader, versions_env)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from forge.config.versions import REPOSITORY_FILE, read_versions
 from shopbox_setup.runner import SetupError
+from versions_env import REPOSITORY_FILE, read_versions
 
 # The fixed NodePorts of the Envoy edge and of Prometheus (node_port in envoy-canary/envoy/service.yaml and
 # prometheus-canary/service.yaml; a test keeps them equal), mapped to the edge and Prometheus host ports.

@@ -6,10 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from forge.errors import ForgeError
 from slides.build import DEFAULT_OUT, ROOT, build, pdf
 from slides.deck import DeckError
 from slides.serve import serve
+from versions_env import VersionsError
 
 
 def main(argv: list[str]) -> int:
@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
         print(f"slides: {deck.slides} slides, {deck.minutes:g} min of speaker-note timings -> {args.out}/index.html")
         if args.command == "pdf":
             print(f"slides: {pdf(args.out)}")
-    except (DeckError, ForgeError) as err:  # ForgeError: a bad versions.env line
+    except (DeckError, VersionsError) as err:  # VersionsError: a bad versions.env line
         print(f"slides: error: {err}", file=sys.stderr)
         return 1
     return 0

@@ -11,8 +11,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from forge.config.versions import read_versions
 from slides.deck import Assembler, Deck, DeckError, assemble
+from versions_env import read_versions
 
 SLIDES = Path(__file__).resolve().parent
 ROOT = SLIDES.parent

@@ -15,16 +15,16 @@ from packaging.version import InvalidVersion, Version
 from referencing import Registry, Resource
 
 from forge.config.schema import error_path, field_path
-from forge.config.versions import FILE_NAME, REPOSITORY_FILE, read_versions
 from forge.config.workspace import display_path
 from forge.errors import ForgeError
 from forge.model import Manifest
+from versions_env import FILE_NAME, REPOSITORY_FILE, VersionsError, read_versions
 
 VERSION_KEY = "KUBERNETES_VERSION"
 
 
 def pinned_kubernetes_version(start: Path | None = None) -> str | None:
-    """KUBERNETES_VERSION from the nearest versions.env above `start`, or next to the forge package."""
+    """KUBERNETES_VERSION from the nearest versions.env above `start`, or the repository's (a bad line: ForgeError)."""
     candidates: list[Path] = []
     if start is not None:
         here = start.resolve()
@@ -32,7 +32,10 @@ def pinned_kubernetes_version(start: Path | None = None) -> str | None:
     candidates.append(REPOSITORY_FILE)
     for candidate in candidates:
         if candidate.is_file():
-            version = read_versions(candidate).get(VERSION_KEY)
+            try:
+                version = read_versions(candidate).get(VERSION_KEY)
+            except VersionsError as err:
+                raise ForgeError(str(err)) from None
             if version:
                 return version
     return None

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import pytest
 import yaml
 
-from forge.config.versions import read_versions
 from tests.compose.lab import COMPOSE_FILE, LAB, lab_environment
 from tests.kind.standins import tag_of
 from tests.platform.procs import wait_for
 from tests.services.rendered import REPO
 from tests.services.stack import Load, binary, failures, versions
+from versions_env import read_versions
 
 PLUGIN_MOD = REPO / "tests" / "compose" / "plugin" / "go.mod"
 

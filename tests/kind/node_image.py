@@ -34,9 +34,9 @@ from pathlib import Path
 
 import yaml
 
-from forge.config.versions import read_versions
 from tests.platform.base_images import CACHE, ROOT, BaseImage, ensure, image_exists
 from tests.shopbox.offline_image import cache_lock, go_install, remove_other_tags, run_checked
+from versions_env import read_versions
 
 HERE = Path(__file__).resolve().parent
 RECIPE = "1"  # bump when the build steps below change

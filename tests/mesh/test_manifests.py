@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 import yaml
 
-from forge.config.versions import read_versions
 from tests.mesh.apps import JAEGER_DIR, POSTGRES_DIR
 from tests.mesh.rendered import clusters, listener_routes, sidecar_config, usersvc_objects
 from tests.services.rendered import ENVOY_DIR, REPO, config_file, find, render, sha256
 from tests.services.test_network_policies import ENVOY, OTHER, allowed
+from versions_env import read_versions
 
 pytestmark = pytest.mark.unit
 

@@ -9,12 +9,12 @@ import tomllib
 import pytest
 
 from forge.config.descriptor import load_service
-from forge.config.versions import read_versions
 from forge.images.version import context_files
 from tests.mesh.apps import EDS_DIR, USERSVC_DIR
 from tests.platform.base_images import ROOT
 from tests.services.apps import QOTM_DIR
 from tests.services.test_images import PIN, locked
+from versions_env import read_versions
 
 pytestmark = pytest.mark.unit
 

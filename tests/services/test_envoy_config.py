@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import yaml
 
-from forge.config.versions import read_versions
 from tests.forge.cli import forge
 from tests.services.rendered import ENVOY_DIR, NAMESPACE, config_file, find, render, sha256
 from tests.services.stack import binary
+from versions_env import read_versions
 
 AUTHZ = "envoy.filters.http.ext_authz"
 

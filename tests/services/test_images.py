@@ -13,11 +13,11 @@ import pytest
 import requests
 
 from forge.config.descriptor import load_service
-from forge.config.versions import read_versions
 from forge.images.version import context_files
 from tests.platform.base_images import ROOT
 from tests.platform.procs import wait_for
 from tests.services.apps import AUTH_DIR, QOTM_DIR
+from versions_env import read_versions
 
 SERVICES = {"qotm": QOTM_DIR, "auth": AUTH_DIR}
 CONTEXT_FILES = {"qotm": ["qotm.py", "gunicorn.conf.py"], "auth": ["auth.py"]}

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 import yaml
 
-from forge.config.versions import read_versions
 from tests.platform import base_images
 from tests.platform.fixtures import require
 from tests.services.rendered import (
@@ -23,6 +22,7 @@ from tests.services.rendered import (
     write_config_files,
 )
 from tests.services.stack import binary
+from versions_env import read_versions
 
 STATIC = {"static_targets": '{envoy: {path: /stats/prometheus, targets: ["127.0.0.1:9102"]}}'}
 RECORDED = {

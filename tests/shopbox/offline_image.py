@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from forge.config.versions import read_versions as versions  # the one versions.env reader
 from tests.platform.base_images import CACHE, ROOT, BaseImage, ensure
+from versions_env import read_versions as versions  # the one versions.env reader
 
 SHOPBOX_SH = ROOT / "shopbox.sh"
 LOCAL_KUBECTL = Path("/usr/bin/kubectl")
@@ -81,7 +81,7 @@ def _digest(paths: list[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
-PACKAGES = ("forge", "exercises", "shopbox_setup")  # the project's Python packages (pyproject.toml)
+PACKAGES = ("forge", "exercises", "shopbox_setup", "versions_env")  # the project's Python packages the image needs
 
 
 def _pip_wheel(out: Path, *options: str) -> None:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from forge.config.versions import read_versions
 from slides.deck import Assembler, DeckError, assemble, split_slides
 from slides.includes import IncludeError, bash_blocks, parse_include, region, step_headings
+from versions_env import read_versions
 
 pytestmark = pytest.mark.unit
 

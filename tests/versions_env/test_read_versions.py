@@ -1,16 +1,19 @@
-"""The one versions.env reader (forge.config.versions): the repository's file, and bad lines refused with the
-file and line named, exactly where shopbox.sh's bash reader refuses them."""
+"""The one versions.env reader (versions_env, shared by forge, the slides and shopbox-setup): the repository's file,
+and bad lines refused with the file and line named, exactly where shopbox.sh's bash reader refuses them; forge
+turns that into its own one-line error."""
 
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from forge.config.versions import REPOSITORY_FILE, read_versions
 from forge.errors import ForgeError
+from forge.manifests.validate import pinned_kubernetes_version
 from tests.shopbox.offline_image import ROOT, SHOPBOX_SH
+from versions_env import REPOSITORY_FILE, VersionsError, read_versions
 
 pytestmark = pytest.mark.unit
 
@@ -46,7 +49,7 @@ def test_a_bad_line_is_named_as_bash_names_it(tmp_path: Path, line: str) -> None
     path = tmp_path / "versions.env"
     path.write_text(GOOD + line + "\n")
     number = len(GOOD.splitlines()) + 1
-    with pytest.raises(ForgeError) as caught:
+    with pytest.raises(VersionsError) as caught:
         read_versions(path)
     assert str(caught.value) == (f"{path}:{number}: expected KEY=value (upper-case KEY; value without spaces or "
                                  f"quotes), got: {line}")
@@ -56,5 +59,17 @@ def test_a_bad_line_is_named_as_bash_names_it(tmp_path: Path, line: str) -> None
 
 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ForgeError, match=rf"^{tmp_path}/nope.env: cannot read: No such file or directory$"):
+    with pytest.raises(VersionsError, match=rf"^{tmp_path}/nope.env: cannot read: No such file or directory$"):
         read_versions(tmp_path / "nope.env")
+
+
+def test_forge_names_a_bad_line_in_its_own_error(tmp_path: Path) -> None:
+    (tmp_path / "versions.env").write_text("KUBERNETES_VERSION=1.36.1\nkind = 0.32\n")
+    with pytest.raises(ForgeError, match=rf"^{tmp_path}/versions.env:2: expected KEY=value"):
+        pinned_kubernetes_version(tmp_path / "svc")
+
+
+def test_the_reader_imports_nothing_of_forge() -> None:
+    code = "import sys, versions_env; print(sorted(m for m in sys.modules if m.split('.')[0] == 'forge'))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          check=True).stdout.strip() == "[]"

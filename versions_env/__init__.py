@@ -1,5 +1,6 @@
-"""versions.env, the one place for image pins and tool versions: its one reader in Python (forge, the slides and
-the tests use it; shopbox.sh reads the same format in bash, with the same rule and error).
+"""versions.env, the one place for image pins and tool versions, and its one reader in Python: forge, the slides,
+shopbox-setup and the tests import it from here (shopbox.sh reads the same format in bash, with the same rule and
+error). Standard library only: it imports nothing of forge.
 
 Format: `KEY=value` lines and `#` comment lines; KEY upper-case, the value without spaces or quotes.
 """
@@ -9,11 +10,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from forge.errors import ForgeError
-
 FILE_NAME = "versions.env"
 LINE = re.compile(r"^([A-Z][A-Z0-9_]*)=([A-Za-z0-9_.:/@+=,%-]*)$")  # shopbox.sh's load_versions: the same pattern
-REPOSITORY_FILE = Path(__file__).resolve().parents[2] / FILE_NAME  # the checkout's (forge installed in place)
+REPOSITORY_FILE = Path(__file__).resolve().parents[1] / FILE_NAME  # the checkout's (installed in place)
+
+
+class VersionsError(Exception):
+    """A versions file that cannot be read, or a line that is not KEY=value: one line naming the file (and line)."""
 
 
 def read_versions(path: Path = REPOSITORY_FILE) -> dict[str, str]:
@@ -21,14 +24,14 @@ def read_versions(path: Path = REPOSITORY_FILE) -> dict[str, str]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise ForgeError(f"{path}: cannot read: {getattr(err, 'strerror', None) or err}") from None
+        raise VersionsError(f"{path}: cannot read: {getattr(err, 'strerror', None) or err}") from None
     values = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         match = LINE.match(line)
         if not match:
-            raise ForgeError(f"{path}:{number}: expected KEY=value (upper-case KEY; value without spaces or quotes), "
-                             f"got: {line}")
+            raise VersionsError(f"{path}:{number}: expected KEY=value (upper-case KEY; value without spaces or "
+                                f"quotes), got: {line}")
         values[match[1]] = match[2]
     return values
