@@ -46,6 +46,8 @@ class Workspace:
     namespace: str | None = None
     build_args: dict[str, str] = field(default_factory=dict)  # added to every container's build args
     config_path: Path | None = None  # the forge.yaml read, if any
+    node_ports: bool = True  # False: the namespace allows no NodePort Service (a classroom seat): render ClusterIP
+    image_pull_secrets: tuple[str, ...] = ()  # added to every pod forge renders (pods with their own ServiceAccount)
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,8 @@ class Build:
     version: str
     images: dict[str, Image]  # keyed by container key and by container name
     namespace: str
+    node_ports: bool = True  # the workspace's: NodePort Services render as ClusterIP when False
+    image_pull_secrets: tuple[str, ...] = ()  # the workspace's: added to every pod
 
     def labels(self) -> dict[str, str]:
         return {

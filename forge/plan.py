@@ -80,6 +80,7 @@ def plan(
             registry=registry,
             build_args=workspace.build_args,
             extra_args=build_args or {},
+            workspace=workspace,
         )
         for service in kept
     ]
@@ -106,6 +107,7 @@ def _build(
     registry: str | None,
     build_args: Mapping[str, str],
     extra_args: Mapping[str, str],
+    workspace: Workspace,
 ) -> Build:
     images: dict[str, Image] = {}
     versions: dict[str, str] = {}
@@ -125,6 +127,8 @@ def _build(
         version=combined_version(versions) if versions else config_version(service),
         images=images,
         namespace=namespace,
+        node_ports=workspace.node_ports,
+        image_pull_secrets=workspace.image_pull_secrets,
     )
 
 

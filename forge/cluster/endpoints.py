@@ -1,12 +1,19 @@
-"""Where a deployed Service can be reached from the shell: LoadBalancer address, NodePort, or a port-forward."""
+"""Where a deployed Service can be reached from the shell: a port-forward the shell keeps open, LoadBalancer
+address, NodePort, or a port-forward to run first."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from forge.cluster import ClusterAPI
 from forge.cluster.kube import ApiError
+from forge.errors import ForgeError
+
+# NAMESPACE/SERVICE=URL,...: Services this shell reaches through port-forwards it keeps open (a classroom seat's
+# joined shell sets it: its Services are ClusterIP and only the API server is reachable from the laptop).
+SERVICE_URLS = "FORGE_SERVICE_URLS"
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,20 @@ def pick_port(ports: list[dict[str, Any]]) -> dict[str, Any]:
 def local_port(port: int) -> int:
     """A port-forward's local port: the same number when unprivileged, else 8000 + port (80 -> 8080)."""
     return port if port >= 1024 else 8000 + port
+
+
+def service_urls(env: Mapping[str, str]) -> dict[str, str]:
+    """FORGE_SERVICE_URLS as NAMESPACE/SERVICE -> URL; ForgeError naming the variable for an entry that is not one."""
+    found = {}
+    for item in (part.strip() for part in env.get(SERVICE_URLS, "").split(",")):
+        if not item:
+            continue
+        key, sep, url = item.partition("=")
+        namespace, slash, name = key.partition("/")
+        if not (sep and slash and namespace and name and url.startswith(("http://", "https://"))):
+            raise ForgeError(f"{SERVICE_URLS}: {item!r} is not NAMESPACE/SERVICE=URL")
+        found[key] = url.rstrip("/")
+    return found
 
 
 def node_address(cluster: ClusterAPI) -> str | None:
@@ -69,8 +90,9 @@ def port_forward(cluster: ClusterAPI, svc: dict[str, Any], local: int | None = N
     return argv, f"{_scheme(port)}://127.0.0.1:{local}"
 
 
-def endpoint(cluster: ClusterAPI, svc: dict[str, Any], node: str | None) -> Endpoint | None:
-    """How to reach `svc` (a Service object); None when it has no ports."""
+def endpoint(cluster: ClusterAPI, svc: dict[str, Any], node: str | None,
+             forwarded: Mapping[str, str] | None = None) -> Endpoint | None:
+    """How to reach `svc` (a Service object); None when it has no ports. `forwarded`: service_urls()."""
     spec = svc.get("spec") or {}
     meta = svc.get("metadata") or {}
     if not spec.get("ports") or spec.get("type") == "ExternalName":
@@ -78,6 +100,9 @@ def endpoint(cluster: ClusterAPI, svc: dict[str, Any], node: str | None) -> Endp
     port = pick_port(spec["ports"])
     scheme = _scheme(port)
     name = meta.get("name", "?")
+    kept = (forwarded or {}).get(f"{meta.get('namespace', cluster.namespace)}/{name}")
+    if kept:
+        return Endpoint(name, kept)
     for ingress in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []:
         host = ingress.get("ip") or ingress.get("hostname")
         if host:
@@ -88,9 +113,11 @@ def endpoint(cluster: ClusterAPI, svc: dict[str, Any], node: str | None) -> Endp
     return Endpoint(name, url, " ".join(argv))
 
 
-def endpoints(cluster: ClusterAPI, services: list[dict[str, Any]], preferred: str | None = None) -> list[Endpoint]:
-    """Endpoints of `services`, best first: the one named `preferred`, then exposed ones, then the rest."""
+def endpoints(cluster: ClusterAPI, services: list[dict[str, Any]], preferred: str | None = None,
+              forwarded: Mapping[str, str] | None = None) -> list[Endpoint]:
+    """Endpoints of `services`, best first: the one named `preferred`, then exposed (or forwarded) ones, then the
+    rest."""
     node = node_address(cluster) if any((s.get("spec") or {}).get("type") in ("NodePort", "LoadBalancer")
                                         for s in services) else None
-    found = [e for e in (endpoint(cluster, s, node) for s in services) if e is not None]
+    found = [e for e in (endpoint(cluster, s, node, forwarded) for s in services) if e is not None]
     return sorted(found, key=lambda e: (e.service != preferred, e.command is not None))

@@ -111,5 +111,5 @@ def build_services(cluster: ClusterAPI, inv: Inventory) -> list[dict[str, Any]]:
     return sorted(services, key=lambda s: s["metadata"]["name"] != inv.build_name)
 
 
-def build_endpoints(cluster: ClusterAPI, inv: Inventory) -> list[Endpoint]:
-    return endpoints(cluster, build_services(cluster, inv), preferred=inv.build_name)
+def build_endpoints(cluster: ClusterAPI, inv: Inventory, forwarded: Mapping[str, str] | None = None) -> list[Endpoint]:
+    return endpoints(cluster, build_services(cluster, inv), preferred=inv.build_name, forwarded=forwarded)

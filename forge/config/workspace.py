@@ -29,6 +29,11 @@ SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": {"type": ["string", "number", "boolean"]},
         },
+        "node_ports": {"type": "boolean"},
+        "image_pull_secrets": {
+            "type": "array",
+            "items": {"type": "string", "pattern": DNS_LABEL, "description": "a Secret name (DNS label)"},
+        },
     },
 }
 
@@ -101,6 +106,8 @@ def load_workspace(start: Path) -> Workspace:
         namespace=data.get("namespace"),
         build_args=build_args,
         config_path=config,
+        node_ports=data.get("node_ports", True),
+        image_pull_secrets=tuple(data.get("image_pull_secrets") or ()),
     )
 
 

@@ -123,6 +123,7 @@ def render(builds: Sequence[Build], env: Mapping[str, str] | None = None) -> lis
             text = render_template(jinja, build.service.root, template, values)
             for doc in parse_documents(template, text):
                 inject_labels(doc, build.labels())
+                fit_namespace(doc, build)
                 manifests.append(Manifest(build=build, source=template, doc=doc))
     return manifests
 
@@ -188,6 +189,24 @@ def parse_documents(template: Path, text: str) -> list[dict[str, Any]]:
                 f"{display_path(template)}: document {index}: expected a mapping, got {type(doc).__name__}"
             )
     return docs
+
+
+def fit_namespace(doc: dict[str, Any], build: Build) -> None:
+    """What the workspace says of its namespace (forge.yaml, written by `forge setup`): with `node_ports: false` (a
+    classroom seat allows none) a NodePort Service is rendered as ClusterIP, its nodePorts dropped; every pod gets
+    `image_pull_secrets` (pods with their own ServiceAccount pull as the namespace's default one does)."""
+    spec = doc.get("spec")
+    if not build.node_ports and doc.get("kind") == "Service" and isinstance(spec, dict) and \
+            spec.get("type") == "NodePort":
+        spec["type"] = "ClusterIP"
+        for port in spec.get("ports") or []:
+            if isinstance(port, dict):
+                port.pop("nodePort", None)
+    pod = spec if doc.get("kind") == "Pod" else (pod_template(doc) or {}).get("spec")
+    if build.image_pull_secrets and isinstance(pod, dict):
+        have = [s for s in pod.get("imagePullSecrets") or [] if isinstance(s, dict)]
+        names = {s.get("name") for s in have}
+        pod["imagePullSecrets"] = have + [{"name": n} for n in build.image_pull_secrets if n not in names]
 
 
 def inject_labels(doc: dict[str, Any], labels: Mapping[str, str]) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from forge.cluster import DEFAULT_TIMEOUT
 from forge.cluster.apply import Applied, apply, prepare
+from forge.cluster.endpoints import service_urls
 from forge.cluster.inventory import Inventory
 from forge.cluster.listing import deployed
 from forge.cluster.prune import delete_build
@@ -51,7 +52,7 @@ def promote(req: PromoteRequest, ctx: Context) -> Applied:
     ctx.out.info(f"promoting {canary.build_name} (version {canary.version}) to {build.name} (profile {build.profile})")
     pairs = render_and_validate([build], kube_version, ctx.out)
     results = apply(cluster, prepare(cluster, pairs), ctx.out)
-    finish(cluster, results, req.timeout, ctx.out, ctx.backends.poll)
+    finish(cluster, results, req.timeout, ctx.out, ctx.backends.poll, service_urls(ctx.env))
     ctx.out.info(f"deleting {canary.build_name}")
     delete_build(cluster, canary, ctx.out)
     return results[0]

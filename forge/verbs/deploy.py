@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from forge.cluster import DEFAULT_TIMEOUT
 from forge.cluster.apply import Applied, apply, describe_dry_run, prepare
+from forge.cluster.endpoints import service_urls
 from forge.cluster.rollout import finish
 from forge.config.workspace import load_workspace
 from forge.context import Context
@@ -54,5 +55,5 @@ def deploy(req: DeployRequest, ctx: Context) -> list[Applied]:
         out.info("dry run: nothing was built, pushed or applied")
         return []
     results = apply(cluster, plans, out)
-    finish(cluster, results, req.timeout, out, ctx.backends.poll)
+    finish(cluster, results, req.timeout, out, ctx.backends.poll, service_urls(ctx.env))
     return results

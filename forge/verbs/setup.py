@@ -2,8 +2,11 @@
 through that builder), label the deploy namespace for Pod Security "restricted" (enforce by default, or warn:
 forge/cluster/podsecurity.py), then write forge.yaml.
 
-Nothing is written or labelled unless every check passed. forge.yaml gets only `registry`, `namespace` and `concurrency`
-(other keys already in it are kept); credentials stay in Docker's own store (`docker login`).
+Nothing is written or labelled unless every check passed. forge.yaml gets `registry`, `namespace` and `concurrency`,
+and from what the namespace says (forge/cluster/namespace.py) `node_ports: false` (it admits no NodePort Service)
+and `image_pull_secrets` (its default ServiceAccount's); other keys already in it are kept. In a classroom seat the
+seat's registry and namespace are written and its Pod Security labels (the class's) left alone. Credentials stay
+in Docker's own store (`docker login`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import yaml
 
 from forge.cluster import ClusterAPI, podsecurity
 from forge.cluster.kube import kubeconfig_paths
+from forge.cluster.namespace import NamespaceFacts, Seat, read_facts, read_seat
 from forge.config.schema import check
 from forge.config.workspace import CONFIG_NAME, SCHEMA, display_path, find_config, read_yaml_mapping
 from forge.context import Context
@@ -58,11 +62,16 @@ def setup(req: SetupRequest, ctx: Context) -> Path:
     engine = ctx.engine()
     ctx.out.info(f"docker: engine {engine.version()} answers; builds with {engine.builder()}")
     cluster, advertised = (None, None) if req.skip_cluster else _check_cluster(ctx)
+    seat = _seat(cluster, req.namespace, ctx) if cluster else None
 
-    registry = _value(req.registry, "Registry (host[:port][/path])", current.get("registry") or advertised, req.ask)
+    # In a seat its registry and namespace win over forge.yaml's (left from another cluster, say): they are the
+    # only ones the seat can use.
+    registry = _value(req.registry, "Registry (host[:port][/path])",
+                      seat.registry if seat else current.get("registry") or advertised, req.ask)
     if not registry:
         raise UsageError("no registry", hint="pass --registry HOST[:PORT][/PATH], e.g. --registry localhost:5001")
-    namespace = _value(req.namespace, "Default namespace (empty: the context's)", current.get("namespace"), req.ask)
+    namespace = _value(req.namespace, "Default namespace (empty: the context's)",
+                       cluster.namespace if seat and cluster else current.get("namespace"), req.ask)
     concurrency = _value(req.concurrency, "Parallel builds", current.get("concurrency", Workspace.concurrency),
                          req.ask, kind=CONCURRENCY)
     _check_option("registry", registry)
@@ -70,16 +79,47 @@ def setup(req: SetupRequest, ctx: Context) -> Path:
     if namespace:
         _check_option("namespace", namespace)
         settings["namespace"] = namespace
+    if cluster:
+        _fit(settings, read_facts(cluster, namespace or cluster.namespace))
     check(settings, SCHEMA, display_path(target))
 
     check_push(registry, engine, ctx.store(registry))
     ctx.out.info(f"registry: {registry} accepted a push of {CHECK_IMAGE}:{CHECK_TAG}")
-    if cluster and req.pod_security != "off":
+    if seat:
+        ctx.out.info(f"namespace {namespace or cluster.namespace}: enforcing Pod Security restricted (set by the "
+                     "class: a seat does not change its namespace)")
+    elif cluster and req.pod_security != "off":
         ctx.out.info(podsecurity.restrict(cluster, namespace or cluster.namespace, req.pod_security))
     write_atomically(target, _HEADER + yaml.safe_dump(settings, sort_keys=False))
     ctx.out.info(f"wrote {display_path(target)}: " + ", ".join(
-        f"{k}: {settings[k]}" for k in ("registry", "namespace", "concurrency") if k in settings))
+        f"{k}: {_shown(settings[k])}" for k in ("registry", "namespace", "concurrency", "node_ports",
+                                                "image_pull_secrets") if k in settings))
     return target
+
+
+def _seat(cluster: ClusterAPI, namespace: str | None, ctx: Context) -> Seat | None:
+    """The classroom seat of the target namespace (-n, else the context's), said when it is one."""
+    found = read_seat(cluster, namespace or cluster.namespace)
+    if found:
+        ctx.out.info(f"seat: namespace {namespace or cluster.namespace} is seat {found.name} of class {found.klass}; "
+                     f"its registry is {found.registry}")
+    return found
+
+
+def _fit(settings: dict[str, Any], facts: NamespaceFacts) -> None:
+    """forge.yaml's node_ports and image_pull_secrets from what the namespace says (absent: the defaults)."""
+    settings.pop("node_ports", None)
+    settings.pop("image_pull_secrets", None)
+    if not facts.node_ports:
+        settings["node_ports"] = False
+    if facts.pull_secrets:
+        settings["image_pull_secrets"] = list(facts.pull_secrets)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return ", ".join(value) if isinstance(value, list) else str(value)
 
 
 def _target(directory: Path | None) -> Path:

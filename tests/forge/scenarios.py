@@ -187,6 +187,20 @@ def url_of_a_cluster_ip_and_a_node_port_service(d: Driver) -> None:
     assert (exposed.stdout, exposed.stderr) == (f"http://127.0.0.1:{node_port}\n", "")
 
 
+def url_of_a_service_the_shell_keeps_a_port_forward_open_to(d: Driver) -> None:
+    """A classroom seat's joined shell (FORGE_SERVICE_URLS): its forward's address, with nothing to run first, for
+    the Service of that namespace only."""
+    forwarded = {"FORGE_SERVICE_URLS": f"{d.namespace}/web=http://localhost:30080/,other/api=http://localhost:1"}
+    said = d.forge("deploy", "web", env=forwarded).ok().stdout
+    assert "web: reach Service/web at http://localhost:30080" in said
+    kept = d.forge("url", "web", env=forwarded).ok()
+    assert (kept.stdout, kept.stderr) == ("http://localhost:30080\n", "")
+    elsewhere = d.forge("url", "web", env={"FORGE_SERVICE_URLS": "other/web=http://localhost:30080"}).ok()
+    assert elsewhere.stdout == "http://127.0.0.1:8080\n" and "first run: kubectl" in elsewhere.stderr
+    assert d.forge("url", "web", env={"FORGE_SERVICE_URLS": "web=localhost:1"}).error() == \
+        "error: FORGE_SERVICE_URLS: 'web=localhost:1' is not NAMESPACE/SERVICE=URL"
+
+
 def redeploy_with_nothing_changed_builds_pushes_and_rolls_nothing(d: Driver) -> None:
     d.deploy("web")
     before = d.object("Deployment", "web")
@@ -430,6 +444,7 @@ def dev_redeploys_a_one_file_change(d: Driver) -> None:
 
 SCENARIOS: dict[str, Callable[[Driver], None]] = {scenario.__name__: scenario for scenario in (
     deploy_everything, url_of_a_cluster_ip_and_a_node_port_service,
+    url_of_a_service_the_shell_keeps_a_port_forward_open_to,
     redeploy_with_nothing_changed_builds_pushes_and_rolls_nothing, canary_beside_stable_then_promote,
     promote_without_a_canary_changes_nothing, canary_abort_removes_only_the_canary,
     removed_template_is_pruned_and_nothing_else, dry_run_says_what_would_be_pruned,

@@ -82,7 +82,8 @@ CASES = [
     Case("bad-forge-yaml-field", "error: forge.yaml: concurrency: expected an integer",
          {"forge.yaml": "concurrency: lots\n"}),
     Case("unknown-forge-yaml-field", "error: forge.yaml: regsitry: unknown field (known fields: build_args, "
-         "concurrency, namespace, registry)", {"forge.yaml": "regsitry: localhost:5001\n"}),
+         "concurrency, image_pull_secrets, namespace, node_ports, registry)",
+         {"forge.yaml": "regsitry: localhost:5001\n"}),
     Case("malformed-forge-yaml", "error: forge.yaml:1: invalid YAML: mapping values are not allowed here",
          {"forge.yaml": "registry: a: b\n"}),
     Case("unknown-profile", "error: web/service.yaml: profile 'prod' is not defined (profiles: canary, default)",

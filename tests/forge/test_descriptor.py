@@ -201,7 +201,8 @@ def test_workspace_without_forge_yaml(tmp_path: Path) -> None:
     ("config", "message"),
     [
         ("registy: localhost:5001\n",
-         "forge.yaml: registy: unknown field (known fields: build_args, concurrency, namespace, registry)"),
+         "forge.yaml: registy: unknown field (known fields: build_args, concurrency, image_pull_secrets, namespace, "
+         "node_ports, registry)"),
         ("concurrency: 0\n", "forge.yaml: concurrency: at least 1 expected, got 0"),
         ("concurrency: many\n", "forge.yaml: concurrency: expected an integer"),
         ("namespace: Shop\n", "forge.yaml: namespace: 'Shop' is not a DNS label"),

@@ -131,6 +131,49 @@ spec:
     assert job.doc["spec"]["template"]["metadata"]["labels"][LABEL_NAME] == "db"
 
 
+SERVICE_AND_WORKLOADS = """\
+apiVersion: v1
+kind: Service
+metadata: {name: edge}
+spec:
+  type: NodePort
+  selector: {app: edge}
+  ports: [{name: http, port: 8080, nodePort: 30080}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: edge}
+spec:
+  selector: {matchLabels: {app: edge}}
+  template:
+    metadata: {labels: {app: edge}}
+    spec:
+      serviceAccountName: edge
+      imagePullSecrets: [{name: mine}, {name: registry-pull}]
+      containers: [{name: e, image: envoy}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: once}
+spec: {containers: [{name: t, image: busybox}]}
+"""
+
+
+def test_a_namespace_without_node_ports_gets_cluster_ip_services_and_pods_the_pull_secrets(
+        sample_workspace: Path) -> None:
+    """forge.yaml's node_ports: false and image_pull_secrets (forge setup writes them in a classroom seat)."""
+    untouched = {m.kind: m.doc for m in render_only(sample_workspace, "db", SERVICE_AND_WORKLOADS)}
+    assert untouched["Service"]["spec"]["type"] == "NodePort" and "imagePullSecrets" not in untouched["Pod"]["spec"]
+    config = sample_workspace / "forge.yaml"
+    config.write_text(config.read_text() + "node_ports: false\nimage_pull_secrets: [registry-pull]\n")
+    found = {m.kind: m.doc for m in render_only(sample_workspace, "db", SERVICE_AND_WORKLOADS)}
+    assert found["Service"]["spec"]["type"] == "ClusterIP"
+    assert found["Service"]["spec"]["ports"] == [{"name": "http", "port": 8080}]
+    assert found["Deployment"]["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "mine"},
+                                                                                  {"name": "registry-pull"}]
+    assert found["Pod"]["spec"]["imagePullSecrets"] == [{"name": "registry-pull"}]
+
+
 def test_filters(sample_workspace: Path) -> None:
     template = """\
 apiVersion: v1

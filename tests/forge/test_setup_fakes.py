@@ -5,6 +5,7 @@ tier runs it against the real engine and registry (test_setup.py), the cluster t
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +142,38 @@ def test_a_failed_check_writes_and_labels_nothing(tmp_path: Path, api: FakeAPISe
         run_setup(api, engine, tmp_path, **request_)
     assert str(caught.value).startswith(error)
     assert list(tmp_path.iterdir()) == [kubeconfig] and api.calls == []
+
+
+def test_a_classroom_seat_gives_its_registry_and_namespace_no_node_ports_and_its_pull_secret(
+        tmp_path: Path, engine: FakeEngine, kubeconfig: Path) -> None:
+    """The fast twin of tests/classroom/test_seat_forge.py (a real seat, its own token): the seat's values win over a
+    forge.yaml left from another cluster, and the namespace (its labels are the class's) is not touched."""
+    api = FakeAPIServer(namespaces=("room-ana",))
+    base = "/api/v1/namespaces/room-ana"
+    api.put(f"{base}/configmaps/shopbox-seat", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "shopbox-seat"}, "data": {"class": "room", "seat": "ana", "registry": HOST}})
+    api.put(f"{base}/resourcequotas/seat", {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "seat"},
+                                            "spec": {"hard": {"pods": "20", "services.nodeports": "0"}}})
+    api.put(f"{base}/serviceaccounts/default", {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {
+        "name": "default"}, "imagePullSecrets": [{"name": "registry-pull"}]})
+    (tmp_path / "forge.yaml").write_text("registry: localhost:5999\nnamespace: default\nnode_ports: true\n")
+    seat = dataclasses.replace(backends(api, engine), connect=lambda **_: api.connect(namespace="room-ana"))
+    run = recording(seat)
+    setup(SetupRequest(tmp_path), run.ctx)
+
+    assert yaml.safe_load((tmp_path / "forge.yaml").read_text()) == {
+        "registry": HOST, "namespace": "room-ana", "concurrency": 4, "node_ports": False,
+        "image_pull_secrets": ["registry-pull"]}
+    assert "seat: namespace room-ana is seat ana of class room; its registry is localhost:5001" in run.stdout.lines
+    assert ("namespace room-ana: enforcing Pod Security restricted (set by the class: a seat does not change its "
+            "namespace)") in run.stdout.lines
+    assert not [path for _, path in api.calls if path.endswith("/namespaces/room-ana")]  # labels: not even tried
+    assert run.stdout.lines[-1] == (f"wrote {tmp_path / 'forge.yaml'}: registry: {HOST}, namespace: room-ana, "
+                                    "concurrency: 4, node_ports: false, image_pull_secrets: registry-pull")
+
+
+def test_outside_a_seat_the_namespace_facts_are_still_read_and_an_ordinary_namespace_writes_neither_key(
+        tmp_path: Path, api: FakeAPIServer, engine: FakeEngine, kubeconfig: Path) -> None:
+    (tmp_path / "forge.yaml").write_text("registry: localhost:5001\nnode_ports: false\nimage_pull_secrets: [old]\n")
+    run_setup(api, engine, tmp_path)
+    assert yaml.safe_load((tmp_path / "forge.yaml").read_text()) == {"registry": HOST, "concurrency": 4}
