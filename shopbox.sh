@@ -10,6 +10,7 @@ usage() {
   cat <<'EOF'
 Usage: ./shopbox.sh [--no-cluster] [COMMAND]
        ./shopbox.sh [--no-cluster] run -- COMMAND [ARG...]
+       ./shopbox.sh join FILE [doctor | run -- COMMAND [ARG...]]
 
 Start the workshop shell. With no command: make sure the kind cluster `shopbox` and the registry on
 localhost:5001 exist (kind's local-registry recipe), build the shopbox image if needed (or reuse it), and open
@@ -29,6 +30,15 @@ Commands:
                   bundle (default: ./shopbox-bundle.tar) for an offline site
   load BUNDLE     offline site: load BUNDLE into Docker, set up cluster + registry from it, put the workshop
                   images into the registry and the kind node
+  join FILE       a classroom seat instead of a local cluster: FILE is the seat's join file from the instructor.
+                  The same shell, bound to the seat (kubectl, forge and lab use its namespace and registry); no
+                  kind cluster. Pages 1-2 stay on this machine (the registry on localhost:5001 and the `kind`
+                  network are set up, no cluster); the seat's edge and Prometheus are forwarded through the API
+                  server to http://localhost:8080/qotm/ and http://localhost:9090/ (SHOPBOX_EDGE_PORT,
+                  SHOPBOX_PROMETHEUS_PORT), its registry to localhost:<its port>, by a container
+                  shopbox-seat-CLASS-SEAT that every shell of the seat shares (./shopbox.sh down removes it).
+  join FILE doctor   check the join: the file, API server reachable, token valid, the seat, registry push, quota
+  join FILE run -- CMD...   CMD in the joined shell, non-interactively
   --help, -h      this help
 
 Options:
@@ -72,7 +82,12 @@ REQUIRED_KEYS="DEBIAN_BASE_IMAGE KUBECTL_VERSION KIND_VERSION DOCKER_CLI_VERSION
 RESERVED_KEYS="PATH HOME IFS PWD SHELL USER SHOPBOX_ROOT VERSIONS_FILE CACHE CLUSTER REGISTRY_NAME REGISTRY_PORT API_PORT
  EDGE_PORT PROMETHEUS_PORT EDGE_NODE_PORT PROMETHEUS_NODE_PORT
  KIND_NETWORK WORKSPACE DRY_RUN KUBECONFIG_INTERNAL NODE_LABEL REQUIRED_KEYS RESERVED_KEYS VERSION_KEYS IMAGE CMD ARCH
- FAILED MISSING DOCKER_OK"
+ FAILED MISSING DOCKER_OK SEAT_KEYS SEAT_LABEL JOIN_MOUNT SEAT_CLASS SEAT_NAME SEAT_NAMESPACE SEAT_SERVER SEAT_EXPIRES
+ SEAT_REGISTRY SEAT_REGISTRY_PORT SEAT_EDGE_LISTEN SEAT_PROMETHEUS_LISTEN SEAT_SERVICE_URLS"
+# What `shopbox-join check` prints about a seat (classroom/joined/seat.py: settings), read into these variables.
+SEAT_KEYS="SEAT_CLASS SEAT_NAME SEAT_NAMESPACE SEAT_SERVER SEAT_EXPIRES SEAT_REGISTRY SEAT_REGISTRY_PORT SEAT_EDGE_LISTEN SEAT_PROMETHEUS_LISTEN SEAT_SERVICE_URLS"
+SEAT_LABEL=io.shopbox.seat  # on a seat's forwarder container (shopbox_setup/settings.py: down removes them)
+JOIN_MOUNT=/run/shopbox/join.yaml  # where containers find the join file (shopbox/entrypoint.sh)
 
 die() { echo "shopbox: error: $*" >&2; exit 1; }
 log() { echo "shopbox: $*" >&2; }
@@ -236,7 +251,7 @@ container_publishes() { docker port "$1" 2>/dev/null | grep -q ":$2\$"; }
 image_inputs() {
   (
     cd "$SHOPBOX_ROOT"
-    find shopbox shopbox_setup versions_env forge exercises/__init__.py exercises/lab pyproject.toml -type f ! -name '*.pyc' ! -path '*/__pycache__/*' ! -path 'shopbox/local/*' \
+    find shopbox shopbox_setup versions_env classroom forge exercises/__init__.py exercises/lab pyproject.toml -type f ! -name '*.pyc' ! -path '*/__pycache__/*' ! -path 'shopbox/local/*' \
       ! -path shopbox/README.md ! -name '.*' | LC_ALL=C sort
   )
 }
@@ -400,20 +415,30 @@ cluster_up() {
 
 # shell_command KUBECONFIG NETWORK [CMD...]: the docker run of the shell (interactive without CMD).
 shell_command() {
-  local kubeconfig=$1 network=$2 workdir=$PWD
+  local kubeconfig=$1 network=$2
   shift 2
-  [[ $workdir == "$WORKSPACE" || $workdir == "$WORKSPACE"/* ]] || workdir=$WORKSPACE
-  CMD=(docker run --rm -i)
-  if [[ $# -eq 0 && -t 0 && -t 1 ]]; then CMD+=(-t); fi
-  CMD+=(--hostname shopbox --network "$network"
-    -v "$WORKSPACE:$WORKSPACE" -w "$workdir"
-    -v "$(docker_socket):/var/run/docker.sock"
-    -v "$kubeconfig:/run/shopbox/kubeconfig:ro"
+  shell_start "$@"
+  CMD+=(--hostname shopbox --network "$network")
+  shell_mounts
+  CMD+=(-v "$kubeconfig:/run/shopbox/kubeconfig:ro"
     -e "SHOPBOX_UID=$(id -u)" -e "SHOPBOX_REGISTRY=localhost:$REGISTRY_PORT")
   if [[ $network == "$KIND_NETWORK" ]]; then
     CMD+=(-e "SHOPBOX_REGISTRY_FORWARD=$REGISTRY_PORT:$REGISTRY_NAME:5000")
   fi
   CMD+=("$IMAGE" "$@")
+}
+
+# shell_start [CMD...]: the start of a shell's docker run (a terminal when interactive, without CMD).
+shell_start() {
+  CMD=(docker run --rm -i)
+  if [[ $# -eq 0 && -t 0 && -t 1 ]]; then CMD+=(-t); fi
+}
+
+# shell_mounts: the workspace at the same path (the working directory kept when inside it) and the Docker socket.
+shell_mounts() {
+  local workdir=$PWD
+  [[ $workdir == "$WORKSPACE" || $workdir == "$WORKSPACE"/* ]] || workdir=$WORKSPACE
+  CMD+=(-v "$WORKSPACE:$WORKSPACE" -w "$workdir" -v "$(docker_socket):/var/run/docker.sock")
 }
 
 user_kubeconfig() {
@@ -447,6 +472,153 @@ start() {
     log "note: the shell gets this machine's Docker socket, which is as powerful as root here (shopbox/README.md, 'Docker socket')"
   fi
   run "${CMD[@]}"
+}
+
+# --- join: a classroom seat ----------------------------------------------------------------------------------
+
+# absolute_path FILE: FILE under its absolute directory.
+absolute_path() {
+  local dir
+  dir=$(cd "$(dirname "$1")" && pwd) || die "$1: no such directory"
+  echo "$dir/$(basename "$1")"
+}
+
+# join_command FILE VERB: shopbox-join VERB FILE in a throwaway container, as this user (the join file is theirs,
+# mode 600: run directly, not through the entrypoint, which would become the shell's user), the file mounted where it is and the working directory kept, so that errors name it as typed; on the
+# network the joined shell uses (kind; Docker's default before it exists), to reach the API server as it will.
+join_command() {
+  local path network=bridge
+  path=$(absolute_path "$1")
+  if docker network inspect "$KIND_NETWORK" >/dev/null 2>&1; then network=$KIND_NETWORK; fi
+  CMD=(docker run --rm --network "$network" --user "$(id -u):$(id -g)" -e HOME=/tmp -v "$path:$path:ro" -w "$PWD"
+    --entrypoint shopbox-join "$IMAGE" "$2" "$1")
+}
+
+# join_check FILE: the join file checked against its cluster (format, expiry, the cluster holds the seat; refused
+# in one line, exit 1), its settings read into the SEAT_* variables.
+join_check() {
+  local out line key
+  join_command "$1" check
+  out=$("${CMD[@]}") || exit 1
+  for key in $SEAT_KEYS; do printf -v "$key" '%s' ""; done
+  while IFS= read -r line; do
+    key=${line%%=*}
+    case " $SEAT_KEYS " in
+      *" $key "*) printf -v "$key" '%s' "${line#*=}" ;;
+      *) die "shopbox-join check: unexpected output: $line" ;;
+    esac
+  done <<<"$out"
+  [[ -n $SEAT_NAME && -n $SEAT_NAMESPACE && -n $SEAT_REGISTRY ]] || die "shopbox-join check: no seat in its output"
+}
+
+forwarder_name() { echo "shopbox-seat-$SEAT_CLASS-$SEAT_NAME"; }
+
+# forwarder_config FILE: what the forwarder was started with (the join file, the image, the host ports): a
+# forwarder with another config is replaced.
+forwarder_config() {
+  { cat "$1"; echo "$IMAGE $EDGE_PORT $PROMETHEUS_PORT $REGISTRY_PORT"; } | sha256 | cut -c1-16
+}
+
+# forwarder_command FILE CONFIG: the seat's forwarder, `shopbox-join forward`: it listens for the edge, Prometheus
+# and the seat's registry and forwards each connection through the API server to a ready pod, in the network
+# namespace every shell of the seat shares, on the kind network (pages 1-2), its ports published on the host's
+# 127.0.0.1; it also forwards localhost:5001 to the local registry (pages 1-2).
+forwarder_command() {
+  local path
+  path=$(absolute_path "$1")
+  CMD=(docker run -d --name "$(forwarder_name)" --label "$SEAT_LABEL=$SEAT_CLASS/$SEAT_NAME"
+    --label "$SEAT_LABEL.config=$2" --hostname shopbox --network "$KIND_NETWORK"
+    -p "127.0.0.1:$EDGE_PORT:$SEAT_EDGE_LISTEN" -p "127.0.0.1:$PROMETHEUS_PORT:$SEAT_PROMETHEUS_LISTEN")
+  if [[ -n $SEAT_REGISTRY_PORT ]]; then CMD+=(-p "127.0.0.1:$SEAT_REGISTRY_PORT:$SEAT_REGISTRY_PORT"); fi
+  CMD+=(-v "$path:$JOIN_MOUNT:ro" -e "SHOPBOX_UID=$(id -u)"
+    -e "SHOPBOX_REGISTRY_FORWARD=$REGISTRY_PORT:$REGISTRY_NAME:5000" "$IMAGE" shopbox-join forward)
+}
+
+# require_seat_port PORT WHAT [SETTING]: PORT is free on the host, else stop naming what holds it.
+require_seat_port() {
+  local holder
+  port_in_use "$1" || return 0
+  holder=$(docker ps --filter "publish=$1" --format '{{.Names}}' | head -n 1)
+  die "port $1 ($2) is taken by ${holder:+container }${holder:-another program}: stop it (./shopbox.sh down removes shopbox's)${3:+, or use another port with $3=<port>}"
+}
+
+# ensure_forwarder FILE: the seat's forwarder running with this join file, image and ports (reused, else replaced).
+ensure_forwarder() {
+  local name config current
+  name=$(forwarder_name)
+  config=$(forwarder_config "$1")
+  current=$(docker container inspect --format "{{.State.Status}} {{index .Config.Labels \"$SEAT_LABEL.config\"}}" \
+    "$name" 2>/dev/null || true)
+  if [[ $current == "running $config" ]]; then
+    log "seat $SEAT_NAME: forwards kept open by container $name (reused)"
+    return
+  fi
+  if [[ -n $current ]]; then run docker rm -f "$name" >/dev/null; fi
+  require_seat_port "$EDGE_PORT" "the edge" SHOPBOX_EDGE_PORT
+  require_seat_port "$PROMETHEUS_PORT" "Prometheus" SHOPBOX_PROMETHEUS_PORT
+  if [[ -n $SEAT_REGISTRY_PORT ]]; then require_seat_port "$SEAT_REGISTRY_PORT" "the seat's registry"; fi
+  forwarder_command "$1" "$config"
+  run "${CMD[@]}" >/dev/null
+  log "seat $SEAT_NAME: forwards kept open by container $name: edge http://localhost:$EDGE_PORT/qotm/, Prometheus http://localhost:$PROMETHEUS_PORT/${SEAT_REGISTRY_PORT:+, registry $SEAT_REGISTRY}"
+}
+
+# seat_shell_command FILE [CMD...]: the docker run of a shell bound to the seat, in its forwarder's network
+# namespace (its forwards are this shell's localhost).
+seat_shell_command() {
+  local path
+  path=$(absolute_path "$1")
+  shift
+  shell_start "$@"
+  CMD+=(--network "container:$(forwarder_name)")
+  shell_mounts
+  CMD+=(-v "$path:$JOIN_MOUNT:ro" -e "SHOPBOX_UID=$(id -u)" -e "REGISTRY=$SEAT_REGISTRY"
+    -e "SHOPBOX_EDGE_PORT=$EDGE_PORT" -e "SHOPBOX_PROMETHEUS_PORT=$PROMETHEUS_PORT"
+    -e "FORGE_SERVICE_URLS=$SEAT_SERVICE_URLS" -e "SHOPBOX_SEAT=$SEAT_NAME" -e "SHOPBOX_SEAT_CLASS=$SEAT_CLASS"
+    -e "SHOPBOX_SEAT_EXPIRES=$SEAT_EXPIRES" "$IMAGE" "$@")
+}
+
+# join_start FILE [CMD...]: check the join file, set up pages 1-2's part and the seat's forwarder, then the shell
+# bound to the seat (or CMD in it).
+join_start() {
+  local file=$1 out=2
+  shift
+  [[ -z $DRY_RUN ]] || out=1
+  require_docker
+  ensure_image >&"$out"
+  if [[ -n $DRY_RUN ]] && ! image_exists "$IMAGE"; then die "join: a dry run reads the join file with the image: ./shopbox.sh build first"; fi
+  join_check "$file"
+  log "join: seat $SEAT_NAME of class $SEAT_CLASS (namespace $SEAT_NAMESPACE) at $SEAT_SERVER, until $SEAT_EXPIRES"
+  if [[ -z $(container_state "$REGISTRY_NAME") ]] && port_in_use "$REGISTRY_PORT"; then
+    die "port $REGISTRY_PORT (registry) is taken by another program: stop it, or use another port with SHOPBOX_REGISTRY_PORT=<port>"
+  fi
+  setup local >&"$out"
+  ensure_forwarder "$file" >&"$out"
+  seat_shell_command "$file" "$@"
+  run "${CMD[@]}"
+}
+
+# join_doctor FILE: the host's checks that matter without a local cluster, then shopbox-join doctor's.
+join_doctor() {
+  local out
+  DOCKER_OK=""
+  if [[ -z $(docker_problem) ]]; then
+    DOCKER_OK=yes
+    report ok docker-engine "reachable at ${DOCKER_HOST:-unix:///var/run/docker.sock}"
+  else
+    report fail docker-engine "$(docker_problem | head -1)" "$(docker_problem | tail -1)"
+  fi
+  doctor_port "$REGISTRY_PORT" "registry (pages 1-2)" "$REGISTRY_NAME" REGISTRY
+  IMAGE=$(image_ref)
+  if [[ -z $DOCKER_OK ]] || ! image_exists "$IMAGE"; then
+    report skip join "needs Docker and the shopbox image (./shopbox.sh build)"
+  else
+    join_command "$1" doctor
+    out=$("${CMD[@]}") || true
+    echo "$out"
+    FAILED=$((FAILED + $(grep -c '^\[FAIL\]' <<<"$out" || true)))
+  fi
+  echo "doctor: $FAILED failed"
+  [[ $FAILED -eq 0 ]]
 }
 
 # --- down / prefetch / load ------------------------------------------------------------------------------
@@ -683,6 +855,28 @@ main() {
         shift 2
         load_versions
         start "$no_cluster" "$@"
+        return
+        ;;
+      join)
+        [[ -z $command && $no_cluster == no ]] || die "join takes no other command or option before it; see ./shopbox.sh --help"
+        [[ -n ${2:-} && ${2:-} != -* ]] || die "join needs the seat's join file: ./shopbox.sh join FILE"
+        [[ -f $2 ]] || die "$2: no such file (the join file your instructor gave you)"
+        load_versions
+        case ${3:-} in
+          "") join_start "$2" ;;
+          doctor)
+            [[ $# -eq 3 ]] || die "unexpected argument '$4' after doctor; see ./shopbox.sh --help"
+            ARCH=$(engine_arch 2>/dev/null) || ARCH=amd64
+            join_doctor "$2"
+            ;;
+          run)
+            [[ ${4:-} == -- && $# -gt 4 ]] || die "run needs the command after --: ./shopbox.sh join FILE run -- COMMAND [ARG...]"
+            argument=$2
+            shift 4
+            join_start "$argument" "$@"
+            ;;
+          *) die "unexpected argument '$3' after the join file; see ./shopbox.sh --help" ;;
+        esac
         return
         ;;
       doctor | build | down | prefetch | load)

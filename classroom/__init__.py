@@ -3,5 +3,6 @@
 One job per module: names (names, labels, seat names), sizes (quota and limits), rbac (the seat's Role), seat
 (the seat namespace's objects), policy (the admission policy), registry (a registry per seat, or an external
 one), joinfile (the join file), progress (the progress record `lab` writes), model (the data), errors (the one
-error type), files (reading the files handed in). See README.md in this directory.
+error type), files (reading the files handed in); the participant's side, `./shopbox.sh join`, is the package
+joined/. See README.md in this directory.
 """

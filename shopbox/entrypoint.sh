@@ -7,6 +7,9 @@
 #   3. install the mounted kubeconfig (/run/shopbox/kubeconfig) as the user's ~/.kube/config;
 #   4. with SHOPBOX_REGISTRY_FORWARD=PORT:HOST:HOSTPORT, forward 127.0.0.1:PORT to the registry container, so
 #      localhost:5001 means the registry inside the shell as it does on the host;
+#   5. with a seat's join file mounted (./shopbox.sh join FILE: /run/shopbox/join.yaml), give the user a copy
+#      (SHOPBOX_JOIN), install the seat's kubeconfig as ~/.kube/config and the seat registry's credentials in
+#      ~/.docker/config.json (classroom/joined/: shopbox-join);
 # then execs the command as the user. Started with --user, it changes nothing and just runs the command.
 set -euo pipefail
 
@@ -14,6 +17,7 @@ user=shopbox
 home=/home/$user
 socket=/var/run/docker.sock
 kubeconfig=/run/shopbox/kubeconfig
+join=/run/shopbox/join.yaml
 
 if [[ $(id -u) -ne 0 ]]; then
   exec "$@"
@@ -40,6 +44,14 @@ fi
 if [[ -f $kubeconfig ]]; then
   install -d -o "$user" -g "$user" -m 0700 "$home/.kube"
   install -o "$user" -g "$user" -m 0600 "$kubeconfig" "$home/.kube/config"
+fi
+
+if [[ -f $join ]]; then
+  install -d -o "$user" -g "$user" -m 0700 "$home/.shopbox" "$home/.kube"
+  install -o "$user" -g "$user" -m 0600 "$join" "$home/.shopbox/join.yaml"
+  export SHOPBOX_JOIN=$home/.shopbox/join.yaml
+  shopbox-join kubeconfig "$SHOPBOX_JOIN" | install -o "$user" -g "$user" -m 0600 /dev/stdin "$home/.kube/config"
+  setpriv --reuid="$user" --regid="$user" --init-groups env HOME="$home" shopbox-join docker-login "$SHOPBOX_JOIN"
 fi
 
 if [[ -n ${SHOPBOX_REGISTRY_FORWARD:-} ]]; then

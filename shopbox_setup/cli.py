@@ -16,7 +16,8 @@ def parser() -> argparse.ArgumentParser:
                                 "SHOPBOX_DRY_RUN=1 prints each change as `+ cmd` instead of making it.")
     verbs = p.add_subparsers(dest="verb", required=True)
     verbs.add_parser("up", help="create or reuse registry and cluster; print the internal kubeconfig")
-    verbs.add_parser("down", help="remove the cluster, the registry and the kind network")
+    verbs.add_parser("local", help="the registry and the kind network, no cluster (a joined seat's pages 1-2)")
+    verbs.add_parser("down", help="remove the cluster, the seats' forwarders, the registry and the kind network")
     pre = verbs.add_parser("prefetch", help="pull the pinned images; print them and IMAGE, one per line")
     pre.add_argument("image", metavar="IMAGE", help="the shell image, saved into the bundle too")
     verbs.add_parser("load", help="up, then the pinned images into the node and the registry")
@@ -32,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         s = settings.from_env()
         if args.verb == "up":
             cluster.up(runner, s)
+        elif args.verb == "local":
+            cluster.local(runner, s)
         elif args.verb == "down":
             cluster.down(runner, s)
         elif args.verb == "prefetch":

@@ -1,13 +1,14 @@
 """`up` and `down`: kind's local-registry recipe (registry container, kind cluster, each node's hosts.toml, the
 registry on the kind network, the KEP-1755 ConfigMap, the internal kubeconfig) and its removal. Whatever exists
-is reused: a stopped registry or node is started, the rest is (re)applied idempotently."""
+is reused: a stopped registry or node is started, the rest is (re)applied idempotently. `local`: what pages 1-2
+need when the cluster is a classroom seat (`./shopbox.sh join`): the registry on the kind network, no cluster."""
 
 from __future__ import annotations
 
 from shopbox_setup import engine
 from shopbox_setup.generated import hosts_toml, hosts_toml_dir, kind_config, registry_configmap
 from shopbox_setup.runner import Runner, SetupError, log
-from shopbox_setup.settings import Settings
+from shopbox_setup.settings import SEAT_LABEL, Settings
 
 
 def kind(settings: Settings, *args: str) -> list[str]:
@@ -36,6 +37,19 @@ def ensure_registry(runner: Runner, settings: Settings) -> None:
         runner.run(["docker", "start", s.registry])
 
 
+def ensure_network(runner: Runner, settings: Settings) -> None:
+    """The kind network without a cluster, made as kind makes it (a bridge that masquerades), so that a later
+    `kind create cluster` takes it as it is."""
+    if engine.network_members(runner, settings.network) is None:
+        runner.run(["docker", "network", "create", "--driver", "bridge", "--opt",
+                    "com.docker.network.bridge.enable_ip_masquerade=true", settings.network])
+
+
+def connect_registry(runner: Runner, settings: Settings) -> None:
+    if settings.registry not in (engine.network_members(runner, settings.network) or []):
+        runner.run(["docker", "network", "connect", settings.network, settings.registry])
+
+
 def ensure_cluster(runner: Runner, settings: Settings) -> None:
     s = settings
     control_plane = f"{s.cluster}-control-plane"
@@ -55,8 +69,7 @@ def ensure_cluster(runner: Runner, settings: Settings) -> None:
         runner.run(["docker", "exec", node, "mkdir", "-p", hosts_toml_dir(s)])
         runner.run(["docker", "exec", "-i", node, "cp", "/dev/stdin", f"{hosts_toml_dir(s)}/hosts.toml"],
                    stdin=hosts_toml(s))
-    if s.registry not in (engine.network_members(runner, s.network) or []):
-        runner.run(["docker", "network", "connect", s.network, s.registry])
+    connect_registry(runner, s)
     # kubectl of the node with its admin kubeconfig, as kind applies its own manifests: no network to join.
     runner.run(["docker", "exec", "-i", control_plane, "kubectl", "--kubeconfig=/etc/kubernetes/admin.conf",
                 "apply", "-f", "-"], stdin=registry_configmap(s))
@@ -70,9 +83,21 @@ def up(runner: Runner, settings: Settings) -> None:
     runner.emit(kind(settings, "get", "kubeconfig", "--internal", "--name", settings.cluster))
 
 
+def local(runner: Runner, settings: Settings) -> None:
+    """Pages 1-2 on this machine while the cluster is a classroom seat: the registry (localhost:5001) and the kind
+    network it is on, where the shell and the containers of pages 1-2 meet. No cluster."""
+    ensure_registry(runner, settings)
+    ensure_network(runner, settings)
+    connect_registry(runner, settings)
+
+
 def down(runner: Runner, settings: Settings) -> None:
-    """Remove the cluster's nodes and the registry, and the network when nothing else is on it (kind created it)."""
+    """Remove the cluster's nodes, the joined seats' forwarders and the registry, and the network when nothing else
+    is on it (kind, or `local`, created it)."""
     s = settings
+    forwarders = list(engine.labelled(runner, SEAT_LABEL))
+    if forwarders:
+        runner.run(["docker", "rm", "-f", *forwarders])
     nodes = list(engine.nodes(runner, s))
     if nodes:
         runner.run(["docker", "rm", "-f", "-v", *nodes])
@@ -85,7 +110,8 @@ def down(runner: Runner, settings: Settings) -> None:
     members = engine.network_members(runner, s.network)
     if members is None:
         return
-    others = [name for name in members if name not in (*nodes, s.registry)]  # a dry run read them before the rm
+    # A dry run read the members before the rm.
+    others = [name for name in members if name not in (*nodes, *forwarders, s.registry)]
     if others:
         log(f"network {s.network} is still used by other containers: kept")
     else:

@@ -20,14 +20,14 @@ CREATES = "./shopbox.sh creates it"
 
 @dataclass(frozen=True)
 class Check:
-    status: str  # ok, fail, missing
+    status: str  # ok, warn, fail, missing, skip
     name: str
     detail: str
     fix: str = ""
 
     def lines(self) -> str:
         """As shopbox.sh's report(): `[ OK ] name  detail`, then the fix indented under the detail."""
-        label = {"ok": " OK ", "fail": "FAIL", "missing": "MISS"}[self.status]
+        label = {"ok": " OK ", "warn": "WARN", "fail": "FAIL", "missing": "MISS", "skip": "SKIP"}[self.status]
         text = f"[{label}] {self.name:<14} {self.detail}"
         return text + (f"\n       {'':<14} fix: {self.fix}" if self.fix else "")
 

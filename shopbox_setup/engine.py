@@ -12,12 +12,16 @@ def container_state(runner: Runner, name: str) -> str:
     return (runner.read(["docker", "container", "inspect", "--format", "{{.State.Status}}", name]) or "").strip()
 
 
-def nodes(runner: Runner, settings: Settings) -> dict[str, str]:
-    """The cluster's node containers (kind's label), name -> state, sorted by name."""
-    out = runner.read(["docker", "ps", "-a", "--filter", f"label={settings.node_label}",
-                       "--format", "{{.Names}} {{.State}}"]) or ""
+def labelled(runner: Runner, label: str) -> dict[str, str]:
+    """The containers with `label` (KEY or KEY=VALUE), name -> state, sorted by name."""
+    out = runner.read(["docker", "ps", "-a", "--filter", f"label={label}", "--format", "{{.Names}} {{.State}}"]) or ""
     pairs = (line.split(" ", 1) for line in out.splitlines() if line.strip())
     return dict(sorted((name, state.strip()) for name, state in pairs))
+
+
+def nodes(runner: Runner, settings: Settings) -> dict[str, str]:
+    """The cluster's node containers (kind's label), name -> state, sorted by name."""
+    return labelled(runner, settings.node_label)
 
 
 def network_members(runner: Runner, network: str) -> list[str] | None:

@@ -16,6 +16,8 @@ from versions_env import REPOSITORY_FILE, read_versions
 EDGE_NODE_PORT = 30080
 PROMETHEUS_NODE_PORT = 30090
 REQUIRED_KEYS = ("KIND_NODE_IMAGE", "REGISTRY_IMAGE")
+# On a joined seat's forwarder container (./shopbox.sh join): `down` removes every container that carries it.
+SEAT_LABEL = "io.shopbox.seat"
 
 
 @dataclass(frozen=True)

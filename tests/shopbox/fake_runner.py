@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 @dataclass
 class FakeEngine:
     containers: dict[str, str] = field(default_factory=dict)  # name -> state
-    labels: dict[str, str] = field(default_factory=dict)  # name -> its kind cluster label value
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> its labels
     networks: dict[str, list[str]] = field(default_factory=dict)
     images: set[str] = field(default_factory=set)
     cgroup: str = "2"
@@ -31,10 +31,9 @@ class FakeEngine:
                 state = self.containers.get(args[-1])
                 return None if state is None else state + "\n"
             case ["docker", "ps", "-a"]:
-                label = args[args.index("--filter") + 1].split("=", 1)[1]
-                cluster = label.split("=", 1)[1]
-                return "".join(f"{name} {self.containers[name]}\n" for name, value in self.labels.items()
-                               if value == cluster)
+                key, _, value = args[args.index("--filter") + 1].removeprefix("label=").partition("=")
+                return "".join(f"{name} {self.containers[name]}\n" for name, labels in sorted(self.labels.items())
+                               if key in labels and (not value or labels[key] == value))
             case ["docker", "network", "inspect"]:
                 members = self.networks.get(args[3])
                 return None if members is None else "".join(f"{m} " for m in members) + "\n"
@@ -46,7 +45,11 @@ class FakeEngine:
 
     def node(self, cluster: str, name: str, state: str = "running") -> None:
         self.containers[name] = state
-        self.labels[name] = cluster
+        self.labels[name] = {"io.x-k8s.kind.cluster": cluster}
+
+    def labelled(self, name: str, labels: dict[str, str], state: str = "running") -> None:
+        self.containers[name] = state
+        self.labels[name] = labels
 
     @property
     def commands(self) -> list[str]:

@@ -81,7 +81,8 @@ def _digest(paths: list[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
-PACKAGES = ("forge", "exercises", "shopbox_setup", "versions_env")  # the project's Python packages the image needs
+# The project's Python packages the image needs.
+PACKAGES = ("forge", "exercises", "shopbox_setup", "versions_env", "classroom")
 
 
 def _pip_wheel(out: Path, *options: str) -> None:
@@ -109,7 +110,9 @@ def wheelhouse() -> Path:
                 wheel.unlink()
             (root / "deps.tmp").rename(deps)
         if not target.exists():
-            for old in root.iterdir():  # earlier forge versions
+            # Earlier forge versions; not with SHOPBOX_KEEP_OTHER_TAGS=1: another worktree's build may be using its
+            # wheels right now (remove_other_tags).
+            for old in root.iterdir() if os.environ.get("SHOPBOX_KEEP_OTHER_TAGS") != "1" else ():
                 if old.is_dir() and not old.name.startswith("deps-"):
                     shutil.rmtree(old)
             staging = root / "forge.tmp"

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import tarfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -137,6 +138,33 @@ def test_kubeconfig_and_prompt(shopbox_image, tmp_path):
     assert owner == "shopbox 600"
     assert prompt_part == "kind-shopbox/qotm"
     assert "__shopbox_kube" in ps1
+
+
+def test_a_seats_join_file_becomes_the_users_kubeconfig_and_docker_credentials(shopbox_image, tmp_path):
+    """`./shopbox.sh join FILE` mounts the join file (mode 600, the host user's; here root's): the entrypoint gives
+    the user a copy (SHOPBOX_JOIN), the seat's kubeconfig and the seat registry's login; the welcome names the
+    seat."""
+    from classroom import joinfile
+    from classroom.model import ClassSpec, Registry
+
+    ends = datetime.now(UTC) + timedelta(hours=2)
+    spec = ClassSpec("room", ends, "cluster-a", "https://k8s.example:6443", "")
+    data = joinfile.build(spec, "ana", "room-ana", Registry("localhost:31000", "ana", "s3cret", "registry-ana-0", 5000),
+                          "tok.en.x", ends)
+    joinfile.write(tmp_path / "ana.yaml", data)
+    script = ('stat -c "%U %a" ~/.kube/config "$SHOPBOX_JOIN" ~/.docker/config.json; __shopbox_kube; echo; '
+              'jq -c .auths ~/.docker/config.json; kubectl config view --minify --raw -o jsonpath="{..token}"; echo')
+    out = ok(run(shopbox_image, "bash", "-ic", script,
+                 docker_args=("-v", f"{tmp_path / 'ana.yaml'}:/run/shopbox/join.yaml:ro")))
+    *owners, prompt_part, auths, token = out.splitlines()
+    assert owners == ["shopbox 600"] * 3
+    assert prompt_part == "room-ana/room-ana"
+    assert auths == '{"localhost:31000":{"auth":"YW5hOnMzY3JldA=="}}'  # ana:s3cret
+    assert token == "tok.en.x"
+    welcome = ok(run(shopbox_image, docker_args=("-v", f"{tmp_path / 'ana.yaml'}:/run/shopbox/join.yaml:ro", "-e",
+                                                 "SHOPBOX_SEAT=ana", "-e", "SHOPBOX_SEAT_CLASS=room", "-e",
+                                                 "SHOPBOX_SEAT_EXPIRES=2030-05-04T17:00:00Z")))
+    assert "seat ana of class room, until 2030-05-04T17:00:00Z" in welcome
 
 
 def test_registry_forward_makes_localhost_the_registry(shopbox_image, registry):

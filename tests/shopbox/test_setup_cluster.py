@@ -122,3 +122,31 @@ def test_down_keeps_a_network_others_use_and_says_what_was_missing(capsys):
     err = capsys.readouterr().err
     assert "shopbox: no cluster shopbox" in err and "shopbox: no registry shopbox-registry" in err
     assert "network kind is still used by other containers: kept" in err
+
+
+def test_local_is_the_registry_on_a_kind_network_made_as_kind_makes_it_and_no_cluster():
+    engine = FakeEngine()
+    cluster.local(engine, S)
+    assert engine.commands == [
+        f"docker run -d --restart=always --name shopbox-registry -p 127.0.0.1:5001:5000 --network bridge "
+        f"{PINS['REGISTRY_IMAGE']}",
+        "docker network create --driver bridge --opt com.docker.network.bridge.enable_ip_masquerade=true kind",
+        "docker network connect kind shopbox-registry",
+    ]
+    assert engine.emitted == []
+
+
+def test_local_reuses_a_running_registry_already_on_the_network():
+    engine = FakeEngine(containers={"shopbox-registry": "running"}, networks={"kind": ["shopbox-registry"]})
+    cluster.local(engine, S)
+    assert engine.commands == []
+
+
+def test_down_removes_the_joined_seats_forwarders_then_the_network_they_were_on(capsys):
+    engine = FakeEngine(containers={"shopbox-registry": "running"},
+                        networks={"kind": ["shopbox-seat-room-ana", "shopbox-registry"]})
+    engine.labelled("shopbox-seat-room-ana", {"io.shopbox.seat": "room/ana"})
+    engine.labelled("unrelated", {"app": "x"})
+    cluster.down(engine, S)
+    assert engine.commands == ["docker rm -f shopbox-seat-room-ana", "docker rm -f -v shopbox-registry",
+                               "docker network rm kind"]

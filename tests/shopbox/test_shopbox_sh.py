@@ -40,7 +40,8 @@ def _one_line_error(result, *fragments: str) -> str:
 def test_help_lists_every_command_and_option():
     result = run_script("--help")
     assert result.returncode == 0
-    for word in ("doctor", "build", "down", "prefetch", "load BUNDLE", "--no-cluster", "SHOPBOX_DRY_RUN"):
+    for word in ("doctor", "build", "down", "prefetch", "load BUNDLE", "--no-cluster", "SHOPBOX_DRY_RUN",
+                 "join FILE", "join FILE doctor", "join FILE run -- CMD"):
         assert word in result.stdout
     assert run_script("-h").stdout == result.stdout
 
@@ -52,6 +53,13 @@ def test_help_lists_every_command_and_option():
     (["load", "a.tar", "b.tar"], "unexpected argument 'b.tar'"),
     (["load"], "load needs the bundle file"),
     (["--no-cluster", "down"], "--no-cluster only applies"),
+    (["join"], "join needs the seat's join file: ./shopbox.sh join FILE"),
+    (["join", "/nonexistent/ana.yaml"], "/nonexistent/ana.yaml: no such file (the join file your instructor gave"),
+    (["join", str(SHOPBOX_SH), "frob"], "unexpected argument 'frob' after the join file"),
+    (["join", str(SHOPBOX_SH), "run"], "run needs the command after --: ./shopbox.sh join FILE run -- COMMAND"),
+    (["join", str(SHOPBOX_SH), "doctor", "x"], "unexpected argument 'x' after doctor"),
+    (["--no-cluster", "join", str(SHOPBOX_SH)], "join takes no other command or option before it"),
+    (["doctor", "join", str(SHOPBOX_SH)], "join takes no other command or option before it"),
 ])
 def test_argument_errors(args, fragment):
     _one_line_error(run_script(*args), fragment)
@@ -176,6 +184,80 @@ def test_shell_command_mounts_the_workspace_at_the_same_path(tmp_path):
     outside = argv(f'IMAGE=shopbox:x; cd {tmp_path}; shell_command /k/config host', env)
     assert outside[outside.index("-w") + 1] == str(workspace)  # started elsewhere: the shell opens the workspace
     assert not any(arg.startswith("SHOPBOX_REGISTRY_FORWARD") for arg in outside)  # not on the kind network
+
+
+# --- join: a classroom seat ------------------------------------------------------------------------------
+
+SEAT = ('SEAT_CLASS=room; SEAT_NAME=ana; SEAT_NAMESPACE=room-ana; SEAT_REGISTRY=localhost:31000; '
+        'SEAT_REGISTRY_PORT=31000; SEAT_EDGE_LISTEN=30080; SEAT_PROMETHEUS_LISTEN=30090; '
+        'SEAT_EXPIRES=2030-05-04T17:00:00Z; '
+        'SEAT_SERVICE_URLS=room-ana/envoy=http://localhost:30080,room-ana/prometheus=http://localhost:30090; '
+        'IMAGE=shopbox:x; ')
+
+
+def test_join_check_runs_shopbox_join_as_this_user_with_the_file_where_it_is_so_errors_name_it(tmp_path):
+    (tmp_path / "class").mkdir()
+    command = argv(f"cd {tmp_path}; IMAGE=shopbox:x; join_command class/ana.yaml check",
+                   {"SHOPBOX_KIND_NETWORK": "no-such-network-here"})
+    assert command[:3] == ["docker", "run", "--rm"]
+    assert command[command.index("--entrypoint") + 1:] == ["shopbox-join", "shopbox:x", "check", "class/ana.yaml"]
+    assert command[command.index("--user") + 1] == f"{os.getuid()}:{os.getgid()}"  # reads the user's mode-600 file
+    assert f"{tmp_path}/class/ana.yaml:{tmp_path}/class/ana.yaml:ro" in command
+    assert command[command.index("-w") + 1] == str(tmp_path)
+    assert command[command.index("--network") + 1] == "bridge"  # no kind network yet: Docker's default
+
+
+def test_join_check_reads_the_seat_settings_and_refuses_anything_else(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text("#!/usr/bin/env bash\ncase \"$1\" in network) exit 1 ;; esac\n"
+                                    "printf '%s\\n' SEAT_NAME=ana SEAT_NAMESPACE=room-ana "
+                                    "SEAT_REGISTRY=localhost:31000 SEAT_REGISTRY_PORT=31000 "
+                                    "\"${EXTRA:-SEAT_CLASS=room}\"\n")
+    (bin_dir / "docker").chmod(0o755)
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    found = call(f"IMAGE=shopbox:x; join_check {SHOPBOX_SH}; echo $SEAT_NAME $SEAT_CLASS $SEAT_REGISTRY_PORT", env)
+    assert found.strip() == "ana room 31000"
+    result = subprocess.run(["bash", "-c", f'source "$1"; load_versions; IMAGE=x; join_check {SHOPBOX_SH}', "t",
+                             str(SHOPBOX_SH)], capture_output=True, text=True,
+                            env={**os.environ, **env, "EXTRA": "PATH=/evil"})
+    assert result.returncode == 1
+    assert result.stderr == "shopbox: error: shopbox-join check: unexpected output: PATH=/evil\n"
+
+
+def test_the_forwarder_publishes_the_seat_ports_on_loopback_only_on_the_kind_network(tmp_path):
+    join = tmp_path / "ana.yaml"
+    command = argv(f"{SEAT} forwarder_command {join} abc123")
+    assert command[:5] == ["docker", "run", "-d", "--name", "shopbox-seat-room-ana"]
+    assert command[5:7] == ["--label", "io.shopbox.seat=room/ana"]
+    assert "io.shopbox.seat.config=abc123" in command
+    assert command[command.index("--network") + 1] == "kind"
+    published = [command[i + 1] for i, arg in enumerate(command) if arg == "-p"]
+    assert published == ["127.0.0.1:8080:30080", "127.0.0.1:9090:30090", "127.0.0.1:31000:31000"]
+    assert f"{join}:/run/shopbox/join.yaml:ro" in command
+    assert "SHOPBOX_REGISTRY_FORWARD=5001:shopbox-registry:5000" in command  # pages 1-2's localhost:5001
+    assert command[-3:] == ["shopbox:x", "shopbox-join", "forward"]
+    external = argv(f"{SEAT} SEAT_REGISTRY_PORT=; forwarder_command {join} abc123",
+                    {"SHOPBOX_EDGE_PORT": "18080", "SHOPBOX_PROMETHEUS_PORT": "19090"})
+    assert [external[i + 1] for i, arg in enumerate(external) if arg == "-p"] == ["127.0.0.1:18080:30080",
+                                                                                   "127.0.0.1:19090:30090"]
+
+
+def test_a_joined_shell_lives_in_the_forwarders_network_with_the_seat_names(tmp_path):
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    command = argv(f"{SEAT} cd {workspace}; seat_shell_command {tmp_path}/ana.yaml lab status",
+                   {"SHOPBOX_WORKSPACE": str(workspace), "SHOPBOX_EDGE_PORT": "18080"})
+    assert command[:6] == ["docker", "run", "--rm", "-i", "--network", "container:shopbox-seat-room-ana"]
+    assert "--hostname" not in command  # Docker refuses it with another container's network
+    assert f"{workspace}:{workspace}" in command and "/var/run/docker.sock:/var/run/docker.sock" in command
+    assert f"{tmp_path}/ana.yaml:/run/shopbox/join.yaml:ro" in command
+    env = {arg.split("=", 1)[0]: arg.split("=", 1)[1] for arg in command if "=" in arg and not arg.startswith("/")}
+    assert env["REGISTRY"] == "localhost:31000" and env["SHOPBOX_SEAT"] == "ana"
+    assert env["SHOPBOX_EDGE_PORT"] == "18080"  # the shell's SHOPBOX_EDGE_URL follows the host port
+    assert env["FORGE_SERVICE_URLS"] == "room-ana/envoy=http://localhost:30080,room-ana/prometheus=http://localhost:30090"
+    assert not any(arg.startswith(("SHOPBOX_REGISTRY_FORWARD", "SHOPBOX_REGISTRY=")) for arg in command)
+    assert command[-3:] == ["shopbox:x", "lab", "status"]
 
 
 # --- the image build -------------------------------------------------------------------------------------
