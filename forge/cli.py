@@ -1,7 +1,8 @@
 """The `forge` command: a click group with global -v/-q, --version, one-line errors and shell completion.
 
-Every command is registered here; its help is its own docstring (one place). Command modules are light (click
-only; a command imports its verb when it runs), so `forge --help` loads no client.
+Every command is listed here (COMMANDS) and imported when it runs or is listed; its help is its own docstring
+(one place). Command modules are light (click only; a command imports its verb when it runs), so `forge --help`
+loads no client.
 """
 
 from __future__ import annotations
@@ -12,25 +13,19 @@ import click
 from click.shell_completion import get_completion_class
 
 from forge import __version__
-from forge.commands.build import build_command
-from forge.commands.canary import canary_group
-from forge.commands.canary_abort import abort_command
-from forge.commands.canary_promote import promote_command
-from forge.commands.canary_status import status_command
-from forge.commands.delete import delete_command
-from forge.commands.deploy import deploy_command
-from forge.commands.dev import dev_command
-from forge.commands.list import list_command
-from forge.commands.logs import logs_command
-from forge.commands.options import add_global_flags, current_output, global_flags
-from forge.commands.port_forward import port_forward_command
-from forge.commands.render import render_command
-from forge.commands.setup import setup_command
-from forge.commands.url import url_command
+from forge.commands.lazy import LazyGroup
+from forge.commands.options import current_output, global_flags
 from forge.errors import ForgeError
 from forge.output import forward_notes
 
 COMPLETE_VAR = "_FORGE_COMPLETE"
+# Command name -> its click command in forge/commands/ (`forge canary`'s subcommands: forge/commands/canary.py).
+COMMANDS = {name: f"forge.commands.{module}:{attribute}" for name, module, attribute in (
+    ("build", "build", "build_command"), ("canary", "canary", "canary_group"), ("delete", "delete", "delete_command"),
+    ("deploy", "deploy", "deploy_command"), ("dev", "dev", "dev_command"), ("list", "list", "list_command"),
+    ("logs", "logs", "logs_command"), ("port-forward", "port_forward", "port_forward_command"),
+    ("render", "render", "render_command"), ("setup", "setup", "setup_command"), ("url", "url", "url_command"),
+)}
 
 
 def _report(err: ForgeError) -> None:
@@ -38,7 +33,7 @@ def _report(err: ForgeError) -> None:
     click.get_current_context().exit(err.exit_code)
 
 
-class ForgeGroup(click.Group):
+class ForgeGroup(LazyGroup):
     """The root group: turns ForgeError (and OS errors) into one line on stderr; tracebacks only for bugs, and only
     with -v. What the stages log while a command runs (a skipped service) becomes a `note:` line."""
 
@@ -63,7 +58,7 @@ class ForgeGroup(click.Group):
             _report(ForgeError(f"internal error: {type(err).__name__}: {err} (run with -v for the traceback)"))
 
 
-@click.group(cls=ForgeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ForgeGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="forge")
 @click.option("-v", "--verbose", is_flag=True, help="Show details (e.g. the full error).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the result, warnings and errors.")
@@ -95,11 +90,3 @@ def completion_command(shell: str) -> None:
     cls = get_completion_class(shell)
     assert cls is not None  # click.Choice only lets known shells through
     click.echo(cls(main, {}, "forge", COMPLETE_VAR).source())
-
-
-for _command in (build_command, canary_group, delete_command, deploy_command, dev_command, list_command, logs_command,
-                 port_forward_command, render_command, setup_command, url_command):
-    main.add_command(_command)
-for _command in (status_command, promote_command, abort_command):
-    canary_group.add_command(_command)
-add_global_flags(main)

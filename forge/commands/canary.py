@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import click
 
+from forge.commands.lazy import LazyGroup
 
-@click.group("canary")
+SUBCOMMANDS = {"status": "forge.commands.canary_status:status_command",
+               "promote": "forge.commands.canary_promote:promote_command",
+               "abort": "forge.commands.canary_abort:abort_command"}
+
+
+@click.group("canary", cls=LazyGroup, lazy=SUBCOMMANDS)
 def canary_group() -> None:
     """Canary deployments: compare with stable, promote, abort.
 

@@ -41,9 +41,11 @@ def test_commands_that_need_no_client_do_not_import_one(sample_workspace: Path, 
 
 
 def _command_paths(group: click.Group = main, prefix: tuple[str, ...] = ()) -> list[list[str]]:
+    ctx = click.Context(group)
     paths = []
-    for name, command in group.commands.items():
+    for name in group.list_commands(ctx):
         paths.append([*prefix, name])
+        command = group.get_command(ctx, name)
         if isinstance(command, click.Group):
             paths += _command_paths(command, (*prefix, name))
     return paths
