@@ -11,6 +11,7 @@ usage() {
 Usage: ./shopbox.sh [--no-cluster] [COMMAND]
        ./shopbox.sh [--no-cluster] run -- COMMAND [ARG...]
        ./shopbox.sh join FILE [doctor | run -- COMMAND [ARG...]]
+       ./shopbox.sh class COMMAND [ARG...]
 
 Start the workshop shell. With no command: make sure the kind cluster `shopbox` and the registry on
 localhost:5001 exist (kind's local-registry recipe), build the shopbox image if needed (or reuse it), and open
@@ -39,6 +40,9 @@ Commands:
                   shopbox-seat-CLASS-SEAT that every shell of the seat shares (./shopbox.sh down removes it).
   join FILE doctor   check the join: the file, API server reachable, token valid, the seat, registry push, quota
   join FILE run -- CMD...   CMD in the joined shell, non-interactively
+  class CMD...    the instructor's classroom commands (shopbox-class, classroom/README.md) against the cluster of
+                  your kubeconfig (${KUBECONFIG:-~/.kube/config}), in this directory: class up N | --names FILE,
+                  class add NAME, class status, class reset SEAT, class down; ./shopbox.sh class --help
   --help, -h      this help
 
 Options:
@@ -441,11 +445,18 @@ shell_mounts() {
   CMD+=(-v "$WORKSPACE:$WORKSPACE" -w "$workdir" -v "$(docker_socket):/var/run/docker.sock")
 }
 
+# user_kubeconfig WHAT HINT: the first file of KUBECONFIG (else ~/.kube/config); an error naming WHAT if missing.
 user_kubeconfig() {
   local first=${KUBECONFIG:-$HOME/.kube/config}
   first=${first%%:*}
-  [[ -f $first ]] || die "--no-cluster: no kubeconfig at $first (set KUBECONFIG, or run without --no-cluster for a local kind cluster)"
+  [[ -f $first ]] || die "$1: no kubeconfig at $first ($2)"
   echo "$first"
+}
+
+# user_network: the network for a container that uses the user's kubeconfig: the host's on Linux, so that an API
+# server on the host's 127.0.0.1 stays reachable.
+user_network() {
+  if is_docker_desktop; then echo bridge; else echo host; fi
 }
 
 # start NO_CLUSTER [CMD...]: set up, then the interactive shell, or CMD in the shell (its exit code).
@@ -459,9 +470,8 @@ start() {
   if [[ $no_cluster == no ]]; then require_privileged; fi
   ensure_image >&"$out"
   if [[ $no_cluster == yes ]]; then
-    kubeconfig=$(user_kubeconfig)
-    network=bridge
-    if ! is_docker_desktop; then network=host; fi  # an API server on the host's 127.0.0.1 stays reachable
+    kubeconfig=$(user_kubeconfig --no-cluster "set KUBECONFIG, or run without --no-cluster for a local kind cluster")
+    network=$(user_network)
   else
     cluster_up up >&"$out"
     kubeconfig=$KUBECONFIG_INTERNAL
@@ -619,6 +629,32 @@ join_doctor() {
   fi
   echo "doctor: $FAILED failed"
   [[ $FAILED -eq 0 ]]
+}
+
+# --- class (the instructor's classroom commands) ---------------------------------------------------------
+
+# class_command KUBECONFIG ARG...: shopbox-class ARG... in the shell image, as this user's uid and gid (the join
+# files are theirs) and without the shell's entrypoint (no socket, no user switch, no welcome), in the current
+# directory (names and registry files are read, join files written there), with the versions file (the per-seat
+# registries' image).
+class_command() {
+  local kubeconfig=$1
+  shift
+  CMD=(docker run --rm -i)
+  if [[ -t 0 && -t 1 ]]; then CMD+=(-t); fi
+  CMD+=(--network "$(user_network)" --user "$(id -u):$(id -g)" -v "$PWD:$PWD" -w "$PWD"
+    -v "$kubeconfig:/run/shopbox/kubeconfig:ro" -e KUBECONFIG=/run/shopbox/kubeconfig -e HOME=/tmp
+    -v "$VERSIONS_FILE:/run/shopbox/versions.env:ro" -e SHOPBOX_VERSIONS_FILE=/run/shopbox/versions.env
+    -e "SHOPBOX_CLASS=${SHOPBOX_CLASS:-}" --entrypoint shopbox-class "$IMAGE" "$@")
+}
+
+class_commands() {
+  local kubeconfig
+  kubeconfig=$(user_kubeconfig class "set KUBECONFIG to the class cluster's kubeconfig")
+  require_docker
+  ensure_image >&2
+  class_command "$kubeconfig" "$@"
+  run "${CMD[@]}"
 }
 
 # --- down / prefetch / load ------------------------------------------------------------------------------
@@ -877,6 +913,13 @@ main() {
             ;;
           *) die "unexpected argument '$3' after the join file; see ./shopbox.sh --help" ;;
         esac
+        return
+        ;;
+      class)
+        [[ -z $command && $no_cluster == no ]] || die "class takes no other command or option before it; see ./shopbox.sh --help"
+        shift
+        load_versions
+        class_commands "$@"
         return
         ;;
       doctor | build | down | prefetch | load)

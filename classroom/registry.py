@@ -30,7 +30,7 @@ from classroom import rbac, sizes
 from classroom.errors import UsageError
 from classroom.files import read_yaml
 from classroom.model import ClassSpec, Registry
-from classroom.names import class_namespace, seat_labels, seat_namespace
+from classroom.names import LABEL_CLASS, class_namespace, seat_labels, seat_namespace
 from classroom.seat import SEAT_ACCOUNT
 
 PORT = 5000
@@ -117,6 +117,11 @@ def statefulset(spec: ClassSpec, seat: str) -> dict[str, Any]:
                 "spec": {
                     "automountServiceAccountToken": False,
                     "enableServiceLinks": False,
+                    # Each registry is its own StatefulSet: spread the class's registries over the nodes.
+                    "topologySpreadConstraints": [{
+                        "maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway",
+                        "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "registry",
+                                                          LABEL_CLASS: spec.name}}}],
                     "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 1000,
                                         "fsGroup": 1000, "seccompProfile": {"type": "RuntimeDefault"}},
                     "containers": [container],

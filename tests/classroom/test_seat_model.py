@@ -5,8 +5,6 @@ tests/classroom/test_class_cluster.py's."""
 from __future__ import annotations
 
 import ipaddress
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ import yaml
 from classroom import joinfile, names, policy, rbac, registry, seat, sizes
 from classroom.errors import UsageError
 from classroom.model import ApiEndpoint, ClassSpec, Registry
+from tests.classroom.rendered import rendered as rendered_text
 
 pytestmark = pytest.mark.unit
 
@@ -30,10 +29,7 @@ REGISTRY = Registry("localhost:31000", "ana", "pw", pod="registry-ana-0", port=5
 @pytest.fixture(scope="module")
 def rendered() -> list[dict[str, Any]]:
     """What forge renders for every service of pages 3-9 (the workspace root: all of them)."""
-    forge = Path(sys.executable).parent / "forge"
-    out = subprocess.run([str(forge), "render", "."], cwd=ROOT, capture_output=True, text=True, check=True,
-                         timeout=120).stdout
-    return [d for d in yaml.safe_load_all(out) if d]
+    return [d for d in yaml.safe_load_all(rendered_text()) if d]
 
 
 def objects() -> list[dict[str, Any]]:

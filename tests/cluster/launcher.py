@@ -1,5 +1,5 @@
 """Start and stop a local Kubernetes control plane: etcd, kube-apiserver, kube-controller-manager,
-kube-scheduler and kwok (one simulated node), all on 127.0.0.1 with free ports, in a temp dir."""
+kube-scheduler and kwok (one simulated node, or `nodes` of them), all on 127.0.0.1 with free ports, in a temp dir."""
 
 from __future__ import annotations
 
@@ -145,8 +145,10 @@ class LocalCluster(KubeCluster):
     (removed by stop()); process logs are in data_dir/logs and shown when startup fails.
     """
 
-    def __init__(self, bin_dir: Path | None = None, data_dir: Path | None = None, keep_data: bool = False) -> None:
+    def __init__(self, bin_dir: Path | None = None, data_dir: Path | None = None, keep_data: bool = False,
+                 nodes: int = 1) -> None:
         self.bin_dir = bin_dir
+        self.node_names = [NODE_NAME] + [f"kwok-node-{i}" for i in range(1, nodes)]  # all simulated by kwok
         self._own_data_dir = data_dir is None
         self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="shopbox-cluster-", dir=_fast_tmp()))
         self.keep_data = keep_data
@@ -267,8 +269,10 @@ class LocalCluster(KubeCluster):
             # kwok also reads ~/.kwok/kwok.yaml: keep a developer's own config out of it.
             env={"HOME": str(d)},
         )
-        self._create_node()
-        self._wait(f"node {NODE_NAME} Ready and schedulable", deadline, self._node_ready)
+        for name in self.node_names:
+            self._create_node(name)
+        for name in self.node_names:
+            self._wait(f"node {name} Ready and schedulable", deadline, lambda name=name: self._node_ready(name))
         self._wait(
             "the default ServiceAccount in namespace default",
             deadline,
@@ -350,7 +354,7 @@ class LocalCluster(KubeCluster):
         status, _ = self._api.request("GET", "/readyz")
         return status == 200
 
-    def _create_node(self) -> None:
+    def _create_node(self, name: str) -> None:
         assert self._api is not None
         key, value = KWOK_NODE_ANNOTATION
         self._api.create(
@@ -359,13 +363,13 @@ class LocalCluster(KubeCluster):
                 "apiVersion": "v1",
                 "kind": "Node",
                 "metadata": {
-                    "name": NODE_NAME,
+                    "name": name,
                     "annotations": {key: value, "node.alpha.kubernetes.io/ttl": "0"},
                     "labels": {
                         "type": "kwok",
                         "kubernetes.io/arch": "amd64",
                         "kubernetes.io/os": "linux",
-                        "kubernetes.io/hostname": NODE_NAME,
+                        "kubernetes.io/hostname": name,
                         "kubernetes.io/role": "agent",
                         "node-role.kubernetes.io/agent": "",
                     },
@@ -374,8 +378,8 @@ class LocalCluster(KubeCluster):
             },
         )
 
-    def _node_ready(self) -> bool:
-        node = self._get(f"/api/v1/nodes/{NODE_NAME}")
+    def _node_ready(self, name: str) -> bool:
+        node = self._get(f"/api/v1/nodes/{name}")
         if not node:
             return False
         conditions = node.get("status", {}).get("conditions", [])

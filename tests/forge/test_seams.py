@@ -10,12 +10,14 @@ import sys
 
 import pytest
 
+from classroom.api import ClassAPI, KubeClassAPI
 from forge.cluster import ClusterAPI
 from forge.cluster.kube import Cluster
 from forge.images import ImageEngine, ImageStore
 from forge.images.buildkit import BuildxEngine
 from forge.images.engine import DockerEngine
 from forge.images.registry import Registry
+from tests.classroom.fake_api import FakeClassAPI
 from tests.forge import import_graph
 from tests.forge.fakes import FakeCluster, FakeEngine, FakeRegistry
 
@@ -39,6 +41,7 @@ def parameters(signature: inspect.Signature) -> list[tuple[str, object, object]]
     (ClusterAPI, Cluster), (ClusterAPI, FakeCluster),
     (ImageEngine, DockerEngine), (ImageEngine, BuildxEngine), (ImageEngine, FakeEngine),
     (ImageStore, Registry), (ImageStore, FakeRegistry),
+    (ClassAPI, KubeClassAPI), (ClassAPI, FakeClassAPI),
 ], ids=lambda c: c.__name__)
 def test_implementations_match_their_interface(protocol: type, implementation: type) -> None:
     for name, signature in declared(protocol).items():

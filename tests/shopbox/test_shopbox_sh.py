@@ -41,7 +41,7 @@ def test_help_lists_every_command_and_option():
     result = run_script("--help")
     assert result.returncode == 0
     for word in ("doctor", "build", "down", "prefetch", "load BUNDLE", "--no-cluster", "SHOPBOX_DRY_RUN",
-                 "join FILE", "join FILE doctor", "join FILE run -- CMD"):
+                 "join FILE", "join FILE doctor", "join FILE run -- CMD", "class CMD"):
         assert word in result.stdout
     assert run_script("-h").stdout == result.stdout
 
@@ -60,9 +60,26 @@ def test_help_lists_every_command_and_option():
     (["join", str(SHOPBOX_SH), "doctor", "x"], "unexpected argument 'x' after doctor"),
     (["--no-cluster", "join", str(SHOPBOX_SH)], "join takes no other command or option before it"),
     (["doctor", "join", str(SHOPBOX_SH)], "join takes no other command or option before it"),
+    (["--no-cluster", "class", "status"], "class takes no other command or option before it"),
+    (["doctor", "class", "status"], "class takes no other command or option before it"),
 ])
 def test_argument_errors(args, fragment):
     _one_line_error(run_script(*args), fragment)
+
+
+def test_class_runs_shopbox_class_in_the_image_with_the_users_kubeconfig_in_this_directory(tmp_path):
+    command = argv("IMAGE=shopbox:test; class_command /home/me/.kube/config up 3 --until 17:30")
+    assert command[-6:] == ["shopbox:test", "shopbox-class", "up", "3", "--until", "17:30"]
+    assert command[command.index("-w") + 1] == os.getcwd()
+    assert f"{os.getcwd()}:{os.getcwd()}" in command  # names files read, join files written here
+    assert "/home/me/.kube/config:/run/shopbox/kubeconfig:ro" in command
+    assert f"SHOPBOX_UID={os.getuid()}" in command  # join files owned by the instructor
+    assert "SHOPBOX_VERSIONS_FILE=/run/shopbox/versions.env" in command  # the registries' image pin
+
+
+def test_class_without_a_kubeconfig_names_it(tmp_path):
+    _one_line_error(run_script("class", "status", env={"KUBECONFIG": str(tmp_path / "none")}),
+                    f"class: no kubeconfig at {tmp_path}/none")
 
 
 def test_load_of_a_missing_bundle_names_the_file(tmp_path):

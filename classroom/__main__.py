@@ -1,0 +1,5 @@
+import sys
+
+from classroom.cli import main
+
+sys.exit(main())
