@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlparse
 
 import yaml
 
@@ -39,6 +40,7 @@ Say = Callable[[str], None]
 DEFAULT_HOURS = 8
 MIN_LEFT = timedelta(minutes=10)  # TokenRequest's shortest lifetime
 WORKERS = 8  # seats applied at once
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass
@@ -188,6 +190,9 @@ def up(api: ClassAPI, opts: UpOptions, now: datetime, say: Say) -> UpResult:
     existing = read_record(api, opts.klass)
     record = _record(api, opts, now, existing)
     _check_input(api, opts, record)
+    if urlparse(record.server).hostname in LOOPBACK:
+        say(f"note: the join files name the API server {record.server}, which only this machine reaches; for a "
+            "room, pass --server with an address of it the participants' laptops reach (and its certificate names)")
     applier = Applier(api, snapshot(api, opts.klass))
     applier.apply(class_namespace_object(opts.klass))
     applier.apply(record.configmap())

@@ -1,7 +1,8 @@
 """Wait for Deployments, StatefulSets and DaemonSets to roll out; when they do not, say why per pod in plain words.
 
 Rollout checks follow `kubectl rollout status`. forge stops early on failures that do not heal by waiting (an image
-that cannot be pulled, a container that keeps crashing, a passed progress deadline) and otherwise at `timeout`.
+that cannot be pulled, a container that keeps crashing, a passed progress deadline, pods the API server refuses to
+create: refusal.py) and otherwise at `timeout`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from forge.cluster import ClusterAPI
 from forge.cluster.kube import ApiError, ObjectRef, label_selector
+from forge.cluster.refusal import hint_for, refusal
 from forge.errors import ForgeError
 from forge.output import Output
 
@@ -189,7 +191,10 @@ class Waiter:
                     pending.remove(ref)
                     continue
                 problems = self.problems(ref, obj)
+                refused = refusal(self.cluster, ref, obj)
                 fatal = status.failure or next((str(p) for p in problems if p.fatal), None)
+                if refused and refused[1]:
+                    fatal = fatal or refused[0]
                 if fatal:
                     self._fail(ref, fatal, problems, "failed")
                 if shown.get(ref) != status.progress:
@@ -201,7 +206,9 @@ class Waiter:
                 ref = pending[0]
                 obj = self._get(ref)
                 problems = self.problems(ref, obj)
-                reason = str(problems[0]) if problems else rollout_status(ref.kind, obj).progress
+                refused = refusal(self.cluster, ref, obj)
+                reason = (refused[0] if refused else str(problems[0]) if problems
+                          else rollout_status(ref.kind, obj).progress)
                 self._fail(ref, reason, problems, f"not rolled out after {timeout:g} s")
             time.sleep(self.poll)
 
@@ -217,7 +224,7 @@ class Waiter:
             self.out.info(f"  {problem}")
         others = f" (and {len(problems) - 1} more pod problems above)" if len(problems) > 1 else ""
         raise ForgeError(f"{ref.ident()} {what}: {reason.splitlines()[0]}{others}",
-                         "\n".join(str(p) for p in problems) or None)
+                         "\n".join(str(p) for p in problems) or None, hint=hint_for(reason))
 
     def problems(self, ref: ObjectRef, obj: dict[str, Any]) -> list[PodProblem]:
         """Problems of the pods of the workload's current revision (none before the controller saw the new spec)."""

@@ -268,6 +268,30 @@ def test_the_quota_refuses_pods_beyond_it(room: Room) -> None:
     assert result.returncode != 0 and "exceeded quota: seat" in result.stderr and "requests.cpu" in result.stderr
 
 
+def test_forge_deploy_names_the_quota_and_the_namespace_when_pods_are_refused(room: Room) -> None:
+    """forge's waiter reads the refusal (a Deployment's ReplicaFailure condition, a StatefulSet's FailedCreate
+    events) and fails at once, in one line, instead of waiting for its timeout."""
+    seat = room.seat("seat-06")
+    for name in ("fill-1", "fill-2"):  # the seat's 2Gi of memory requests, used up
+        pod = restricted_pod(name)
+        pod["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "10m", "memory": "1Gi"},
+                                                     "limits": {"cpu": "10m", "memory": "1Gi"}}
+        seat.kubectl("apply", "-f", "-", input=manifest("Pod", name, pod))
+    seat.kubectl("create", "secret", "generic", "postgres-credentials", "--from-literal=password=x")
+    forge = str(Path(sys.executable).parent / "forge")
+    for service, kind in (("jaeger", "Deployment/jaeger"), ("postgres", "StatefulSet/postgres")):
+        started = time.monotonic()
+        result = subprocess.run([forge, "deploy", service, "--timeout", "120s"], cwd=ROOT, env=seat.env,
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 1, result.stdout
+        assert time.monotonic() - started < 60  # not the 120 s timeout
+        assert result.stderr.strip().splitlines() == [
+            f"error: {kind} failed: its pods are refused by ResourceQuota seat of namespace {CLASS}-seat-06: requested "
+            "requests.memory=128Mi, used requests.memory=2Gi, limited requests.memory=2Gi (free some of it (forge "
+            "list; forge delete a deployment you no longer need), or ask whoever runs the cluster for more; kubectl "
+            "describe resourcequota shows it)"]
+
+
 # -- join files ------------------------------------------------------------------------------------------------
 
 

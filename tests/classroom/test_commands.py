@@ -113,6 +113,18 @@ def test_a_capped_token_lifetime_is_said_and_written_as_the_join_files_end(api: 
     assert expires == (NOW + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def test_a_loopback_api_server_is_pointed_out_and_server_goes_into_the_join_files(tmp_path: Path) -> None:
+    api = FakeClassAPI(server="https://127.0.0.1:6443")
+    said: list[str] = []
+    up.up(api, options(tmp_path, ["ana"]), NOW, said.append)
+    assert any("only this machine reaches" in line and "--server" in line for line in said)
+    said.clear()
+    up.up(api, options(tmp_path, ["ana"], server="https://10.0.0.5:6443"), NOW, said.append)
+    assert not said
+    join = yaml.safe_load((tmp_path / "join" / "ana.yaml").read_text())
+    assert join["cluster"]["server"] == join["kubeconfig"]["clusters"][0]["cluster"]["server"] == "https://10.0.0.5:6443"
+
+
 def test_an_external_registry_is_written_into_the_pull_secret_and_join_file(api: FakeClassAPI, tmp_path: Path) -> None:
     external = {"ana": Registry("reg.example/room/ana", "ana", "p1")}
     class_up(api, tmp_path, ["ana"], external=external, registry_image="")

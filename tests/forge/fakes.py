@@ -82,6 +82,7 @@ class FakeAPIServer:
     calls: list[tuple[str, str]] = field(default_factory=list)  # (verb, path) of every call that changes something
     recreated: set[str] = field(default_factory=set)  # paths someone else recreates just before forge deletes them
     forbidden: set[str] = field(default_factory=set)  # paths this user may read but not create or change (403)
+    pod_quota: dict[str, int] = field(default_factory=dict)  # namespace -> `pods` of its ResourceQuota `seat`
     lock: threading.RLock = field(default_factory=threading.RLock)  # forge dev follows logs in threads
     _counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -156,7 +157,10 @@ class FakeAPIServer:
         want = spec.get("replicas", 1)
         mode = ((template.get("metadata") or {}).get("annotations") or {}).get(FAIL_ANNOTATION)
         containers = (template.get("spec") or {}).get("containers") or []
-        for index in range(want):
+        used = sum(1 for p in self.objects if p.startswith(f"/api/v1/namespaces/{namespace}/pods/"))
+        limit = self.pod_quota.get(namespace)
+        created = want if limit is None else max(0, min(want, limit - used))
+        for index in range(created):
             pod_name = f"{rs_name}-{index}"
             self.put(f"/api/v1/namespaces/{namespace}/pods/{pod_name}", {
                 "apiVersion": "v1", "kind": "Pod",
@@ -164,9 +168,14 @@ class FakeAPIServer:
                              "ownerReferences": [{"uid": rs["metadata"]["uid"], "kind": "ReplicaSet",
                                                   "name": rs_name}]},
                 "spec": {"containers": containers}, "status": _pod_status(mode, containers)})
-        ready = 0 if mode else want
-        deployment["status"] = {"observedGeneration": meta["generation"], "replicas": want, "updatedReplicas": want,
-                                "readyReplicas": ready, "availableReplicas": ready}
+        ready = 0 if mode else created
+        deployment["status"] = {"observedGeneration": meta["generation"], "replicas": created,
+                                "updatedReplicas": created, "readyReplicas": ready, "availableReplicas": ready}
+        if created < want:  # the ReplicaSet controller's refused create, copied to the Deployment
+            deployment["status"]["conditions"] = [{
+                "type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
+                "message": f'pods "{rs_name}-{created}" is forbidden: exceeded quota: seat, requested: pods=1, '
+                           f"used: pods={used + created}, limited: pods={limit}"}]
 
 
 def _pod_status(mode: str | None, containers: list[dict[str, Any]]) -> dict[str, Any]:

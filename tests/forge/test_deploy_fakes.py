@@ -1,10 +1,11 @@
 """The deploy scenarios (tests/forge/scenarios.py) through the CLI against the in-memory fakes (tests/forge/fakes.py):
 the fast run of each behaviour tests/forge/test_deploy_cluster.py runs against a real API server, the real Docker
 engine and a real registry. Then what only the fakes can stage (log lines of crash-looping pods, a rollout that
-never finishes, an object replaced between forge's check and its delete)."""
+never finishes, an object replaced between forge's check and its delete, pods a quota refuses)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -108,6 +109,18 @@ def test_a_rollout_that_does_not_finish_fails_at_the_timeout(driver: FakeDriver)
     assert driver.forge("deploy", "web", "--timeout", "0.05").error() == (
         "error: Deployment/web not rolled out after 0.05 s: pod web-1-0: Pending, not ready yet "
         "(and 1 more pod problems above)")
+
+
+def test_pods_refused_by_the_quota_fail_the_deploy_at_once_naming_quota_and_namespace(driver: FakeDriver) -> None:
+    """The real quota's twin: tests/classroom/test_class_cluster.py (a seat's token, jaeger and postgres)."""
+    driver.api.pod_quota[NS] = 1  # the sample's web asks for two replicas
+    started = time.monotonic()
+    ran = driver.forge("deploy", "web", "--timeout", "30")
+    assert time.monotonic() - started < 5  # a refusal nothing will lift: no waiting for the timeout
+    assert ran.error() == (
+        f"error: Deployment/web failed: its pods are refused by ResourceQuota seat of namespace {NS}: requested "
+        "pods=1, used pods=1, limited pods=1 (free some of it (forge list; forge delete a deployment you no longer "
+        "need), or ask whoever runs the cluster for more; kubectl describe resourcequota shows it)")
 
 
 def test_delete_leaves_an_object_replaced_meanwhile(driver: FakeDriver) -> None:
