@@ -1,5 +1,6 @@
-"""`class status`: one line per seat, read in parallel (three reads a seat: the progress record, the pods, the
-quota), so that 50 seats take well under the 5 s the issue allows.
+"""`class status`: one line per seat. The quotas and the progress records of every seat come in one list each
+(by label, across namespaces), the pods one namespace at a time, in parallel: 53 requests for 50 seats, well
+under the 5 s the issue allows.
 
 Columns: the step reached and the one failing (with how many failed checks in a row), pods ready of all and the
 ones not ready, restarts, quota use (CPU and memory requests, pods), and the last activity: the newest of the
@@ -19,7 +20,7 @@ from classroom.api import ClassAPI
 from classroom.errors import ClassError
 from classroom.facts import seats
 from classroom.model import parse_timestamp, timestamp
-from classroom.names import seat_namespace
+from classroom.names import LABEL_CLASS, seat_namespace
 from classroom.seat import SEAT_ACCOUNT
 
 WORKERS = 16
@@ -57,12 +58,13 @@ def _pod_started(pod: dict[str, Any]) -> datetime | None:
         return None
 
 
-def seat_status(api: ClassAPI, klass: str, name: str) -> SeatStatus:
-    namespace = seat_namespace(klass, name)
-    record = progress.parse(api.get("v1", "ConfigMap", namespace, progress.NAME))
-    pods = [p for p in api.list("v1", "Pod", namespace) if (p.get("status") or {}).get("phase") != "Succeeded"]
-    quota = api.get("v1", "ResourceQuota", namespace, SEAT_ACCOUNT) or {}
-    found = SeatStatus(name, record.reached, record.failing, record.failures, len(pods))
+def seat_status(name: str, pods: list[dict[str, Any]], quota: dict[str, Any] | None,
+                record: dict[str, Any] | None) -> SeatStatus:
+    """One seat's line from its pods, its quota and its progress record (as read)."""
+    found_record = progress.parse(record)
+    pods = [p for p in pods if (p.get("status") or {}).get("phase") != "Succeeded"]
+    quota = quota or {}
+    found = SeatStatus(name, found_record.reached, found_record.failing, found_record.failures, len(pods))
     for pod in pods:
         found.restarts += sum(int(c.get("restartCount") or 0)
                               for c in (pod.get("status") or {}).get("containerStatuses") or [])
@@ -74,17 +76,26 @@ def seat_status(api: ClassAPI, klass: str, name: str) -> SeatStatus:
     for resource in ("requests.cpu", "requests.memory", "pods"):
         if resource in hard:
             found.quota[resource] = f"{used.get(resource, '0')}/{hard[resource]}"
-    moments = [m for m in [record.updated, *(_pod_started(p) for p in pods)] if m]
+    moments = [m for m in [found_record.updated, *(_pod_started(p) for p in pods)] if m]
     found.last_activity = max(moments) if moments else None
     return found
+
+
+def _by_namespace(items: list[dict[str, Any]], name: str) -> dict[str, dict[str, Any]]:
+    return {(i.get("metadata") or {}).get("namespace", ""): i for i in items
+            if (i.get("metadata") or {}).get("name") == name}
 
 
 def status(api: ClassAPI, klass: str) -> list[SeatStatus]:
     names = seats(api, klass)
     if not names:
         raise ClassError(f"class {klass} has no seats on the cluster at {api.server}")
+    quotas = _by_namespace(api.list("v1", "ResourceQuota", "", f"{LABEL_CLASS}={klass}"), SEAT_ACCOUNT)
+    records = _by_namespace(api.list("v1", "ConfigMap", "", f"{progress.LABEL}=true"), progress.NAME)
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        return list(pool.map(lambda name: seat_status(api, klass, name), names))
+        pods = list(pool.map(lambda name: api.list("v1", "Pod", seat_namespace(klass, name)), names))
+    return [seat_status(name, found, quotas.get(seat_namespace(klass, name)), records.get(seat_namespace(klass, name)))
+            for name, found in zip(names, pods, strict=True)]
 
 
 def _age(moment: datetime | None, now: datetime) -> str:

@@ -69,11 +69,11 @@ def test_argument_errors(args, fragment):
 
 def test_class_runs_shopbox_class_in_the_image_with_the_users_kubeconfig_in_this_directory(tmp_path):
     command = argv("IMAGE=shopbox:test; class_command /home/me/.kube/config up 3 --until 17:30")
-    assert command[-6:] == ["shopbox:test", "shopbox-class", "up", "3", "--until", "17:30"]
+    assert command[-7:] == ["--entrypoint", "shopbox-class", "shopbox:test", "up", "3", "--until", "17:30"]
     assert command[command.index("-w") + 1] == os.getcwd()
     assert f"{os.getcwd()}:{os.getcwd()}" in command  # names files read, join files written here
     assert "/home/me/.kube/config:/run/shopbox/kubeconfig:ro" in command
-    assert f"SHOPBOX_UID={os.getuid()}" in command  # join files owned by the instructor
+    assert command[command.index("--user") + 1] == f"{os.getuid()}:{os.getgid()}"  # join files are the instructor's
     assert "SHOPBOX_VERSIONS_FILE=/run/shopbox/versions.env" in command  # the registries' image pin
 
 
