@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.classroom.rendered import as_in_a_seat, rendered
+from tests.classroom.rendered import in_a_seat
 from tests.cluster.launcher import LocalCluster, build_binaries
 
 SEATS = 50
@@ -34,8 +34,7 @@ def timed(cluster: LocalCluster, workdir: Path, *args: str) -> float:
 
 def participant_objects(cluster: LocalCluster, namespace: str) -> None:
     """What page 9 leaves in a seat: every service forge renders (as the instructor: this measures the reset)."""
-    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump_all(as_in_a_seat(rendered(namespace))),
-                    timeout=120)
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump_all(in_a_seat(namespace)), timeout=120)
 
 
 def main() -> None:

@@ -1,31 +1,38 @@
-"""What forge renders for every service of pages 3-9, as a seat gets it: the edge's and Prometheus' Services as
-ClusterIP (forge renders them NodePort for the local kind cluster; in a seat, whose quota allows no NodePort, the
-seat's forge configuration makes them ClusterIP: CONVENTIONS.md 4)."""
+"""What forge renders for every service of pages 3-9: as on the local kind cluster, and as in a seat (the seat's
+forge.yaml, which `forge setup` writes there: `node_ports: false`, so the edge's and Prometheus' Services are
+ClusterIP, and the registry's pull Secret in every pod; CONVENTIONS.md 4)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+FORGE = str(Path(sys.executable).parent / "forge")
+SERVICES = ("qotm", "envoy-canary", "prometheus-canary", "usersvc", "postgres", "eds", "jaeger")
+SEAT_FORGE_YAML = "node_ports: false\nimage_pull_secrets: [registry-pull]\n"
 
 
 def rendered(namespace: str | None = None) -> str:
-    """`forge render .` at the repository root: every service, as forge would deploy it."""
-    forge = Path(sys.executable).parent / "forge"
-    return subprocess.run([str(forge), "render", ".", *(["-n", namespace] if namespace else [])], cwd=ROOT,
+    """`forge render .` at the repository root: every service, as forge deploys it on the local cluster."""
+    return subprocess.run([FORGE, "render", ".", *(["-n", namespace] if namespace else [])], cwd=ROOT,
                           capture_output=True, text=True, check=True, timeout=120).stdout
 
 
-def as_in_a_seat(text: str) -> list[dict[str, Any]]:
-    documents = [d for d in yaml.safe_load_all(text) if d]
-    for doc in documents:
-        if doc["kind"] == "Service" and doc["spec"].get("type") == "NodePort":
-            doc["spec"]["type"] = "ClusterIP"
-            for port in doc["spec"]["ports"]:
-                port.pop("nodePort", None)
-    return documents
+def in_a_seat(namespace: str) -> list[dict[str, Any]]:
+    """The same services rendered by forge with a seat's forge.yaml, into `namespace`."""
+    with tempfile.TemporaryDirectory(prefix="seat-workspace-") as tmp:
+        workspace = Path(tmp)
+        for service in SERVICES:
+            shutil.copytree(ROOT / service, workspace / service)
+        (workspace / ".git").mkdir()  # the workspace root
+        (workspace / "forge.yaml").write_text(SEAT_FORGE_YAML)
+        text = subprocess.run([FORGE, "render", str(workspace), "-n", namespace], cwd=workspace,
+                              capture_output=True, text=True, check=True, timeout=120).stdout
+    return [d for d in yaml.safe_load_all(text) if d]

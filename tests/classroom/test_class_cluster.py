@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from classroom import progress
-from tests.classroom.rendered import as_in_a_seat, rendered
+from tests.classroom.rendered import in_a_seat, rendered
 from tests.cluster.launcher import KubeCluster, LocalCluster, PrerequisiteMissing
 from tests.platform.fixtures import require, require_command
 
@@ -238,13 +238,14 @@ def test_what_a_seat_may_reach_outside_its_objects(room: Room, verb: str, resour
 def test_a_seat_can_apply_everything_forge_renders_for_pages_3_to_9(room: Room) -> None:
     """forge's own way (server-side apply), with the seat's token: RBAC (eds' and prometheus' Roles pass the
     escalation check), the admission policy (forge's NetworkPolicies are narrow), Pod Security restricted and the
-    quota (everything of page 9 at once, qotm with three replicas) all admit it."""
+    quota (everything of page 9 at once, qotm with three replicas) all admit what forge renders with the seat's
+    forge.yaml; the local cluster's rendering (NodePorts) is refused."""
     text = rendered(f"{CLASS}-seat-03")
     seat = room.seat("seat-03")
     refused = seat.kubectl("apply", "--server-side", "--field-manager=forge", "--dry-run=server", "-f", "-",
                            input=text, check=False, timeout=120)
     assert refused.returncode != 0 and "services.nodeports=0" in refused.stderr  # as rendered for kind: NodePorts
-    documents = as_in_a_seat(text)
+    documents = in_a_seat(f"{CLASS}-seat-03")
     for doc in documents:
         if doc["metadata"]["name"] == "qotm" and doc["kind"] == "Deployment":
             doc["spec"]["replicas"] = 3  # page 5
