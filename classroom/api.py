@@ -10,12 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from kubernetes import client as k8s_client
-from kubernetes import config as k8s_config
-from kubernetes.config.config_exception import ConfigException
-
 from classroom.errors import ClassError
-from classroom.joinfile import Join, seat_info_path
 from classroom.model import parse_timestamp
 from classroom.names import MANAGER
 from forge.cluster.kube import APPLY_CONTENT_TYPE, ApiError, Cluster, connect
@@ -170,26 +165,3 @@ class KubeClassAPI:
         expires = status.get("expirationTimestamp")
         return str(status.get("token") or ""), parse_timestamp(expires) if expires else datetime.now(UTC)
 
-
-class KubeSeatReader:
-    """Reads a seat's facts with the join file's own kubeconfig (joinfile.SeatReader)."""
-
-    def seat_info(self, join: Join) -> dict[str, str] | None:
-        configuration = k8s_client.Configuration()
-        try:
-            k8s_config.load_kube_config_from_dict(join.data["kubeconfig"], client_configuration=configuration,
-                                                  persist_config=False)
-        except (ConfigException, ValueError, KeyError, TypeError) as err:
-            raise ClassError(f"{join.path}: kubeconfig: {str(err).splitlines()[0]}") from None
-        configuration.retries = 1
-        cluster = Cluster(context=join.klass, namespace=join.namespace, api=k8s_client.ApiClient(configuration))
-        try:
-            found = cluster.get(seat_info_path(join))
-        except ApiError as err:
-            if err.status == 401:
-                raise ClassError(f"{join.path}: the cluster at {join.server} refused the seat's token (the class was "
-                                 "taken down, or this join file is for another cluster)") from None
-            raise ClassError(f"{join.path}: the cluster at {join.server}: {err.message}") from None
-        except ForgeError as err:
-            raise ClassError(f"{join.path}: {err}") from None
-        return None if found is None else dict(found.get("data") or {})

@@ -14,8 +14,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from classroom import down, joinfile, names, registry, reset, status, up
-from classroom.api import ClassAPI, KubeClassAPI, KubeSeatReader
+from classroom.api import ClassAPI, KubeClassAPI
 from classroom.errors import ClassError, UsageError
+from classroom.joined.cli import ClusterSeatReader
 from classroom.model import timestamp
 from forge.errors import ForgeError
 from versions_env import REPOSITORY_FILE, VersionsError, read_versions
@@ -161,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         names.check_class_name(args.klass)
         if args.verb == "join-check":
             join = joinfile.load(args.file, now)
-            joinfile.verify(join, KubeSeatReader())
+            joinfile.verify(join, ClusterSeatReader())
             print(f"{args.file}: seat {join.seat} of class {join.klass} on cluster {join.cluster_id} at {join.server}, "
                   f"namespace {join.namespace}, until {timestamp(join.expires)}")
             return 0
