@@ -14,7 +14,7 @@ from click.shell_completion import get_completion_class
 
 from forge import __version__
 from forge.commands.lazy import LazyGroup
-from forge.commands.options import current_output, global_flags
+from forge.commands.options import GLOBAL_FLAGS, current_output, global_flags
 from forge.errors import ForgeError
 from forge.output import forward_notes
 
@@ -60,8 +60,8 @@ class ForgeGroup(LazyGroup):
 
 @click.group(cls=ForgeGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="forge")
-@click.option("-v", "--verbose", is_flag=True, help="Show details (e.g. the full error).")
-@click.option("-q", "--quiet", is_flag=True, help="Print only the result, warnings and errors.")
+@click.option(*GLOBAL_FLAGS["verbose"][0], is_flag=True, help=GLOBAL_FLAGS["verbose"][1])
+@click.option(*GLOBAL_FLAGS["quiet"][0], is_flag=True, help=GLOBAL_FLAGS["quiet"][1])
 @click.pass_context
 def main(ctx: click.Context, verbose: bool, quiet: bool) -> None:
     """forge: from source to a rolled-out Kubernetes deployment in one command.
@@ -89,4 +89,4 @@ def completion_command(shell: str) -> None:
     """
     cls = get_completion_class(shell)
     assert cls is not None  # click.Choice only lets known shells through
-    click.echo(cls(main, {}, "forge", COMPLETE_VAR).source())
+    current_output().result(cls(main, {}, "forge", COMPLETE_VAR).source())

@@ -34,8 +34,6 @@ from forge.errors import ForgeError
 if TYPE_CHECKING:
     from forge.progress import Reporter
 
-FORMATS = ("text", "json")
-
 
 class Output:
     """One command's way to the terminal. Streams default to the process's stdout and stderr, looked up at each write
