@@ -5,10 +5,8 @@ since its controller writes its status meanwhile; others by resourceVersion."""
 
 from __future__ import annotations
 
-import base64
 import threading
 from collections import Counter
-from typing import Any
 
 from classroom.api import ClassAPI, Obj
 from classroom.names import LABEL_CLASS
@@ -69,7 +67,3 @@ class Applier:
     def summary(self) -> str:
         return ", ".join(f"{self.counts[k]} {k}" for k in ("created", "changed", "unchanged"))
 
-
-def secret_data(obj: dict[str, Any] | None) -> dict[str, str]:
-    """A stored Secret's data as text (the API returns it base64-encoded)."""
-    return {k: base64.b64decode(v).decode("utf-8", "replace") for k, v in ((obj or {}).get("data") or {}).items()}

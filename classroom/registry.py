@@ -20,6 +20,7 @@ With an external registry (`class up --registry-file FILE`), the file gives each
 
 from __future__ import annotations
 
+import base64
 import secrets
 from pathlib import Path
 from typing import Any
@@ -183,3 +184,8 @@ def external_secret(spec: ClassSpec, seat: str, registry: Registry) -> dict[str,
     return {"apiVersion": "v1", "kind": "Secret", "metadata": _meta(spec, seat, registry_name(seat)),
             "type": "Opaque", "stringData": {"registry": registry.name, "username": registry.username,
                                               "password": registry.password}}
+
+
+def secret_data(obj: dict[str, Any] | None) -> dict[str, str]:
+    """A stored registry Secret's data as text (the API returns it base64-encoded)."""
+    return {k: base64.b64decode(v).decode("utf-8", "replace") for k, v in ((obj or {}).get("data") or {}).items()}

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from classroom.api import ClassAPI
+from classroom.api import ClassAPI, Kind
 from classroom.applier import Applier, snapshot
 from classroom.errors import ClassError
 from classroom.facts import require_record, seats
@@ -18,8 +18,9 @@ from classroom.up import class_spec, provision_seat
 from forge.cluster.kube import kind_rank
 
 Say = Callable[[str], None]
-# Recreated at once by controllers, whatever is deleted: not waited for.
-RECREATED = {("ConfigMap", "kube-root-ca.crt"), ("ServiceAccount", "default")}
+# Recreated at once by its controller, whatever is deleted: not waited for. (The `default` ServiceAccount is the
+# class's: labelled by class up, so never deleted.)
+RECREATED = {("ConfigMap", "kube-root-ca.crt")}
 SKIPPED_KINDS = {"Event"}  # deleting the pods makes new ones
 
 
@@ -30,7 +31,7 @@ class ResetResult:
     objects: str  # the re-apply's summary
 
 
-def _leftovers(api: ClassAPI, kinds: list, namespace: str) -> list[str]:
+def _leftovers(api: ClassAPI, kinds: list[Kind], namespace: str) -> list[str]:
     found = []
     for kind in kinds:
         for obj in api.list(kind.api_version, kind.kind, namespace, f"!{LABEL_CLASS}"):

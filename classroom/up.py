@@ -19,7 +19,7 @@ import yaml
 
 from classroom import joinfile, policy, registry, seat
 from classroom.api import ClassAPI
-from classroom.applier import Applier, secret_data, snapshot
+from classroom.applier import Applier, snapshot
 from classroom.errors import ClassError, UsageError
 from classroom.facts import (
     MODE_EXTERNAL,
@@ -114,7 +114,7 @@ def class_spec(api: ClassAPI, record: Record, registry_image: str) -> ClassSpec:
 def ensure_registry(api: ClassAPI, applier: Applier, spec: ClassSpec, mode: str, name: str,
                     external: Registry | None) -> Registry:
     """The seat's registry objects applied; its coordinates. Passwords already there are kept."""
-    stored = secret_data(api.get("v1", "Secret", class_namespace(spec.name), registry.registry_name(name)))
+    stored = registry.secret_data(api.get("v1", "Secret", class_namespace(spec.name), registry.registry_name(name)))
     if mode == MODE_EXTERNAL:
         if external is None:
             if not stored.get("registry"):
