@@ -85,6 +85,7 @@ class Service:
     branches: dict[str, str]
     requires: list[str]
     overridden: tuple[str, ...] = ()  # the --set keys applied to this service (those its service.yaml has)
+    branch: str | None = None  # the branch it was read for (--branch, FORGE_BRANCH, git): `branches` use it
 
     @property
     def templates_dir(self) -> Path:

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from forge.config.descriptor import load_service
-from forge.config.discover import discover, enclosing_service, names_one_service
-from forge.config.profiles import CANARY, build_name, choose_profile, has_profile, profile_values, requested_profile
+from forge.config.discover import discover, select
+from forge.config.profiles import (
+    CANARY,
+    Requested,
+    build_name,
+    choose_profile,
+    has_profile,
+    profile_values,
+    requested_profile,
+)
 from forge.config.workspace import display_path, load_workspace
 from forge.errors import ForgeError
 from forge.images.version import combined_version, container_version
@@ -45,30 +54,28 @@ def plan(
     overrides: Mapping[str, Any] | None = None,
     build_args: Mapping[str, str] | None = None,
     env: Mapping[str, str] | None = None,
+    branch: str | None = None,
     workspace: Workspace | None = None,
 ) -> list[Build]:
     """Builds for every service under `path` (plus the services they require), in `requires` order.
 
     `namespace`/`registry` None: take them from forge.yaml (namespace falls back to "default"). `overrides` are
     dotted keys with already-parsed values (`--set`), applied to the services under `path`. `build_args` are added
-    to every container's build args, after forge.yaml's `build_args` and the container's own `args`.
+    to every container's build args, after forge.yaml's `build_args` and the container's own `args`. `branch`
+    (--branch) replaces FORGE_BRANCH and git's branch for service.yaml and `branches`.
     """
     path = Path(path)
     if not path.exists():
         raise ForgeError(f"{path}: no such file or directory")
-    workspace = workspace or load_workspace(path)
-    descriptors = discover(path, workspace.root)
-    enclosing = None if descriptors else enclosing_service(path, workspace.root)
-    if enclosing:
-        descriptors = [enclosing]
-    if not descriptors:
-        raise ForgeError(f"{display_path(path)}: no service.yaml found")
-    services = _unique([load_service(d, overrides) for d in descriptors])
-    _check_overrides_used(overrides or {}, services, path)
-    services = order_by_requires(_with_requirements(services, workspace))
-    _check_unique_images(services)
     env = os.environ if env is None else env
-    named = descriptors[0] if enclosing or names_one_service(path) else None
+    workspace = workspace or load_workspace(path, env)
+    selection = select(path, workspace.root)
+    load = functools.partial(load_service, env=env, branch=branch)
+    services = _unique([load(d, overrides) for d in selection.services])
+    _check_overrides_used(overrides or {}, services, path)
+    services = order_by_requires(_with_requirements(services, workspace, path, load))
+    _check_unique_images(services)
+    named = selection.named
     requested = requested_profile(profile, canary, env)
     kept = _with_profile(services, requested, named, path)
     registry = registry if registry is not None else workspace.registry
@@ -86,7 +93,7 @@ def plan(
     ]
     for service in (s for s in services if s not in kept):  # said once the named service's profile is known good
         log.warning("skipped %s: %s has no %s profile", service.name, display_path(service.descriptor_path),
-                    requested)
+                    requested.name if requested else None)
     return builds
 
 
@@ -142,14 +149,20 @@ def _check_overrides_used(overrides: Mapping[str, Any], services: list[Service],
             raise ForgeError(f"--set {key}: no such field in {where}")
 
 
-def _with_profile(services: list[Service], requested: str | None, named: Path | None, path: Path) -> list[Service]:
+def _with_profile(services: list[Service], requested: Requested | None, named: Path | None,
+                  path: Path) -> list[Service]:
     """Skip (with one line each) the services that lack the requested profile, except the one PATH names:
-    `CANARY=true forge deploy` at the root deploys the canaries there are; `forge deploy auth --canary` fails."""
+    `CANARY=true forge deploy` at the root deploys the canaries there are; `forge deploy auth --canary` fails.
+    A --profile that no service here declares is a copy of each of them (`forge deploy --profile alice`)."""
     if requested is None:
         return services
-    kept = [s for s in services if has_profile(s, requested) or s.descriptor_path == named]
+    kept = [s for s in services if has_profile(s, requested.name) or s.descriptor_path == named]
+    if requested.may_copy and not any(has_profile(s, requested.name) for s in services):
+        return services
     if not kept:
-        raise ForgeError(f"{display_path(path)}: no service here has a {requested} profile")
+        hint = (f"for a separate copy of each service (<service>-{requested.name}), pass --profile "
+                f"{requested.name}" if requested.source == "FORGE_PROFILE" else None)
+        raise ForgeError(f"{display_path(path)}: no service here has a {requested.name} profile", hint=hint)
     return kept
 
 
@@ -165,12 +178,15 @@ def _unique(services: list[Service]) -> list[Service]:
     return services
 
 
-def _with_requirements(services: list[Service], workspace: Workspace) -> list[Service]:
-    """Add the services required (transitively) by `services` that live elsewhere in the workspace."""
+def _with_requirements(services: list[Service], workspace: Workspace, path: Path,
+                       load: Callable[[Path], Service]) -> list[Service]:
+    """Add the services required (transitively) by `services` that live elsewhere in the workspace (the root and
+    nested services included; not in other workspaces below it, except the one PATH is in)."""
     by_name = {s.name: s for s in services}
     if all(r in by_name for s in services for r in s.requires):
         return services
-    everywhere = {s.name: s for s in _unique([load_service(d) for d in discover(workspace.root, workspace.root)])}
+    found = discover(workspace.root, workspace.root, enter=path).services
+    everywhere = {s.name: s for s in _unique([load(d) for d in found])}
     result, pending = list(services), list(services)
     while pending:
         service = pending.pop(0)

@@ -17,7 +17,8 @@ from forge.errors import ForgeError
 
 def profile_for(profile: str | None, canary: bool, env: Mapping[str, str]) -> str:
     """The deployment a command means: chosen as deploy chooses it, minus `branches` (no service dir to read)."""
-    return requested_profile(profile, canary, env) or DEFAULT
+    requested = requested_profile(profile, canary, env)
+    return requested.name if requested else DEFAULT
 
 
 def deployed(cluster: ClusterAPI, service: str, profile: str) -> Inventory:

@@ -129,7 +129,7 @@ def _complete_profiles(ctx: click.Context, _param: click.Parameter, incomplete: 
     names = set(BUILTIN_PROFILES)
     path = Path(ctx.params.get("path") or ".")
     try:
-        for descriptor in discover(path, load_workspace(path).root):
+        for descriptor in discover(path, load_workspace(path).root).services:
             names.update(load_service(descriptor).profiles)
     except ForgeError:
         pass  # a broken service.yaml: complete what is known
@@ -144,7 +144,8 @@ def profile_choice(f: F) -> F:
     """--canary / --profile P (exclusive): which deployment of a service a command works on."""
     f = click.option(
         "--profile", "-p", metavar="PROFILE", callback=_check_profile, shell_complete=_complete_profiles,
-        help="Profile to use (default: FORGE_PROFILE, CANARY=true -> canary, a matching `branches` glob, default).",
+        help="Profile to use (default: FORGE_PROFILE, CANARY=true -> canary, a matching `branches` glob, default). "
+        "A name service.yaml does not declare deploys a separate copy <service>-<profile>.",
     )(f)
     return click.option(
         "--canary", is_flag=True, callback=_check_profile, help="Use the canary profile (same as CANARY=true)."

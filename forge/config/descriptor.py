@@ -12,15 +12,19 @@ from typing import Any
 import jsonschema
 
 from forge.config.discover import is_service_dir, is_skipped_dir
+from forge.config.profiles import current_branch, glob_problem
 from forge.config.schema import check, field_path
-from forge.config.workspace import build_arg_text, display_path, read_yaml_mapping
+from forge.config.templating import Environ, environment, render_file
+from forge.config.workspace import build_arg_text, display_path, parse_mapping, read_text, read_yaml_mapping
 from forge.errors import ForgeError
-from forge.model import BuildSecret, Container, Service
+from forge.model import DNS_LABEL, BuildSecret, Container, Service
 
 NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,54}[a-z0-9])?$"  # a DNS label that leaves room for "-canary"
 _IMAGE_COMPONENT = r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*"
 IMAGE_NAME_PATTERN = rf"^{_IMAGE_COMPONENT}(/{_IMAGE_COMPONENT})*$"
-_LABEL_VALUE = r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+_PROFILE_NAME = "a valid profile name (a DNS label: lowercase letters, digits and '-', at most 63 characters)"
+# Jinja's markers: a service.yaml without any is plain YAML and is not rendered.
+_TEMPLATE_MARKS = ("{{", "{%", "{#")
 _SCALAR = {"type": ["string", "number", "boolean"]}
 
 # A build secret: its id (what `RUN --mount=type=secret,id=...` names) and exactly one source (checked in code).
@@ -68,7 +72,7 @@ SCHEMA: dict[str, Any] = {
         },
         "profiles": {
             "type": "object",
-            "propertyNames": {"pattern": _LABEL_VALUE, "description": "a valid profile name"},
+            "propertyNames": {"pattern": DNS_LABEL, "description": _PROFILE_NAME},
             "additionalProperties": {
                 "type": ["object", "null"],
                 "properties": {
@@ -82,9 +86,11 @@ SCHEMA: dict[str, Any] = {
                 },
             },
         },
-        "branches": {"type": "object", "additionalProperties": {"type": "string", "pattern": _LABEL_VALUE,
-                                                                 "description": "a valid profile name"}},
-        "requires": {"type": "array", "items": {"type": "string", "minLength": 1}, "uniqueItems": True},
+        "branches": {"type": "object", "additionalProperties": {"type": "string", "pattern": DNS_LABEL,
+                                                                 "description": _PROFILE_NAME}},
+        # One name, or a list of names (minLength applies to the string, items and uniqueItems to the list).
+        "requires": {"type": ["string", "array"], "minLength": 1, "items": {"type": "string", "minLength": 1},
+                     "uniqueItems": True},
     },
 }
 
@@ -95,12 +101,20 @@ OWN_SCHEMA = "service.schema.yaml"
 BUILTIN_PROFILES = ("default", "canary")
 
 
-def load_service(descriptor: Path, overrides: Mapping[str, Any] | None = None) -> Service:
-    """Read a service.yaml, apply the dotted `overrides` (--set) it has a place for (see `settable`), check it and
-    resolve its containers."""
+def load_service(
+    descriptor: Path,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    branch: str | None = None,
+) -> Service:
+    """Render a service.yaml (a Jinja template of `env` and `branch`), apply the dotted `overrides` (--set) it has
+    a place for (see `settable`), check it and resolve its containers. `branch` None: FORGE_BRANCH, else git's."""
     descriptor = Path(os.path.abspath(descriptor))
     shown = display_path(descriptor)
-    data = read_yaml_mapping(descriptor)
+    env = os.environ if env is None else env
+    branch = current_branch(descriptor.parent, env, branch)
+    data = read_descriptor(descriptor, env, branch)
     applicable = {key: value for key, value in (overrides or {}).items() if settable(data, key)}
     if applicable:
         data = apply_overrides(data, applicable)
@@ -113,13 +127,15 @@ def load_service(descriptor: Path, overrides: Mapping[str, Any] | None = None) -
     data.setdefault("name", root.name)
     check({"name": data["name"]}, {"properties": {"name": SCHEMA["properties"]["name"]}}, shown)
     profiles = {k: dict(v or {}) for k, v in (data.get("profiles") or {}).items()}
-    branches = dict(data.get("branches") or {})
-    for glob, profile in branches.items():
-        if profile not in profiles and profile not in BUILTIN_PROFILES:
-            raise ForgeError(f"{shown}: branches.{glob}: profile {profile!r} is not defined in profiles")
+    branches = {str(glob): profile for glob, profile in (data.get("branches") or {}).items()}
+    for glob, _profile in branches.items():
+        problem = glob_problem(glob)
+        if problem:
+            raise ForgeError(f"{shown}: branches.{glob or repr(glob)}: the glob {problem}")
     containers = _containers(root, data, shown)
     data["profiles"], data["branches"] = profiles, branches
-    data["requires"] = list(data.get("requires") or [])
+    requires = data.get("requires") or []
+    data["requires"] = [requires] if isinstance(requires, str) else list(requires)
     data["containers"] = [
         {"dockerfile": c.key, "context": os.path.relpath(c.context, root), "name": c.name, "args": c.args}
         for c in containers
@@ -134,7 +150,18 @@ def load_service(descriptor: Path, overrides: Mapping[str, Any] | None = None) -
         branches=branches,
         requires=data["requires"],
         overridden=tuple(applicable),
+        branch=branch,
     )
+
+
+def read_descriptor(descriptor: Path, env: Mapping[str, str], branch: str | None) -> dict[str, Any]:
+    """service.yaml rendered with Jinja (`env`, `branch`; StrictUndefined, errors naming file and line), then parsed:
+    the mapping it holds."""
+    text = read_text(descriptor)
+    if any(mark in text for mark in _TEMPLATE_MARKS):
+        root = descriptor.parent
+        text = render_file(environment(root), root, descriptor, {"env": Environ(env), "branch": branch})
+    return parse_mapping(text, display_path(descriptor))
 
 
 def _own_schema(path: Path) -> dict[str, Any]:

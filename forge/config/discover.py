@@ -5,14 +5,18 @@ from __future__ import annotations
 import logging
 import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pathspec
 
-from forge.config.workspace import display_path
+from forge.config.workspace import CONFIG_NAME, display_path
+from forge.errors import ForgeError
 
 DESCRIPTOR_NAME = "service.yaml"
 IGNORE_FILES = (".gitignore", ".forgeignore")
+# A directory holding one of these is a workspace of its own (its own settings): discovery does not walk into it.
+WORKSPACE_MARKERS = (CONFIG_NAME, ".git")
 # Never services: dependencies, caches and build output (hidden directories and virtualenvs are skipped too).
 SKIPPED_DIR_NAMES = frozenset({"node_modules", "__pycache__", "site-packages", "build", "dist"})
 log = logging.getLogger(__name__)
@@ -116,14 +120,29 @@ def enclosing_service(path: Path, root: Path) -> Path | None:
     return None
 
 
-def discover(path: Path, root: Path) -> list[Path]:
-    """service.yaml files under `path` (sorted); a service directory or its service.yaml yields just that service."""
+def workspace_marker(directory: Path) -> str | None:
+    """`forge.yaml` or `.git` when `directory` is the root of a workspace of its own, else None."""
+    return next((name for name in WORKSPACE_MARKERS if os.path.lexists(directory / name)), None)
+
+
+@dataclass(frozen=True)
+class Found:
+    """What discovery found under a path."""
+
+    services: list[Path] = field(default_factory=list)  # service.yaml files, by directory
+    workspaces: list[Path] = field(default_factory=list)  # directories below with their own forge.yaml or .git
+
+
+def discover(path: Path, root: Path, *, enter: Path | None = None) -> Found:
+    """service.yaml files at and under `path` (sorted), nested services included; given a service.yaml, just that
+    service. Another workspace below `path` (a directory with its own forge.yaml or .git: another checkout, its
+    own settings) is not walked into, unless it encloses `enter` (the workspace-wide lookup of `requires` enters
+    the directory of the PATH it started from)."""
     path = Path(os.path.abspath(path))
     if path.is_file():
-        return [path] if path.name == DESCRIPTOR_NAME and not is_kubernetes_object(path) else []
-    if is_service_dir(path):
-        return [path / DESCRIPTOR_NAME]
-    found: list[Path] = []
+        return Found([path] if path.name == DESCRIPTOR_NAME and not is_kubernetes_object(path) else [])
+    keep = Path(os.path.abspath(enter)) if enter else None
+    found = Found()
     stack = [(path, _ignores_above(path, Path(os.path.abspath(root))))]
     while stack:
         directory, ignores = stack.pop()
@@ -136,12 +155,63 @@ def discover(path: Path, root: Path) -> list[Path]:
         for entry in entries:
             child = Path(entry.path)
             if entry.is_dir(follow_symlinks=False):
-                if not ignores.ignored(child, is_dir=True) and not is_skipped_dir(child):
+                if ignores.ignored(child, is_dir=True) or is_skipped_dir(child):
+                    continue
+                if workspace_marker(child) and not (keep and (keep == child or child in keep.parents)):
+                    found.workspaces.append(child)
+                else:
                     stack.append((child, ignores))
             elif (
                 entry.name == DESCRIPTOR_NAME
                 and not ignores.ignored(child, is_dir=False)
                 and not is_kubernetes_object(child)
             ):
-                found.append(child)
-    return sorted(found)
+                found.services.append(child)
+    found.services.sort(key=lambda p: p.parent.parts)  # a service before the services nested in it
+    found.workspaces.sort()
+    return found
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The services a command works on: those under PATH, or the service PATH is inside."""
+
+    services: list[Path]  # service.yaml files
+    start: Path  # PATH, or the directory of the service it is inside
+    named: Path | None  # the service.yaml of the service PATH names (PATH is it, its directory or inside it)
+
+
+def select(path: Path, root: Path) -> Selection:
+    """Every service at or under PATH; with none there, the service PATH is inside (searching upward to the workspace
+    root), with the services nested in it. A ForgeError when there is none, naming the other workspaces below PATH
+    when that is why."""
+    path = Path(os.path.abspath(path))
+    found = discover(path, root)
+    start, named = path, None
+    if names_one_service(path):
+        named = path if path.is_file() else path / DESCRIPTOR_NAME
+    if not found.services and not found.workspaces:
+        enclosing = enclosing_service(path, root)
+        if enclosing is not None:
+            start, named = enclosing.parent, enclosing
+            found = discover(start, root)
+    if not found.services:
+        raise _nothing_found(path, found.workspaces)
+    for other in found.workspaces:
+        if workspace_marker(other) == CONFIG_NAME:
+            log.warning("skipped %s: another workspace (its own %s); run forge there for its services",
+                        display_path(other), CONFIG_NAME)
+    return Selection(found.services, start, named)
+
+
+def _nothing_found(path: Path, workspaces: list[Path]) -> ForgeError:
+    if not workspaces:
+        return ForgeError(f"{display_path(path)}: no service.yaml found")
+    shown = [f"{display_path(w)} ({'forge.yaml' if workspace_marker(w) == CONFIG_NAME else 'git repository'})"
+             for w in workspaces[:5]]
+    more = f" and {len(workspaces) - 5} more" if len(workspaces) > 5 else ""
+    return ForgeError(
+        f"{display_path(path)}: no service.yaml in this workspace; below it are other workspaces, each with its own "
+        f"settings: {', '.join(shown)}{more}",
+        hint=f"run forge inside one of them, e.g. cd {display_path(workspaces[0])}",
+    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -72,11 +74,19 @@ def _default_root(start: Path) -> Path:
 
 def read_yaml_mapping(path: Path) -> dict[str, Any]:
     """Parse a YAML file that must hold one mapping (an empty file is an empty mapping)."""
-    shown = display_path(path)
+    return parse_mapping(read_text(path), display_path(path))
+
+
+def read_text(path: Path) -> str:
+    """A UTF-8 text file; a ForgeError naming it when it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise ForgeError(f"{shown}: cannot read: {getattr(err, 'strerror', None) or err}") from err
+        raise ForgeError(f"{display_path(path)}: cannot read: {getattr(err, 'strerror', None) or err}") from err
+
+
+def parse_mapping(text: str, shown: str) -> dict[str, Any]:
+    """The one YAML mapping in `text` (of the file named `shown`; empty text is an empty mapping)."""
     try:
         data = load_one(text, shown)
     except yaml.YAMLError as err:
@@ -91,11 +101,13 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_workspace(start: Path) -> Workspace:
-    """The workspace enclosing `start`, with settings from its forge.yaml (if any)."""
+def load_workspace(start: Path, env: Mapping[str, str] | None = None) -> Workspace:
+    """The workspace enclosing `start`, with settings from its forge.yaml (if any). Its namespace is K8S_NAMESPACE
+    when set (the original Forge's variable: below -n, above forge.yaml), else forge.yaml's."""
+    namespace = _env_namespace(os.environ if env is None else env)
     config = find_config(start)
     if config is None:
-        return Workspace(root=_default_root(start))
+        return Workspace(root=_default_root(start), namespace=namespace)
     data = read_yaml_mapping(config)
     check(data, SCHEMA, display_path(config))
     build_args = {str(k): build_arg_text(v) for k, v in (data.get("build_args") or {}).items()}
@@ -103,12 +115,20 @@ def load_workspace(start: Path) -> Workspace:
         root=config.parent,
         registry=data.get("registry"),
         concurrency=data.get("concurrency", Workspace.concurrency),
-        namespace=data.get("namespace"),
+        namespace=namespace or data.get("namespace"),
         build_args=build_args,
         config_path=config,
         node_ports=data.get("node_ports", True),
         image_pull_secrets=tuple(data.get("image_pull_secrets") or ()),
     )
+
+
+def _env_namespace(env: Mapping[str, str]) -> str | None:
+    value = env.get("K8S_NAMESPACE") or None
+    if value is not None and not re.match(DNS_LABEL, value):
+        raise ForgeError(f"K8S_NAMESPACE={value}: not a DNS label (lowercase letters, digits and '-', at most 63 "
+                         "characters, starting and ending with a letter or digit)")
+    return value
 
 
 def build_arg_text(value: Any) -> str:

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import jinja2
 import jinja2.bccache
 import yaml
 
+from forge.config import templating
+from forge.config.templating import Environ, render_file
 from forge.config.workspace import display_path
 from forge.config.yamlload import load_all
 from forge.errors import ForgeError
@@ -25,25 +24,6 @@ TEMPLATE_SUFFIXES = (".yaml", ".yml")
 # libyaml when PyYAML has it (several times faster on big rendered configs).
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FAST_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-def _defined(value: Any) -> Any:
-    """Filters get StrictUndefined as a value: make it fail as `'x' is undefined`, like any other use."""
-    if isinstance(value, jinja2.Undefined):
-        str(value)  # raises UndefinedError
-    return value
-
-
-def to_yaml(value: Any) -> str:
-    return yaml.safe_dump(_defined(value), default_flow_style=False, sort_keys=False).rstrip("\n")
-
-
-def to_json(value: Any) -> str:
-    return json.dumps(_defined(value), sort_keys=True)
-
-
-def sha256(value: Any) -> str:
-    return hashlib.sha256(str(_defined(value)).encode()).hexdigest()
 
 
 def templates(service: Service) -> list[Path]:
@@ -66,7 +46,7 @@ def context(build: Build, env: Mapping[str, str]) -> dict[str, Any]:
             "images": {key: image.ref for key, image in build.images.items()},
             "namespace": build.namespace,
         },
-        "env": dict(env),
+        "env": Environ(env),
     }
 
 
@@ -96,16 +76,8 @@ def template_cache_dir() -> Path:
 
 
 def environment(service_root: Path) -> jinja2.Environment:
-    """Jinja2 rooted at the service directory, so a template can include a file next to service.yaml."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(service_root)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
-        bytecode_cache=_TemplateCache(str(template_cache_dir())),
-    )
-    env.filters.update(to_yaml=to_yaml, to_json=to_json, sha256=sha256)
-    return env
+    """Jinja2 rooted at the service directory, with compiled templates cached."""
+    return templating.environment(service_root, bytecode_cache=_TemplateCache(str(template_cache_dir())))
 
 
 def render(builds: Sequence[Build], env: Mapping[str, str] | None = None) -> list[Manifest]:
@@ -120,51 +92,12 @@ def render(builds: Sequence[Build], env: Mapping[str, str] | None = None) -> lis
             log.warning("%s: no templates in %s, nothing to deploy for it", build.service.name,
                         display_path(build.service.templates_dir) + "/")
         for template in found:
-            text = render_template(jinja, build.service.root, template, values)
+            text = render_file(jinja, build.service.root, template, values)
             for doc in parse_documents(template, text):
                 inject_labels(doc, build.labels())
                 fit_namespace(doc, build)
                 manifests.append(Manifest(build=build, source=template, doc=doc))
     return manifests
-
-
-def render_template(jinja: jinja2.Environment, root: Path, template: Path, values: dict[str, Any]) -> str:
-    name = template.relative_to(root).as_posix()
-    try:
-        return jinja.get_template(name).render(values)
-    except jinja2.TemplateSyntaxError as err:
-        where = _template_path(root, err.filename, err.name) or template
-        raise ForgeError(f"{display_path(where)}:{err.lineno}: {err.message}") from err
-    except jinja2.TemplateNotFound as err:
-        where = _location(err, root, template)
-        raise ForgeError(f"{where}: template {err.name!r} not found (include paths start at the service dir)") from err
-    except Exception as err:  # undefined variables, and errors raised by filters or tests during rendering
-        message = err.message if isinstance(err, jinja2.TemplateError) and err.message else str(err)
-        raise ForgeError(f"{_location(err, root, template)}: {message or type(err).__name__}") from err
-
-
-def _location(err: Exception, root: Path, template: Path) -> str:
-    """`file:line` of the innermost template frame of a rendering error, or just the template rendered."""
-    line = _template_line(err.__traceback__, root)
-    return f"{display_path(line[0])}:{line[1]}" if line else display_path(template)
-
-
-def _template_path(root: Path, filename: str | None, name: str | None) -> Path | None:
-    if filename:
-        return Path(filename)
-    return root / name if name else None
-
-
-def _template_line(tb: TracebackType | None, root: Path) -> tuple[Path, int] | None:
-    """The innermost template frame of a rendering traceback (Jinja rewrites frames to template file:line)."""
-    found = None
-    root_text = str(root)
-    while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        if filename.startswith(root_text) and not filename.endswith(".py"):
-            found = (Path(filename), tb.tb_lineno)
-        tb = tb.tb_next
-    return found
 
 
 def _load_all(text: str, shown: str) -> list[Any]:

@@ -21,7 +21,7 @@ from forge.cluster import ClusterAPI
 from forge.cluster.apply import Applied
 from forge.cluster.inventory import Inventory
 from forge.cluster.logs import follow
-from forge.config.discover import discover, enclosing_service, is_skipped_dir
+from forge.config.discover import is_skipped_dir, select
 from forge.config.workspace import display_path, load_workspace
 from forge.context import Context
 from forge.errors import ForgeError
@@ -36,11 +36,7 @@ def watch_roots(path: Path, results: Sequence[Applied]) -> list[Path]:
     deployed images that lies outside it."""
     here = Path(os.path.abspath(path))
     here = here if here.is_dir() else here.parent
-    root = load_workspace(here).root
-    if not discover(here, root):
-        enclosing = enclosing_service(here, root)
-        here = enclosing.parent if enclosing else here
-    roots = [here]
+    roots = [select(here, load_workspace(here).root).start]
     for result in results:
         for image in result.build.images.values():
             context = Path(image.container.context)

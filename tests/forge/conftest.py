@@ -122,7 +122,7 @@ def as_unprivileged(argv: list[str]) -> list[str]:
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No profile or verbosity settings leak in from the caller's environment."""
-    for name in ("CANARY", "FORGE_PROFILE", "FORGE_VERBOSE", "KUBECONFIG"):
+    for name in ("CANARY", "FORGE_PROFILE", "FORGE_BRANCH", "K8S_NAMESPACE", "FORGE_VERBOSE", "KUBECONFIG"):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -86,10 +86,38 @@ CASES = [
          {"forge.yaml": "regsitry: localhost:5001\n"}),
     Case("malformed-forge-yaml", "error: forge.yaml:1: invalid YAML: mapping values are not allowed here",
          {"forge.yaml": "registry: a: b\n"}),
-    Case("unknown-profile", "error: web/service.yaml: profile 'prod' is not defined (profiles: canary, default)",
-         args=("web", "--profile", "prod")),
-    Case("branch-to-undefined-profile", "error: web/service.yaml: branches.main: profile 'prod' is not defined in "
-         "profiles", {"web/service.yaml": "branches:\n  main: prod\n"}),
+    Case("unknown-profile-from-env", "error: web/service.yaml: profile 'prod' is not defined (profiles: canary, "
+         "default) (to deploy a separate copy named web-prod, pass --profile prod)", args=("web",),
+         env={"FORGE_PROFILE": "prod"}),
+    Case("profile-not-a-dns-label", "error: profile 'Prod' is not a DNS label (lowercase letters, digits and '-', at "
+         "most 63 characters): a copy is named <service>-<profile>", args=("web", "--profile", "Prod")),
+    Case("branches-not-a-mapping", "error: web/service.yaml: branches: expected a mapping",
+         {"web/service.yaml": "branches: [main, release/*]\n"}),
+    Case("branch-glob-matches-nothing", "error: web/service.yaml: branches.feature /*: the glob matches no branch: "
+         "git branch names cannot have a space or control character",
+         {"web/service.yaml": "branches:\n  feature /*: canary\n"}),
+    Case("branch-profile-not-a-dns-label", "error: web/service.yaml: branches.main: 'Prod' is not a valid profile "
+         "name (a DNS label: lowercase letters, digits and '-', at most 63 characters)",
+         {"web/service.yaml": "branches:\n  main: Prod\n"}),
+    Case("branch-profile-from-template-not-a-dns-label", "error: web/service.yaml: branches.*: 'feature/x' is not a "
+         "valid profile name (a DNS label: lowercase letters, digits and '-', at most 63 characters)",
+         {"web/service.yaml": "branches:\n  '*': '{{ branch }}'\n"}, env={"FORGE_BRANCH": "feature/x"}),
+    Case("profile-name-not-a-dns-label", "error: web/service.yaml: profiles: 'Blue' is not a valid profile name "
+         "(a DNS label: lowercase letters, digits and '-', at most 63 characters)",
+         {"web/service.yaml": "profiles:\n  Blue: {}\n"}),
+    Case("service-yaml-undefined-variable", "error: web/service.yaml:3: 'replicas' is undefined",
+         {"web/service.yaml": "name: web\nport: 8080\nreplicas: {{ replicas }}\n"}),
+    Case("service-yaml-unset-env", "error: web/service.yaml:2: env.WEB_PORT is not set (for an optional variable "
+         "write {{{{ env.WEB_PORT | default(...) }}}})", {"web/service.yaml": "name: web\nport: {{ env.WEB_PORT }}\n"}),
+    Case("service-yaml-template-syntax", "error: web/service.yaml:2: unexpected '}}'",
+         {"web/service.yaml": "name: web\nport: {{ env.PORT }\n"}),
+    Case("service-yaml-rendered-badly", "error: web/service.yaml: port: expected an integer",
+         {"web/service.yaml": "name: web\nport: {{ env.WEB_PORT }}\n",
+          "web/service.schema.yaml": "properties: {port: {type: integer}}\n"}, env={"WEB_PORT": "eighty"}),
+    Case("requires-not-a-name", "error: api/service.yaml: requires: expected a string or a list",
+         {"api/service.yaml": "requires: 3\n"}),
+    Case("k8s-namespace-not-a-dns-label", "error: K8S_NAMESPACE=Shop: not a DNS label (lowercase letters, digits and "
+         "'-', at most 63 characters, starting and ending with a letter or digit)", env={"K8S_NAMESPACE": "Shop"}),
     Case("set-into-a-scalar", "error: --set replicas.max: replicas is not a mapping", args=("--set", "replicas.max=3")),
     Case("no-services", "error: empty: no service.yaml found", {"empty/README": "nothing here\n"}, ("empty",)),
     Case("bad-kube-version", "error: Kubernetes version 'newest' is not a version like 1.33",
@@ -131,7 +159,8 @@ CASES = [
          "service.yaml files under .", args=("--set", "profiles.canary.wieght.x=3")),
     Case("canary-of-a-named-service-without-one", "error: db/service.yaml: profile 'canary' is not defined "
          "(profiles: default)", args=("db", "--canary")),
-    Case("profile-nowhere", "error: .: no service here has a blue profile", args=("--profile", "blue")),
+    Case("profile-nowhere-from-env", "error: .: no service here has a blue profile (for a separate copy of each "
+         "service (<service>-blue), pass --profile blue)", env={"FORGE_PROFILE": "blue"}),
     Case("alias-bomb", "error: web/service.yaml: YAML aliases expand to more than 100000 values (an alias bomb?); "
          "refusing to load it", {"web/service.yaml": ALIAS_BOMB}),
     Case("recursive-alias", "error: web/service.yaml:2: a YAML alias refers to a value that contains it",

@@ -114,10 +114,13 @@ def test_explicit_empty_containers_means_none(tmp_path: Path, clean_env: None) -
          "(lowercase letters, digits, '.', '_', '-', '/')"),
         ("name: My_Service\n", "svc/service.yaml: name: 'My_Service' is not a valid service name "
          "(lowercase letters, digits and '-', at most 56 characters)"),
-        ("requires: db\n", "svc/service.yaml: requires: expected a list"),
+        ("requires: 3\n", "svc/service.yaml: requires: expected a string or a list"),
+        ("requires: ''\n", "svc/service.yaml: requires: must not be empty"),
         ("requires: [db, db]\n", "svc/service.yaml: requires: has duplicate entries"),
-        ("branches:\n  main: production\n", "svc/service.yaml: branches.main: profile 'production' is not defined "
-         "in profiles"),
+        ("branches:\n  main: Production\n", "svc/service.yaml: branches.main: 'Production' is not a valid profile "
+         "name (a DNS label: lowercase letters, digits and '-', at most 63 characters)"),
+        ("branches:\n  'main/': production\n", "svc/service.yaml: branches.main/: the glob matches no branch: git "
+         "branch names cannot have '/', '.' or '.lock' at the end"),
         ("- just\n- a list\n", "svc/service.yaml: expected a mapping at the top level, got list"),
         ("name: [unclosed\n", "svc/service.yaml:2: invalid YAML: expected ',' or ']', but got '<stream end>'"),
     ],
@@ -219,14 +222,14 @@ def test_forge_yaml_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, conf
 
 
 def test_several_schema_errors_first_one_in_document_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write_tree(tmp_path / "svc", {"service.yaml": "requires: db\nprofiles:\n  canary: {weight: x}\n"})
+    write_tree(tmp_path / "svc", {"service.yaml": "requires: 3\nprofiles:\n  canary: {weight: x}\n"})
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ForgeError) as caught:
         load_service(tmp_path / "svc" / "service.yaml")
     assert str(caught.value) == ("svc/service.yaml: profiles.canary.weight: expected a number "
                                  "(and 1 more problems; -v lists them)")
     assert caught.value.detail == ("svc/service.yaml: profiles.canary.weight: expected a number\n"
-                                   "svc/service.yaml: requires: expected a list")
+                                   "svc/service.yaml: requires: expected a string or a list")
 
 
 OWN_SCHEMA = """\

@@ -15,17 +15,17 @@ pytestmark = pytest.mark.unit
 
 
 def found(path: Path, root: Path) -> list[str]:
-    return [p.parent.relative_to(root).as_posix() for p in discover(path, root)]
+    return [p.parent.relative_to(root).as_posix() for p in discover(path, root).services]
 
 
 def test_finds_every_service_sorted(sample_workspace: Path) -> None:
     assert found(sample_workspace, sample_workspace) == ["api", "db", "web"]
 
 
-def test_inside_a_service_directory_only_that_service(sample_workspace: Path) -> None:
+def test_a_service_directory_with_the_services_nested_in_it(sample_workspace: Path) -> None:
     write_tree(sample_workspace / "web" / "nested", {"service.yaml": "name: nested\n"})
-    assert found(sample_workspace / "web", sample_workspace) == ["web"]
-    assert found(sample_workspace / "web" / "service.yaml", sample_workspace) == ["web"]
+    assert found(sample_workspace / "web", sample_workspace) == ["web", "web/nested"]
+    assert found(sample_workspace / "web" / "service.yaml", sample_workspace) == ["web"]  # that file: that one
 
 
 def test_nested_services_are_found_from_above(sample_workspace: Path) -> None:
@@ -94,7 +94,7 @@ def test_service_yaml_that_is_a_kubernetes_object_is_skipped(sample_workspace: P
         },
     )
     assert found(sample_workspace, sample_workspace) == ["api", "db", "web"]
-    assert discover(sample_workspace / "plain", sample_workspace) == []
+    assert discover(sample_workspace / "plain", sample_workspace).services == []
 
 
 def test_a_service_may_use_kind_as_a_plain_field(sample_workspace: Path) -> None:

@@ -1,4 +1,4 @@
-"""Profile choice (first match wins) and the build names that follow from it."""
+"""Profile choice (first match wins), the `branches` map, and the build names that follow from it."""
 
 from __future__ import annotations
 
@@ -7,29 +7,48 @@ from pathlib import Path
 import pytest
 
 from forge.config.descriptor import load_service
-from forge.config.profiles import build_name, choose_profile, git_branch, profile_values, requested_profile
+from forge.config.profiles import (
+    build_name,
+    choose_profile,
+    current_branch,
+    git_branch,
+    glob_problem,
+    profile_values,
+    requested_profile,
+)
 from forge.errors import ForgeError
 from forge.model import Service
 from tests.forge.conftest import write_tree
 
 pytestmark = pytest.mark.unit
 
+# The bare "*" comes first in the file, yet it is the default: tried after every other glob.
 DESCRIPTOR = """\
 profiles:
   staging: {replicas: 1}
   canary: {weight: 5}
   blue: {name: shop-blue}
 branches:
+  "*": default
   release/*: staging
   feature-*: canary
-  "*": default
+  preview/*: preview
 """
+
+
+def shop(tmp_path: Path, branch: str | None = None, descriptor: str = DESCRIPTOR) -> Service:
+    write_tree(tmp_path / "shop", {"service.yaml": descriptor})
+    return load_service(tmp_path / "shop" / "service.yaml", env={}, branch=branch)
+
+
+def write_descriptor(service: Service, text: str) -> Path:
+    service.descriptor_path.write_text(text)
+    return service.descriptor_path
 
 
 @pytest.fixture
 def service(tmp_path: Path, clean_env: None) -> Service:
-    write_tree(tmp_path / "shop", {"service.yaml": DESCRIPTOR})
-    return load_service(tmp_path / "shop" / "service.yaml")
+    return shop(tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -45,18 +64,24 @@ def service(tmp_path: Path, clean_env: None) -> Service:
         ({}, {"CANARY": "false"}, None, "default"),
         ({}, {"CANARY": "0"}, "release/2", "staging"),
         ({}, {"CANARY": ""}, "feature-login", "canary"),
-        ({}, {}, "main", "default"),  # "*" -> default
+        ({}, {}, "main", "default"),  # "*" -> default, although it is the first glob
+        ({}, {}, "preview/login", "preview"),  # undeclared, from a branch: a copy
+        ({"profile": "alice"}, {}, "release/1", "alice"),  # undeclared, explicit: a copy
     ],
 )
-def test_first_match_wins(service: Service, kwargs: dict, env: dict, branch: str | None, expected: str) -> None:
-    assert choose_profile(service, env=env, branch=branch, **kwargs) == expected
+def test_first_match_wins(tmp_path: Path, clean_env: None, kwargs: dict, env: dict, branch: str | None,
+                          expected: str) -> None:
+    assert choose_profile(shop(tmp_path, branch), env=env, **kwargs) == expected
 
 
 def test_branch_read_from_the_git_work_tree(tmp_path: Path, clean_env: None) -> None:
     write_tree(tmp_path / "repo", {".git/HEAD": "ref: refs/heads/release/3.1\n", "shop/service.yaml": DESCRIPTOR})
-    service = load_service(tmp_path / "repo" / "shop" / "service.yaml")
-    assert git_branch(service.root) == "release/3.1"
+    service = load_service(tmp_path / "repo" / "shop" / "service.yaml", env={})
+    assert (git_branch(service.root), service.branch) == ("release/3.1", "release/3.1")
     assert choose_profile(service, env={}) == "staging"
+    overridden = load_service(tmp_path / "repo" / "shop" / "service.yaml", env={"FORGE_BRANCH": "feature-x"})
+    assert choose_profile(overridden, env={}) == "canary"
+    assert current_branch(service.root, {"FORGE_BRANCH": "feature-x"}, "preview/y") == "preview/y"  # --branch
 
 
 def test_detached_head_and_worktrees(tmp_path: Path) -> None:
@@ -66,43 +91,53 @@ def test_detached_head_and_worktrees(tmp_path: Path) -> None:
     assert git_branch(tmp_path / "b" / "sub") == "topic"
 
 
-def test_unknown_profile_is_an_error(service: Service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_profile_from_the_environment_must_be_declared(service: Service, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """FORGE_PROFILE lingers in a shell: a typo in it must not deploy a copy. --profile may."""
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ForgeError) as caught:
-        choose_profile(service, profile="stagin", env={})
+        choose_profile(service, env={"FORGE_PROFILE": "stagin"})
     assert str(caught.value) == (
-        "shop/service.yaml: profile 'stagin' is not defined (profiles: blue, canary, default, staging)"
-    )
+        "shop/service.yaml: profile 'stagin' is not defined (profiles: blue, canary, default, staging) "
+        "(to deploy a separate copy named shop-stagin, pass --profile stagin)")
+    assert choose_profile(service, profile="stagin", env={}) == "stagin"
 
 
 def test_default_needs_no_definition_canary_does(tmp_path: Path, clean_env: None,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    write_tree(tmp_path, {"plain/service.yaml": "{}\n", "canaried/service.yaml": "profiles: {canary: {}}\n"})
-    plain = load_service(tmp_path / "plain" / "service.yaml")
+    write_tree(tmp_path, {"plain/service.yaml": "branches: {main: canary}\n",
+                          "canaried/service.yaml": "profiles: {canary: {}}\n"})
+    plain = load_service(tmp_path / "plain" / "service.yaml", env={}, branch="topic")
     assert choose_profile(plain, profile="default", env={}) == "default"
     assert choose_profile(load_service(tmp_path / "canaried" / "service.yaml"), canary=True, env={}) == "canary"
-    with pytest.raises(ForgeError) as caught:
-        choose_profile(plain, canary=True, env={})
-    assert str(caught.value) == "plain/service.yaml: profile 'canary' is not defined (profiles: default)"
+    for how in ({"canary": True}, {"profile": "canary"}):
+        with pytest.raises(ForgeError) as caught:
+            choose_profile(plain, env={}, **how)
+        assert str(caught.value) == "plain/service.yaml: profile 'canary' is not defined (profiles: default)"
+    on_main = load_service(tmp_path / "plain" / "service.yaml", env={}, branch="main")
+    with pytest.raises(ForgeError, match=r"^plain/service.yaml: profile 'canary' is not defined"):
+        choose_profile(on_main, env={})  # a canary needs its profile, wherever the name comes from
 
 
 @pytest.mark.parametrize("value", ["ture", "canary", "2", "y"])
 def test_canary_typo_is_an_error(value: str) -> None:
     with pytest.raises(ForgeError) as caught:
-        requested_profile(None, False, {"CANARY": value})
+        requested_profile("alice", False, {"CANARY": value})
     assert str(caught.value) == f"CANARY={value}: expected true, 1, yes or on (canary) or false, 0, no or off (not)"
 
 
 @pytest.mark.parametrize(("value", "wanted"),
                          [("false", None), ("OFF", None), ("0", None), ("", None), ("On", "canary")])
 def test_canary_values(value: str, wanted: str | None) -> None:
-    assert requested_profile(None, False, {"CANARY": value}) == wanted
+    requested = requested_profile(None, False, {"CANARY": value})
+    assert (requested.name if requested else None) == wanted
 
 
 @pytest.mark.parametrize(
     ("profile", "name"),
-    [("default", "shop"), ("canary", "shop-canary"), ("staging", "shop"), ("blue", "shop-blue")],
+    [("default", "shop"), ("canary", "shop-canary"), ("staging", "shop-staging"), ("blue", "shop-blue"),
+     ("alice", "shop-alice")],
 )
 def test_build_names(service: Service, profile: str, name: str) -> None:
     assert build_name(service, profile) == name
@@ -113,6 +148,50 @@ def test_canary_name_can_be_set_by_the_profile(tmp_path: Path, clean_env: None) 
     assert build_name(load_service(tmp_path / "qotm" / "service.yaml"), "canary") == "qotm-next"
 
 
+def test_a_copy_name_must_be_a_dns_label_and_short_enough(service: Service, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ForgeError) as caught:
+        build_name(service, "Alice")
+    assert str(caught.value) == ("profile 'Alice' is not a DNS label (lowercase letters, digits and '-', at most 63 "
+                                 "characters): a copy is named <service>-<profile>")
+    with pytest.raises(ForgeError) as caught:
+        build_name(service, "x" * 60)
+    assert str(caught.value) == (f"shop/service.yaml: profile '{'x' * 60}': the build name 'shop-{'x' * 60}' is "
+                                 "longer than 63 characters")
+
+
 def test_profile_values_carry_the_profile_name(service: Service) -> None:
     assert profile_values(service, "canary") == {"weight": 5, "name": "canary"}
     assert profile_values(service, "default") == {"name": "default"}
+    assert profile_values(service, "alice") == {"name": "alice"}
+    with_default = load_service(write_descriptor(service, "profiles: {default: {replicas: 3, name: main}}\n"))
+    assert profile_values(with_default, "alice") == {"replicas": 3, "name": "alice"}  # a copy of the default
+    assert build_name(with_default, "alice") == "shop-alice"
+
+
+def test_a_templated_branches_map_makes_one_profile_per_branch(tmp_path: Path, clean_env: None) -> None:
+    """The 2017 Forge's way to give every branch its own copy: the profile computed from the branch name."""
+    descriptor = "branches:\n  main: default\n  '*': \"{{ (branch or 'dev') | replace('/', '-') | lower }}\"\n"
+    assert choose_profile(shop(tmp_path, "feature/Login", descriptor), env={}) == "feature-login"
+    assert choose_profile(shop(tmp_path, "main", descriptor), env={}) == "default"
+
+
+@pytest.mark.parametrize(
+    ("glob", "problem"),
+    [
+        ("*", None), ("release/*", None), ("feature-*", None), ("a.*.b", None), ("[ab]*", None), ("*-x", None),
+        ("feature /*", "a space or control character"),
+        ("fix:1", "'~', '^', ':' or a backslash"),
+        ("a..b", "'..', '@{' or '//'"),
+        ("release//*", "'..', '@{' or '//'"),
+        ("/main", "'/' or '-' at the start"),
+        ("-x*", "'/' or '-' at the start"),
+        ("main/", "'/', '.' or '.lock' at the end"),
+        ("*.lock", "'/', '.' or '.lock' at the end"),
+        ("release/.x*", "a part that starts with '.'"),
+    ],
+)
+def test_globs_that_match_no_branch(glob: str, problem: str | None) -> None:
+    found = glob_problem(glob)
+    assert found == (f"matches no branch: git branch names cannot have {problem}" if problem else None)
