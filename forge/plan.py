@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +23,11 @@ from forge.config.profiles import (
     profile_values,
     requested_profile,
 )
-from forge.config.workspace import display_path, load_workspace
+from forge.config.workspace import display_path, find_workspace_root, load_workspace
 from forge.errors import ForgeError
 from forge.images.version import combined_version, container_version
 from forge.manifests.sources import config_version
-from forge.model import Build, Image, Service, Workspace
+from forge.model import DNS_LABEL, Build, Image, Service, Workspace
 
 DEFAULT_NAMESPACE = "default"
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class PlanRequest:
 
 
 def plan(
-    path: Path | str,
+    targets: Path | str | Sequence[Path | str],
     *,
     profile: str | None = None,
     canary: bool = False,
@@ -57,27 +58,28 @@ def plan(
     branch: str | None = None,
     workspace: Workspace | None = None,
 ) -> list[Build]:
-    """Builds for every service under `path` (plus the services they require), in `requires` order.
+    """Builds for every service under the target paths, or named by the targets (plus the services they require),
+    in `requires` order: one plan, as if each target were deployed in turn.
 
-    `namespace`/`registry` None: take them from forge.yaml (namespace falls back to "default"). `overrides` are
-    dotted keys with already-parsed values (`--set`), applied to the services under `path`. `build_args` are added
-    to every container's build args, after forge.yaml's `build_args` and the container's own `args`. `branch`
-    (--branch) replaces FORGE_BRANCH and git's branch for service.yaml and `branches`.
+    A target is a path (a service directory, its service.yaml, a directory above services) or, when no such path
+    exists, a service name of the workspace. All targets must be in one workspace. `namespace`/`registry` None: take
+    them from forge.yaml (namespace falls back to "default"). `overrides` are dotted keys with already-parsed values
+    (`--set`), applied to the services the targets select. `build_args` are added to every container's build args,
+    after forge.yaml's `build_args` and the container's own `args`. `branch` (--branch) replaces FORGE_BRANCH and
+    git's branch for service.yaml and `branches`.
     """
-    path = Path(path)
-    if not path.exists():
-        raise ForgeError(f"{path}: no such file or directory")
+    targets = [targets] if isinstance(targets, str | os.PathLike) else list(targets)
     env = os.environ if env is None else env
-    workspace = workspace or load_workspace(path, env)
-    selection = select(path, workspace.root)
     load = functools.partial(load_service, env=env, branch=branch)
-    services = _unique([load(d, overrides) for d in selection.services])
-    _check_overrides_used(overrides or {}, services, path)
-    services = order_by_requires(_with_requirements(services, workspace, path, load))
+    workspace = workspace or load_workspace(_first_path(targets), env)
+    chosen = _chosen(targets, workspace, load)
+    where = ", ".join(display_path(Path(t)) if os.path.exists(t) else str(t) for t in targets)
+    services = _unique([load(d, overrides) for d in chosen.services])
+    _check_overrides_used(overrides or {}, services, where)
+    services = order_by_requires(_with_requirements(services, workspace, chosen.starts, load))
     _check_unique_images(services)
-    named = selection.named
     requested = requested_profile(profile, canary, env)
-    kept = _with_profile(services, requested, named, path)
+    kept = _with_profile(services, requested, chosen.named, where)
     registry = registry if registry is not None else workspace.registry
     builds = [
         _build(
@@ -95,6 +97,60 @@ def plan(
         log.warning("skipped %s: %s has no %s profile", service.name, display_path(service.descriptor_path),
                     requested.name if requested else None)
     return builds
+
+
+@dataclass(frozen=True)
+class _Chosen:
+    services: list[Path]  # service.yaml files, in target order, each once
+    starts: list[Path]  # where each target starts (requires look into other workspaces only above these)
+    named: set[Path]  # the service.yaml files the targets name one by one
+
+
+def _first_path(targets: Sequence[Path | str]) -> Path:
+    """Where the workspace is looked for: the first target that exists, else the current directory."""
+    return next((Path(t) for t in targets if os.path.exists(t)), Path.cwd())
+
+
+def _chosen(targets: Sequence[Path | str], workspace: Workspace, load: Callable[[Path], Service]) -> _Chosen:
+    """The services the targets select: paths through discovery, names looked up in the workspace."""
+    services: dict[Path, None] = {}
+    starts: list[Path] = []
+    named: set[Path] = set()
+    for target in targets:
+        if os.path.exists(target):
+            _same_workspace(Path(target), workspace)
+            selection = select(Path(target), workspace.root)
+            services.update(dict.fromkeys(selection.services))
+            starts.append(selection.start)
+            named.update([selection.named] if selection.named else [])
+        else:
+            descriptor = _service_named(str(target), workspace, load)
+            services[descriptor] = None
+            starts.append(descriptor.parent)
+            named.add(descriptor)
+    return _Chosen(list(services), starts, named)
+
+
+def _same_workspace(path: Path, workspace: Workspace) -> None:
+    """One plan has one workspace's settings (registry, namespace, build args): a path in another is an error."""
+    root = find_workspace_root(path)
+    if root != workspace.root:
+        raise ForgeError(f"{display_path(path)}: in the workspace {display_path(root)}, not in "
+                         f"{display_path(workspace.root)} like the first PATH",
+                         hint="deploy each workspace's services with its own forge command")
+
+
+def _service_named(name: str, workspace: Workspace, load: Callable[[Path], Service]) -> Path:
+    """The service.yaml of the service called `name` in the workspace (a target that is not a path)."""
+    if not re.match(DNS_LABEL, name):
+        raise ForgeError(f"{name}: no such file or directory")
+    found = discover(workspace.root, workspace.root, enter=[Path.cwd()]).services
+    services = {s.name: s for s in (load(d) for d in found)}
+    if name not in services:
+        known = ", ".join(sorted(services)) or "none"
+        raise ForgeError(f"{name}: no such file, directory or service in the workspace {display_path(workspace.root)}"
+                         f" (services: {known})")
+    return services[name].descriptor_path
 
 
 def unique_images(builds: Sequence[Build]) -> list[Image]:
@@ -139,30 +195,30 @@ def _build(
     )
 
 
-def _check_overrides_used(overrides: Mapping[str, Any], services: list[Service], path: Path) -> None:
+def _check_overrides_used(overrides: Mapping[str, Any], services: list[Service], where: str) -> None:
     """Every --set key must have a place in at least one service.yaml under PATH: a typo is an error."""
     used = {key for s in services for key in s.overridden}
     for key in overrides:
         if key not in used:
-            where = (display_path(services[0].descriptor_path) if len(services) == 1
-                     else f"any of the {len(services)} service.yaml files under {display_path(path)}")
-            raise ForgeError(f"--set {key}: no such field in {where}")
+            files = (display_path(services[0].descriptor_path) if len(services) == 1
+                     else f"any of the {len(services)} service.yaml files under {where}")
+            raise ForgeError(f"--set {key}: no such field in {files}")
 
 
-def _with_profile(services: list[Service], requested: Requested | None, named: Path | None,
-                  path: Path) -> list[Service]:
+def _with_profile(services: list[Service], requested: Requested | None, named: set[Path],
+                  where: str) -> list[Service]:
     """Skip (with one line each) the services that lack the requested profile, except the one PATH names:
     `CANARY=true forge deploy` at the root deploys the canaries there are; `forge deploy auth --canary` fails.
     A --profile that no service here declares is a copy of each of them (`forge deploy --profile alice`)."""
     if requested is None:
         return services
-    kept = [s for s in services if has_profile(s, requested.name) or s.descriptor_path == named]
+    kept = [s for s in services if has_profile(s, requested.name) or s.descriptor_path in named]
     if requested.may_copy and not any(has_profile(s, requested.name) for s in services):
         return services
     if not kept:
         hint = (f"for a separate copy of each service (<service>-{requested.name}), pass --profile "
                 f"{requested.name}" if requested.source == "FORGE_PROFILE" else None)
-        raise ForgeError(f"{display_path(path)}: no service here has a {requested.name} profile", hint=hint)
+        raise ForgeError(f"{where}: no service here has a {requested.name} profile", hint=hint)
     return kept
 
 
@@ -178,14 +234,14 @@ def _unique(services: list[Service]) -> list[Service]:
     return services
 
 
-def _with_requirements(services: list[Service], workspace: Workspace, path: Path,
+def _with_requirements(services: list[Service], workspace: Workspace, starts: Sequence[Path],
                        load: Callable[[Path], Service]) -> list[Service]:
     """Add the services required (transitively) by `services` that live elsewhere in the workspace (the root and
     nested services included; not in other workspaces below it, except the one PATH is in)."""
     by_name = {s.name: s for s in services}
     if all(r in by_name for s in services for r in s.requires):
         return services
-    found = discover(workspace.root, workspace.root, enter=path).services
+    found = discover(workspace.root, workspace.root, enter=starts).services
     everywhere = {s.name: s for s in _unique([load(d) for d in found])}
     result, pending = list(services), list(services)
     while pending:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,15 +134,15 @@ class Found:
     workspaces: list[Path] = field(default_factory=list)  # directories below with their own forge.yaml or .git
 
 
-def discover(path: Path, root: Path, *, enter: Path | None = None) -> Found:
+def discover(path: Path, root: Path, *, enter: Sequence[Path] = ()) -> Found:
     """service.yaml files at and under `path` (sorted), nested services included; given a service.yaml, just that
     service. Another workspace below `path` (a directory with its own forge.yaml or .git: another checkout, its
-    own settings) is not walked into, unless it encloses `enter` (the workspace-wide lookup of `requires` enters
-    the directory of the PATH it started from)."""
+    own settings) is not walked into, unless it encloses one of `enter` (the workspace-wide lookup of `requires`
+    enters the directories of the PATHs it started from)."""
     path = Path(os.path.abspath(path))
     if path.is_file():
         return Found([path] if path.name == DESCRIPTOR_NAME and not is_kubernetes_object(path) else [])
-    keep = Path(os.path.abspath(enter)) if enter else None
+    keep = [Path(os.path.abspath(p)) for p in enter]
     found = Found()
     stack = [(path, _ignores_above(path, Path(os.path.abspath(root))))]
     while stack:
@@ -157,7 +158,7 @@ def discover(path: Path, root: Path, *, enter: Path | None = None) -> Found:
             if entry.is_dir(follow_symlinks=False):
                 if ignores.ignored(child, is_dir=True) or is_skipped_dir(child):
                     continue
-                if workspace_marker(child) and not (keep and (keep == child or child in keep.parents)):
+                if workspace_marker(child) and not any(k == child or child in k.parents for k in keep):
                     found.workspaces.append(child)
                 else:
                     stack.append((child, ignores))

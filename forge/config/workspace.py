@@ -101,6 +101,12 @@ def parse_mapping(text: str, shown: str) -> dict[str, Any]:
     return data
 
 
+def find_workspace_root(start: Path) -> Path:
+    """The root of the workspace enclosing `start`: forge.yaml's directory, else the git work tree, else `start`."""
+    config = find_config(start)
+    return config.parent if config else _default_root(start)
+
+
 def load_workspace(start: Path, env: Mapping[str, str] | None = None) -> Workspace:
     """The workspace enclosing `start`, with settings from its forge.yaml (if any). Its namespace is K8S_NAMESPACE
     when set (the original Forge's variable: below -n, above forge.yaml), else forge.yaml's."""

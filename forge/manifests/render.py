@@ -45,9 +45,21 @@ def context(build: Build, env: Mapping[str, str]) -> dict[str, Any]:
             "canary": build.canary,
             "images": {key: image.ref for key, image in build.images.items()},
             "namespace": build.namespace,
+            "branch": build.service.branch,
         },
         "env": Environ(env),
     }
+
+
+def metadata(builds: Sequence[Build]) -> str:
+    """`forge render --metadata`: what each build's templates receive, as YAML documents (`env`, the whole
+    environment, is left out: it may hold credentials)."""
+    return "".join(
+        f"---\n# {b.service.name} (profile {b.profile}, {display_path(b.service.descriptor_path)}): what its "
+        f"templates receive, besides env\n"
+        + dump_documents([{k: v for k, v in context(b, {}).items() if k != "env"}])
+        for b in builds
+    )
 
 
 class _TemplateCache(jinja2.FileSystemBytecodeCache):

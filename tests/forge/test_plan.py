@@ -83,5 +83,49 @@ def test_no_services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_env:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ForgeError, match=r"^empty: no service.yaml found$"):
         plan(tmp_path / "empty")
-    with pytest.raises(ForgeError, match=r"^nowhere: no such file or directory$"):
-        plan("nowhere")
+    with pytest.raises(ForgeError, match=r"^no/where: no such file or directory$"):
+        plan("no/where")
+    with pytest.raises(ForgeError, match=r"^nowhere: no such file, directory or service in the workspace "):
+        plan("nowhere")  # a DNS label: it could have been a service's name
+
+
+def test_several_targets_one_plan(sample_workspace: Path) -> None:
+    """`forge deploy web db`: the union, each service once, in requires order, as if deployed one by one."""
+    assert names(sample_workspace) == ["db", "api", "web"]
+    assert names([sample_workspace / "web", sample_workspace / "db"]) == ["web", "db"]
+    assert names([sample_workspace / "api", sample_workspace / "db"]) == ["db", "api"]
+    assert names([sample_workspace, sample_workspace / "web"]) == ["db", "api", "web"]
+
+
+def test_targets_may_be_service_names(sample_workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_tree(sample_workspace, {"deep/er/svc/service.yaml": "name: far\n"})
+    monkeypatch.chdir(sample_workspace / "web")  # names are looked up in the workspace, wherever forge runs
+    assert names(["far", "api"]) == ["far", "db", "api"]
+    assert names(["web", sample_workspace / "db"]) == ["web", "db"]  # ./web does not exist here: the service
+    monkeypatch.chdir(sample_workspace)
+    with pytest.raises(ForgeError) as caught:
+        plan(["wbe"])
+    assert str(caught.value) == ("wbe: no such file, directory or service in the workspace . (services: api, db, "
+                                 "far, web)")
+
+
+def test_several_targets_the_named_ones_must_have_the_profile(sample_workspace: Path) -> None:
+    with pytest.raises(ForgeError, match=r"^db/service.yaml: profile 'canary' is not defined \(profiles: default\)$"):
+        plan([sample_workspace / "web", sample_workspace / "db"], canary=True)
+    assert [(b.name, b.profile) for b in plan([sample_workspace, sample_workspace / "web"], canary=True)] == [
+        ("web-canary", "canary")]  # the root names no service one by one: db and api are skipped
+
+
+def test_targets_in_two_workspaces_are_refused(sample_workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_tree(sample_workspace.parent, {"other/forge.yaml": "{}\n", "other/svc/service.yaml": "{}\n"})
+    monkeypatch.chdir(sample_workspace.parent)
+    with pytest.raises(ForgeError) as caught:
+        plan([sample_workspace / "web", sample_workspace.parent / "other" / "svc"])
+    assert str(caught.value) == ("other/svc: in the workspace other, not in ws like the first PATH (deploy each "
+                                 "workspace's services with its own forge command)")
+
+
+def test_set_over_several_targets(sample_workspace: Path) -> None:
+    with pytest.raises(ForgeError, match=r"^--set wieght: no such field in any of the 2 service.yaml files under "
+                                         r"web, db$"):
+        plan([sample_workspace / "web", sample_workspace / "db"], overrides={"wieght": 3})

@@ -60,6 +60,7 @@ def test_template_context(sample_workspace: Path) -> None:
             "api-worker": f"localhost:5001/api-worker:{worker.version}",
         },
         "namespace": "shop",
+        "branch": None,  # the sample workspace is not in git
     }
     service = json.loads(manifest.doc["data"]["service"])
     assert service["name"] == "api" and service["replicas"] == 1 and service["requires"] == ["db"]

@@ -120,3 +120,19 @@ def test_k8s_namespace_between_flag_and_forge_yaml(sample_workspace: Path, env: 
 
 def test_k8s_namespace_without_forge_yaml(tmp_path: Path) -> None:
     assert load_workspace(tmp_path, {"K8S_NAMESPACE": "team"}).namespace == "team"
+
+
+def test_metadata_is_what_templates_receive(sample_workspace: Path) -> None:
+    """`forge render --metadata`: service and build per build (env left out: it may hold credentials)."""
+    from forge.manifests.render import context, metadata
+
+    builds = plan([sample_workspace / "web", sample_workspace / "db"], branch="feature/x", env={"TOKEN": "s3cret"})
+    text = metadata(builds)
+    assert "s3cret" not in text
+    docs = list(yaml.safe_load_all(text))
+    assert [d["build"]["name"] for d in docs] == ["web", "db"]
+    for doc, build in zip(docs, builds, strict=True):
+        received = context(build, {})
+        assert doc == {"service": received["service"], "build": received["build"]}
+    assert docs[0]["build"]["branch"] == "feature/x"
+    assert docs[0]["build"]["images"]["web"].startswith("localhost:5001/web:")
