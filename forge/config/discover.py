@@ -122,8 +122,23 @@ def enclosing_service(path: Path, root: Path) -> Path | None:
 
 
 def workspace_marker(directory: Path) -> str | None:
-    """`forge.yaml` or `.git` when `directory` is the root of a workspace of its own, else None."""
-    return next((name for name in WORKSPACE_MARKERS if os.path.lexists(directory / name)), None)
+    """`forge.yaml` or `.git` when `directory` is the root of a workspace of its own, else None. A git submodule
+    (its `.git` a file pointing into the enclosing repository's `.git/modules/`) is part of the enclosing project."""
+    for name in WORKSPACE_MARKERS:
+        marker = directory / name
+        if os.path.lexists(marker) and not (name == ".git" and _is_submodule(marker)):
+            return name
+    return None
+
+
+def _is_submodule(dotgit: Path) -> bool:
+    if not _is_file(dotgit):
+        return False
+    try:
+        text = dotgit.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return "modules" in Path(text.strip().removeprefix("gitdir:").strip()).parts
 
 
 @dataclass(frozen=True)

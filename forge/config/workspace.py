@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from forge.config.forge2017 import migration
 from forge.config.schema import check
 from forge.config.yamlload import load_one
 from forge.errors import ForgeError
@@ -115,7 +116,7 @@ def load_workspace(start: Path, env: Mapping[str, str] | None = None) -> Workspa
     if config is None:
         return Workspace(root=_default_root(start), namespace=namespace)
     data = read_yaml_mapping(config)
-    check(data, SCHEMA, display_path(config))
+    check_config(data, display_path(config))
     build_args = {str(k): build_arg_text(v) for k, v in (data.get("build_args") or {}).items()}
     return Workspace(
         root=config.parent,
@@ -127,6 +128,14 @@ def load_workspace(start: Path, env: Mapping[str, str] | None = None) -> Workspa
         node_ports=data.get("node_ports", True),
         image_pull_secrets=tuple(data.get("image_pull_secrets") or ()),
     )
+
+
+def check_config(data: dict[str, Any], shown: str) -> None:
+    """forge.yaml's schema; a file written for the 2017 Forge gets the rewrite it needs instead."""
+    old = migration(data)
+    if old:
+        raise ForgeError(f"{shown}: {old}")
+    check(data, SCHEMA, shown)
 
 
 def _env_namespace(env: Mapping[str, str]) -> str | None:

@@ -25,7 +25,7 @@ from forge.cluster import ClusterAPI, podsecurity
 from forge.cluster.kube import kubeconfig_paths
 from forge.cluster.namespace import NamespaceFacts, Seat, read_facts, read_seat
 from forge.config.schema import check
-from forge.config.workspace import CONFIG_NAME, SCHEMA, display_path, find_config, read_yaml_mapping
+from forge.config.workspace import CONFIG_NAME, SCHEMA, check_config, display_path, find_config, read_yaml_mapping
 from forge.context import Context
 from forge.errors import ForgeError, UsageError
 from forge.images import ImageEngine, ImageStore
@@ -57,7 +57,7 @@ def setup(req: SetupRequest, ctx: Context) -> Path:
     cluster is the target's context (--context), the namespace its own unless -n names one."""
     target = _target(req.directory)
     current = read_yaml_mapping(target) if target.is_file() else {}
-    check(current, SCHEMA, display_path(target))
+    check_config(current, display_path(target))
 
     engine = ctx.engine()
     ctx.out.info(f"docker: engine {engine.version()} answers; builds with {engine.builder()}")

@@ -84,6 +84,9 @@ CASES = [
     Case("unknown-forge-yaml-field", "error: forge.yaml: regsitry: unknown field (known fields: build_args, "
          "concurrency, image_pull_secrets, namespace, node_ports, registry)",
          {"forge.yaml": "regsitry: localhost:5001\n"}),
+    Case("forge-yaml-of-2017", "error: forge.yaml: written for the 2017 Forge (docker-repo): write `registry: "
+         "registry.hub.docker.com/myorg` instead (forge/README.md, \"From the 2017 Forge\")",
+         {"forge.yaml": "docker-repo: registry.hub.docker.com/myorg\n"}),
     Case("malformed-forge-yaml", "error: forge.yaml:1: invalid YAML: mapping values are not allowed here",
          {"forge.yaml": "registry: a: b\n"}),
     Case("unknown-profile-from-env", "error: web/service.yaml: profile 'prod' is not defined (profiles: canary, "

@@ -274,3 +274,41 @@ def test_a_broken_service_schema_is_refused_naming_it(tmp_path: Path, monkeypatc
     with pytest.raises(ForgeError) as caught:
         load_service(tmp_path / "svc" / "service.yaml")
     assert str(caught.value).startswith("svc/service.schema.yaml: properties.retries.type: not a valid JSON Schema: ")
+
+
+OLD_SUFFIX = " (forge/README.md, \"From the 2017 Forge\")"
+SECRET = ("; forge reads registry credentials from `docker login`, never from forge.yaml: take the secret out of "
+          "the file and out of git's history")
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ("docker-repo: registry.hub.docker.com/myorg\nuser: alice\npassword: aGk=\n",
+         "forge.yaml: written for the 2017 Forge (docker-repo, user, password): write `registry: "
+         "registry.hub.docker.com/myorg` instead" + SECRET),
+        ("docker-repo: registry.hub.docker.com/myorg\nuser: alice\n",
+         "forge.yaml: written for the 2017 Forge (docker-repo, user): write `registry: registry.hub.docker.com/myorg` "
+         "instead"),
+        ("registry:\n  type: docker\n  url: https://registry.hub.docker.com/\n  namespace: forgeorg\n",
+         "forge.yaml: written for the 2017 Forge (registry (a mapping)): write `registry: "
+         "registry.hub.docker.com/forgeorg` instead"),
+        ("registry: {type: gcr, url: gcr.io, project: shop, key: e30=}\n",
+         "forge.yaml: written for the 2017 Forge (registry (a mapping)): write `registry: gcr.io/shop` instead"
+         + SECRET),
+        ("registry: {type: ecr, account: 1234, region: eu-west-1}\n",
+         "forge.yaml: written for the 2017 Forge (registry (a mapping)): write `registry: "
+         "1234.dkr.ecr.eu-west-1.amazonaws.com` instead"),
+        ("registry: {type: local}\nsearch-path: [../deps]\n",
+         "forge.yaml: written for the 2017 Forge (registry (a mapping), search-path): remove them"),
+    ],
+    ids=["docker-repo-with-password", "docker-repo", "registry-docker", "registry-gcr", "registry-ecr", "local"],
+)
+def test_a_2017_forge_yaml_gets_its_rewrite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: str,
+                                            message: str) -> None:
+    """Refused, not half-read: the message is the new line to write (and where the credentials went)."""
+    write_tree(tmp_path, {"forge.yaml": config})
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ForgeError) as caught:
+        load_workspace(tmp_path)
+    assert str(caught.value) == message + OLD_SUFFIX

@@ -134,9 +134,19 @@ def test_a_workspace_nested_in_another_is_left_to_itself(sample_workspace: Path,
     write_tree(sample_workspace, {"vendor/lib/.git/HEAD": "ref: refs/heads/main\n"})
     result = forge_cli("render", "-o", str(sample_workspace.parent / "out"))
     assert result.exit_code == 0, result.stderr
-    assert result.stderr.splitlines()[0] == (
-        "note: skipped vendor/kit: another workspace (its own forge.yaml); run forge there for its services")
+    assert result.stderr.splitlines()[:-1] == [  # only the forge.yaml workspace is worth a note; then the summary
+        "note: skipped vendor/kit: another workspace (its own forge.yaml); run forge there for its services"]
     assert sorted(p.name for p in (sample_workspace.parent / "out").iterdir()) == ["api", "db", "web"]
+
+
+def test_a_git_submodule_is_part_of_the_workspace_a_worktree_is_not(sample_workspace: Path) -> None:
+    """Vendoring a required service as a git submodule keeps it in the workspace; another worktree is another
+    checkout."""
+    write_tree(sample_workspace, {"web/service.yaml": "name: web\nrequires: [kit]\n",
+                                  "vendor/kit/.git": "gitdir: ../../.git/modules/vendor/kit\n",
+                                  "wt/.git": "gitdir: /elsewhere/.git/worktrees/wt\n"}
+               | tree(vendor__kit=service("kit"), wt__svc=service("copy")))
+    assert names(sample_workspace) == ["db", "api", "kit", "web"]
 
 
 def test_requires_does_not_reach_into_another_workspace(sample_workspace: Path) -> None:

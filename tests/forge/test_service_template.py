@@ -93,7 +93,7 @@ def test_render_sees_the_rendered_descriptor(sample_workspace: Path, forge_cli: 
 
 def test_the_2017_canary_idiom_works_in_templates(sample_workspace: Path) -> None:
     """`{% set suffix = '-canary' if env.CANARY %}`: an unset variable is false in the k8s templates too."""
-    write_tree(sample_workspace, {"db/k8s/config.yaml": "{% set suffix = '-canary' if env.CANARY else '' %}\n"
+    write_tree(sample_workspace, {"db/k8s/config.yaml": "{% set suffix = '-canary' if env.CANARY %}\n"
                                   "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: db{{ suffix }}\n"})
     (db,) = plan(sample_workspace / "db", env={})
     assert [m.name for m in render([db], env={})] == ["db"]
