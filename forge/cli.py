@@ -14,7 +14,7 @@ from click.shell_completion import get_completion_class
 
 from forge import __version__
 from forge.commands.lazy import LazyGroup
-from forge.commands.options import GLOBAL_FLAGS, current_output, global_flags
+from forge.commands.options import GLOBAL_FLAGS, current_output, dns_label, global_flags
 from forge.errors import ForgeError
 from forge.output import forward_notes
 
@@ -62,13 +62,20 @@ class ForgeGroup(LazyGroup):
 @click.version_option(__version__, "--version", prog_name="forge")
 @click.option(*GLOBAL_FLAGS["verbose"][0], is_flag=True, help=GLOBAL_FLAGS["verbose"][1])
 @click.option(*GLOBAL_FLAGS["quiet"][0], is_flag=True, help=GLOBAL_FLAGS["quiet"][1])
+@click.option("--profile", "-p", metavar="PROFILE", help="The command's --profile, given before it.")
+@click.option("--canary", is_flag=True, help="The command's --canary, given before it.")
+@click.option("--branch", metavar="BRANCH", help="The command's --branch, given before it.")
+@click.option("-n", "--namespace", metavar="NAMESPACE", callback=dns_label, help="The command's -n, given before it.")
+@click.option("--context", metavar="CONTEXT", help="The command's --context, given before it.")
 @click.pass_context
-def main(ctx: click.Context, verbose: bool, quiet: bool) -> None:
+def main(ctx: click.Context, verbose: bool, quiet: bool, **_passed_down: Any) -> None:
     """forge: from source to a rolled-out Kubernetes deployment in one command.
 
     \b
     Pipeline: discover -> version -> render -> validate -> build and push -> dry run -> apply -> prune -> wait.
     Run it in a service directory (one with a service.yaml) or at the workspace root.
+    --profile, --canary, --branch, -n and --context may come before the command too (forge --profile alice deploy)
+    for the commands that take them; given after it as well, the command's own wins.
 
     \b
     Shell completion (bash, zsh or fish):

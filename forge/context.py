@@ -90,7 +90,7 @@ class Context:
         if workspace is None:
             from forge.config.workspace import load_workspace
 
-            workspace = load_workspace(Path.cwd())
+            workspace = load_workspace(Path.cwd(), self.env)
         return self.backends.connect(context=self.target.context,
                                      namespace=self.target.namespace or workspace.namespace)
 

@@ -24,7 +24,7 @@ from forge.config.profiles import (
     requested_profile,
 )
 from forge.config.workspace import display_path, find_workspace_root, load_workspace
-from forge.errors import ForgeError
+from forge.errors import ForgeError, UsageError
 from forge.images.version import combined_version, container_version
 from forge.manifests.sources import config_version
 from forge.model import DNS_LABEL, Build, Image, Service, Workspace
@@ -35,14 +35,26 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PlanRequest:
-    """Which builds a command works on (render, deploy, build, dev): the services under `path`, in one profile, with
-    `--set` overrides and `--build-arg`s. The verbs' requests extend it."""
+    """Which builds a command works on (render, deploy, build, dev): the services under `path` (and under `more`
+    paths, or named by them), in one profile, with `--set` overrides and `--build-arg`s. The verbs' requests extend
+    it."""
 
-    path: Path = Path(".")
+    path: Path | str = Path(".")
     profile: str | None = None
     canary: bool = False
     overrides: Mapping[str, Any] | None = None
     build_args: Mapping[str, str] | None = None
+    more: tuple[Path | str, ...] = ()  # `forge deploy a b c`: b and c
+    branch: str | None = None  # --branch: instead of FORGE_BRANCH and git's branch
+
+    @property
+    def targets(self) -> list[Path | str]:
+        return [self.path, *self.more]
+
+
+def workspace_of(targets: Sequence[Path | str], env: Mapping[str, str]) -> Workspace:
+    """The workspace the targets are in (that of the first existing path, else of the current directory)."""
+    return load_workspace(_first_path(targets), env)
 
 
 def plan(
@@ -71,7 +83,7 @@ def plan(
     targets = [targets] if isinstance(targets, str | os.PathLike) else list(targets)
     env = os.environ if env is None else env
     load = functools.partial(load_service, env=env, branch=branch)
-    workspace = workspace or load_workspace(_first_path(targets), env)
+    workspace = workspace or workspace_of(targets, env)
     chosen = _chosen(targets, workspace, load)
     where = ", ".join(display_path(Path(t)) if os.path.exists(t) else str(t) for t in targets)
     services = _unique([load(d, overrides) for d in chosen.services])
@@ -143,12 +155,12 @@ def _same_workspace(path: Path, workspace: Workspace) -> None:
 def _service_named(name: str, workspace: Workspace, load: Callable[[Path], Service]) -> Path:
     """The service.yaml of the service called `name` in the workspace (a target that is not a path)."""
     if not re.match(DNS_LABEL, name):
-        raise ForgeError(f"{name}: no such file or directory")
+        raise UsageError(f"{name}: no such file or directory")
     found = discover(workspace.root, workspace.root, enter=[Path.cwd()]).services
     services = {s.name: s for s in (load(d) for d in found)}
     if name not in services:
         known = ", ".join(sorted(services)) or "none"
-        raise ForgeError(f"{name}: no such file, directory or service in the workspace {display_path(workspace.root)}"
+        raise UsageError(f"{name}: no such file, directory or service in the workspace {display_path(workspace.root)}"
                          f" (services: {known})")
     return services[name].descriptor_path
 

@@ -6,17 +6,25 @@ from pathlib import Path
 
 import click
 
-from forge.commands.options import build_arg_option, path_argument, profile_choice, run_context
+from forge.commands.options import (
+    branch_option,
+    build_arg_option,
+    paths_argument,
+    plan_targets,
+    profile_choice,
+    run_context,
+)
 
 
 @click.command("build")
-@path_argument
+@paths_argument
 @profile_choice
+@branch_option
 @build_arg_option
 @click.option("--registry", metavar="HOST[/PATH]",
               help="Push here (default: forge.yaml's registry; without one, images stay in the local engine).")
-def build_command(path: Path, canary: bool, profile: str | None, build_args: dict[str, str],
-                  registry: str | None) -> None:
+def build_command(paths: tuple[Path, ...], canary: bool, profile: str | None, branch: str | None,
+                  build_args: dict[str, str], registry: str | None) -> None:
     """Build and push the images of the services under PATH (default: the current directory); deploy nothing.
 
     The same images `forge deploy` would use, with the same skip rules: an image is built only when neither the
@@ -33,5 +41,6 @@ def build_command(path: Path, canary: bool, profile: str | None, build_args: dic
     """
     from forge.verbs.build import BuildRequest, build
 
-    request = BuildRequest(path=path, profile=profile, canary=canary, build_args=build_args, registry=registry)
+    request = BuildRequest(**plan_targets(paths), profile=profile, canary=canary, branch=branch,
+                           build_args=build_args, registry=registry)
     build(request, run_context(product=True))

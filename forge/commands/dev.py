@@ -43,6 +43,6 @@ def dev_command(interval: float, max_deploys: int | None, **options: Any) -> Non
     from forge.verbs.dev import DevRequest, dev
 
     request = DeployRequest(path=options["path"], profile=options["profile"], canary=options["canary"],
-                            overrides=options["overrides"], build_args=options["build_args"],
+                            branch=options["branch"], overrides=options["overrides"], build_args=options["build_args"],
                             timeout=options["timeout"])
     dev(DevRequest(request, interval, max_deploys), run_context(options["context"], options["namespace"]))

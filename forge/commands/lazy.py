@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from forge.commands.options import add_global_flags
+from forge.commands.options import add_global_flags, pass_down
 
 
 class LazyGroup(click.Group):
@@ -28,3 +28,11 @@ class LazyGroup(click.Group):
             add_global_flags(command)
             self.add_command(command, cmd_name)
         return self.commands.get(cmd_name)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
+                                                                            list[str]]:
+        """The command to run, with the options given before it (`forge --profile alice deploy`) as its defaults."""
+        name, command, rest = super().resolve_command(ctx, args)
+        if name is not None and command is not None and not isinstance(command, click.Group):
+            pass_down(ctx, name, command)
+        return name, command, rest

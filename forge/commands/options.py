@@ -79,6 +79,26 @@ def add_global_flags(command: click.Command) -> None:
         add_global_flags(sub)
 
 
+# Options that may come before the command as well (`forge --profile alice deploy`, `forge -n shop list`): there they
+# are the defaults of the command's own; after it, the command's own wins. name -> how the user spells it.
+PASSED_DOWN = {"profile": "--profile", "canary": "--canary", "branch": "--branch", "namespace": "-n/--namespace",
+               "context": "--context"}
+
+
+def pass_down(ctx: click.Context, name: str, command: click.Command) -> None:
+    """Make the options given before the command (the root's) the defaults of `command`, about to run as `name` in
+    the group of `ctx`; one it does not take is a usage error."""
+    given = {key: value for key, value in ctx.find_root().params.items()
+             if key in PASSED_DOWN and value not in (None, False)}
+    taken = {p.name for p in command.params}
+    for key in given:
+        if key not in taken:
+            path = " ".join(["forge", *ctx.command_path.split()[1:], name])
+            raise click.UsageError(f"{PASSED_DOWN[key]} (before the command) does not apply to {path}", ctx=ctx)
+    if given:
+        ctx.default_map = {**(ctx.default_map or {}), name: given}
+
+
 def output_option(f: F) -> F:
     """-o/--output table|json: the product as a table (default) or as one JSON document, for scripts."""
     return click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table",
@@ -127,7 +147,7 @@ def _complete_profiles(ctx: click.Context, _param: click.Parameter, incomplete: 
     from forge.errors import ForgeError
 
     names = set(BUILTIN_PROFILES)
-    path = Path(ctx.params.get("path") or ".")
+    path = Path((ctx.params.get("paths") or [ctx.params.get("path") or "."])[0])
     try:
         for descriptor in discover(path, load_workspace(path).root).services:
             names.update(load_service(descriptor).profiles)
@@ -138,6 +158,26 @@ def _complete_profiles(ctx: click.Context, _param: click.Parameter, incomplete: 
 
 def path_argument(f: F) -> F:
     return click.argument("path", default=".", type=click.Path(exists=True, path_type=Path))(f)
+
+
+def paths_argument(f: F) -> F:
+    """[PATH|SERVICE]...: directories or service.yaml files, or names of services in the workspace (default: .);
+    forge checks them (a name is looked up only when no such path exists)."""
+    return click.argument("paths", nargs=-1, metavar="[PATH|SERVICE]...", type=click.Path(path_type=Path))(f)
+
+
+def plan_targets(paths: Sequence[Path]) -> dict[str, Any]:
+    """PlanRequest's `path` and `more` from the PATH arguments."""
+    first, *more = paths or (Path("."),)
+    return {"path": first, "more": tuple(more)}
+
+
+def branch_option(f: F) -> F:
+    return click.option(
+        "--branch", metavar="BRANCH",
+        help="Deploy as if from this git branch (service.yaml's `branch`, `branches` globs); default: FORGE_BRANCH, "
+        "else the checked-out branch.",
+    )(f)
 
 
 def profile_choice(f: F) -> F:
@@ -153,12 +193,12 @@ def profile_choice(f: F) -> F:
 
 
 def profile_options(f: F) -> F:
-    """profile_choice plus --set KEY=VALUE overrides of service.yaml values: for commands that render."""
+    """profile_choice, --branch, and --set KEY=VALUE overrides of service.yaml values: for commands that render."""
     f = click.option(
         "--set", "overrides", multiple=True, metavar="KEY=VALUE", callback=_parse_set,
         help="Override a service.yaml value (dotted key; value parsed as YAML). Repeatable.",
     )(f)
-    return profile_choice(f)
+    return profile_choice(branch_option(f))
 
 
 def build_arg_option(f: F) -> F:
@@ -184,6 +224,15 @@ def namespace_option(f: F, help_text: str = "Kubernetes namespace (default: forg
 
 def service_argument(f: F) -> F:
     return click.argument("service", callback=dns_label)(f)
+
+
+def _dns_labels(ctx: click.Context, param: click.Parameter, values: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dns_label(ctx, param, value) or "" for value in values)
+
+
+def services_argument(f: F) -> F:
+    """SERVICE...: one or more service names."""
+    return click.argument("services", nargs=-1, required=True, metavar="SERVICE...", callback=_dns_labels)(f)
 
 
 def cluster_options(f: F) -> F:

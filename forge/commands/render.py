@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-from forge.commands.options import build_arg_option, namespace_option, path_argument, profile_options, run_context
+from forge.commands.options import (
+    build_arg_option,
+    namespace_option,
+    paths_argument,
+    plan_targets,
+    profile_options,
+    run_context,
+)
 
 FORMATS = ("yaml", "json")
 
@@ -20,16 +27,21 @@ def _format_or_dir(ctx: click.Context, param: click.Parameter, value: str) -> st
 
 
 @click.command("render")
-@path_argument
+@paths_argument
 @profile_options
 @build_arg_option
 @namespace_option
 @click.option("-o", "--output", metavar="yaml|json|DIR", default="yaml", callback=_format_or_dir,
               help="Print YAML (default) or JSON (a v1 List), or write DIR/<build name>/<template path>.")
 @click.option("--kube-version", metavar="VERSION", help="Validate against this Kubernetes version (e.g. 1.33).")
-def render_command(path: Path, canary: bool, profile: str | None, overrides: dict[str, Any], build_args: dict[str, str],
-                   namespace: str | None, output: str | Path, kube_version: str | None) -> None:
+@click.option("--metadata", is_flag=True,
+              help="Print what each service's templates receive (service, build.*) instead of the manifests.")
+def render_command(paths: tuple[Path, ...], canary: bool, profile: str | None, branch: str | None,
+                   overrides: dict[str, Any], build_args: dict[str, str], namespace: str | None, output: str | Path,
+                   kube_version: str | None, metadata: bool) -> None:
     """Render and validate the Kubernetes manifests of the services under PATH (default: the current directory).
+
+    Several PATHs (or service names) are rendered together.
 
     No Docker and no cluster are needed: image references carry the version computed from the sources.
     Nothing is written unless every template renders and every manifest validates. A directory named like a
@@ -42,10 +54,14 @@ def render_command(path: Path, canary: bool, profile: str | None, overrides: dic
       forge render qotm --set profiles.default.replicas=3   # override a service.yaml value
       forge render . -o build/manifests                     # write files instead of printing
       forge render qotm -o json                             # one JSON document (a v1 List), for scripts
+      forge render qotm auth --metadata                     # what the templates receive (build.*)
     """
     from forge.verbs.render import RenderRequest, render
 
-    request = RenderRequest(path=path, profile=profile, canary=canary, overrides=overrides, build_args=build_args,
-                            namespace=namespace, output_dir=output if isinstance(output, Path) else None,
-                            kube_version=kube_version)
+    if metadata and isinstance(output, Path):
+        raise click.UsageError("--metadata prints; it cannot be written with -o DIR")
+    request = RenderRequest(**plan_targets(paths), profile=profile, canary=canary, branch=branch, overrides=overrides,
+                            build_args=build_args, namespace=namespace,
+                            output_dir=output if isinstance(output, Path) else None, kube_version=kube_version,
+                            metadata=metadata)
     render(request, run_context(product=True, output="json" if output == "json" else "text"))

@@ -51,15 +51,10 @@ def context(build: Build, env: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def metadata(builds: Sequence[Build]) -> str:
-    """`forge render --metadata`: what each build's templates receive, as YAML documents (`env`, the whole
-    environment, is left out: it may hold credentials)."""
-    return "".join(
-        f"---\n# {b.service.name} (profile {b.profile}, {display_path(b.service.descriptor_path)}): what its "
-        f"templates receive, besides env\n"
-        + dump_documents([{k: v for k, v in context(b, {}).items() if k != "env"}])
-        for b in builds
-    )
+def template_values(build: Build) -> dict[str, Any]:
+    """What the build's templates receive but `env` (the whole environment: it may hold credentials): `service` and
+    `build`, as `forge render --metadata` shows them."""
+    return {key: value for key, value in context(build, {}).items() if key != "env"}
 
 
 class _TemplateCache(jinja2.FileSystemBytecodeCache):

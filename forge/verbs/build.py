@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from forge.config.schema import check
-from forge.config.workspace import SCHEMA, load_workspace
+from forge.config.workspace import SCHEMA
 from forge.context import Context
 from forge.images.ensure import ImageResult, ensure_images
 from forge.model import Image
-from forge.plan import PlanRequest, plan, unique_images
+from forge.plan import PlanRequest, plan, unique_images, workspace_of
 
 
 @dataclass(frozen=True)
@@ -23,15 +23,15 @@ class BuildRequest(PlanRequest):
 
 def build(req: BuildRequest, ctx: Context) -> list[ImageResult]:
     """Build what is missing and push it (to `registry`, else forge.yaml's); the image references are the product."""
-    workspace = load_workspace(req.path)
+    workspace = workspace_of(req.targets, ctx.env)
     if req.registry:
         check(req.registry, SCHEMA["properties"]["registry"], "--registry")
     registry = req.registry or workspace.registry
-    builds = plan(req.path, profile=req.profile, canary=req.canary, registry=registry, overrides=req.overrides,
-                  build_args=req.build_args, env=ctx.env, workspace=workspace)
+    builds = plan(req.targets, profile=req.profile, canary=req.canary, registry=registry, overrides=req.overrides,
+                  build_args=req.build_args, env=ctx.env, branch=req.branch, workspace=workspace)
     images = unique_images(builds)
     if not images:
-        ctx.out.info(f"nothing to build: no service under {req.path} has a container")
+        ctx.out.info(f"nothing to build: no service under {', '.join(map(str, req.targets))} has a container")
     results = publish(images, registry, workspace.concurrency, ctx)
     for result in results:
         ctx.out.result(result.image.ref)

@@ -13,10 +13,9 @@ from forge.cluster import DEFAULT_TIMEOUT
 from forge.cluster.apply import Applied, apply, describe_dry_run, prepare
 from forge.cluster.endpoints import service_urls
 from forge.cluster.rollout import finish
-from forge.config.workspace import load_workspace
 from forge.context import Context
 from forge.errors import ForgeError
-from forge.plan import PlanRequest, plan, unique_images
+from forge.plan import PlanRequest, plan, unique_images, workspace_of
 from forge.verbs.build import publish
 from forge.verbs.render import render_and_validate
 
@@ -30,7 +29,7 @@ class DeployRequest(PlanRequest):
 def deploy(req: DeployRequest, ctx: Context) -> list[Applied]:
     """What was applied, per build ([] for a dry run)."""
     out = ctx.out
-    workspace = load_workspace(req.path)
+    workspace = workspace_of(req.targets, ctx.env)
     try:
         cluster, kube_version = ctx.reach(workspace)
     except ForgeError as exc:
@@ -40,8 +39,9 @@ def deploy(req: DeployRequest, ctx: Context) -> list[Applied]:
         cluster, kube_version = None, None
     registry = workspace.registry or (cluster.local_registry() if cluster else None)
     namespace = cluster.namespace if cluster else ctx.target.namespace or workspace.namespace
-    builds = plan(req.path, profile=req.profile, canary=req.canary, namespace=namespace, registry=registry,
-                  overrides=req.overrides, build_args=req.build_args, env=ctx.env, workspace=workspace)
+    builds = plan(req.targets, profile=req.profile, canary=req.canary, namespace=namespace, registry=registry,
+                  overrides=req.overrides, build_args=req.build_args, env=ctx.env, branch=req.branch,
+                  workspace=workspace)
     pairs = render_and_validate(builds, kube_version, out)
     if not req.dry_run:
         publish(unique_images(builds), registry, workspace.concurrency, ctx)

@@ -1,4 +1,4 @@
-"""Which deployment of a service a command works on (`forge delete`, `url`, `logs`, `port-forward`): SERVICE in one
+"""Which deployment of a service a command works on (`forge url`, `logs`, `port-forward`): SERVICE in one
 profile, read from the inventories forge keeps in the namespace."""
 
 from __future__ import annotations
@@ -18,11 +18,8 @@ class DeploymentRequest:
     canary: bool = False
 
 
-def find(req: DeploymentRequest, ctx: Context, *, announce: bool = False) -> tuple[ClusterAPI, Inventory]:
+def find(req: DeploymentRequest, ctx: Context) -> tuple[ClusterAPI, Inventory]:
     """The cluster (the namespace of the forge.yaml around the current directory) and the deployment's inventory; a
-    ForgeError naming what IS deployed when there is no such deployment. `announce`: print the target first (the
-    commands that change something)."""
+    ForgeError naming what IS deployed when there is no such deployment."""
     cluster = ctx.cluster()
-    if announce:
-        ctx.out.info(cluster.target())
     return cluster, deployed(cluster, req.service, profile_for(req.profile, req.canary, ctx.env))

@@ -13,7 +13,7 @@ from typing import Any
 from forge.config.workspace import display_path
 from forge.context import Context
 from forge.errors import ForgeError
-from forge.manifests.render import dump_documents
+from forge.manifests.render import dump_documents, template_values
 from forge.manifests.render import render as render_manifests
 from forge.manifests.validate import validate
 from forge.model import Build, Manifest
@@ -26,13 +26,21 @@ class RenderRequest(PlanRequest):
     namespace: str | None = None
     output_dir: Path | None = None  # write DIR/<build name>/<template path> instead of printing
     kube_version: str | None = None
+    metadata: bool = False  # print what the templates receive instead of rendering them
 
 
 def render(req: RenderRequest, ctx: Context) -> list[Manifest]:
     """Render and validate; print the documents (YAML, or a v1 List as JSON with --output json), or write them under
-    `output_dir` (nothing is written unless every template renders and every manifest validates)."""
-    builds = plan(req.path, profile=req.profile, canary=req.canary, namespace=req.namespace, overrides=req.overrides,
-                  build_args=req.build_args, env=ctx.env)
+    `output_dir` (nothing is written unless every template renders and every manifest validates). With `metadata`,
+    print what each build's templates receive instead (nothing is rendered)."""
+    builds = plan(req.targets, profile=req.profile, canary=req.canary, namespace=req.namespace,
+                  overrides=req.overrides, build_args=req.build_args, env=ctx.env, branch=req.branch)
+    if req.metadata:
+        received = [template_values(b) for b in builds]
+        text = "".join(f"---\n# {b.name}: what the templates of {display_path(b.service.descriptor_path)} receive "
+                       f"(and env)\n{dump_documents([values])}" for b, values in zip(builds, received, strict=True))
+        ctx.out.result(text, received, newline=False)
+        return []
     manifests = [m for _, found in render_and_validate(builds, req.kube_version, ctx.out) for m in found]
     if req.output_dir is None:
         ctx.out.result(printable(manifests), {"apiVersion": "v1", "kind": "List", "items": [m.doc for m in manifests]},

@@ -173,8 +173,9 @@ CASES = [
     Case("bad-namespace", "Error: Invalid value for '-n' / '--namespace': 'Shop' is not a DNS label (lowercase "
          "letters, digits and '-', at most 63 characters, starting and ending with a letter or digit)",
          args=("-n", "Shop"), code=2),
-    Case("path-does-not-exist", "Error: Invalid value for '[PATH]': Path 'nope' does not exist.", args=("nope",),
-         code=2),
+    Case("path-does-not-exist", "error: no/pe: no such file or directory", args=("no/pe",), code=2),
+    Case("path-or-service-does-not-exist", "error: nope: no such file, directory or service in the workspace . "
+         "(services: api, db, web)", args=("web", "nope"), code=2),
     Case("secret-with-two-sources", "error: web/service.yaml: containers[0].secrets[0]: give exactly one of env (an "
          "environment variable) or file", {"web/service.yaml": SECRETS % "{id: pip, env: PIP_URL, file: pip.conf}"}),
     Case("secret-without-source", "error: web/service.yaml: containers[0].secrets[0]: give exactly one of env (an "

@@ -141,7 +141,7 @@ def test_help_examples_work_on_the_workshop(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.chdir(Path(__file__).resolve().parents[2])
     lines = [line.split("#")[0].split() for line in forge("render", "--help").stdout.splitlines()
              if line.strip().startswith("forge render")]
-    assert len(lines) == 5
+    assert len(lines) == 6
     for argv in lines:
         args = [str(tmp_path / "out") if a == "build/manifests" else a for a in argv[2:]]
         result = forge("render", *args)
@@ -150,6 +150,8 @@ def test_help_examples_work_on_the_workshop(tmp_path: Path, monkeypatch: pytest.
             assert "  replicas: 3\n" in result.stdout
         if "json" in args:
             assert {"Deployment", "Service"} <= {i["kind"] for i in json.loads(result.stdout)["items"]}
+        if "--metadata" in args:  # `auth` is a name: envoy-canary/auth
+            assert [d["build"]["name"] for d in yaml.safe_load_all(result.stdout)] == ["qotm", "auth"]
     assert (tmp_path / "out" / "qotm").is_dir()
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -122,17 +123,23 @@ def test_k8s_namespace_without_forge_yaml(tmp_path: Path) -> None:
     assert load_workspace(tmp_path, {"K8S_NAMESPACE": "team"}).namespace == "team"
 
 
-def test_metadata_is_what_templates_receive(sample_workspace: Path) -> None:
-    """`forge render --metadata`: service and build per build (env left out: it may hold credentials)."""
-    from forge.manifests.render import context, metadata
+def test_metadata_is_what_templates_receive(sample_workspace: Path, forge_cli: Callable[..., Result],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """`forge render --metadata`: service and build per build, for each target (env left out: it may hold
+    credentials); nothing is rendered, so a broken template does not hide them."""
+    from forge.manifests.render import context
 
-    builds = plan([sample_workspace / "web", sample_workspace / "db"], branch="feature/x", env={"TOKEN": "s3cret"})
-    text = metadata(builds)
-    assert "s3cret" not in text
-    docs = list(yaml.safe_load_all(text))
+    monkeypatch.setenv("TOKEN", "s3cret")
+    write_tree(sample_workspace, {"web/k8s/broken.yaml": "{{ nope }}\n"})
+    result = forge_cli("render", "web", "db", "--metadata", "--branch", "feature/x")
+    assert result.exit_code == 0, result.stderr
+    assert "s3cret" not in result.stdout
+    assert result.stdout.startswith("---\n# web: what the templates of web/service.yaml receive (and env)\n")
+    docs = list(yaml.safe_load_all(result.stdout))
+    builds = plan([sample_workspace / "web", sample_workspace / "db"], branch="feature/x")
+    assert docs == [{key: context(b, {})[key] for key in ("service", "build")} for b in builds]
     assert [d["build"]["name"] for d in docs] == ["web", "db"]
-    for doc, build in zip(docs, builds, strict=True):
-        received = context(build, {})
-        assert doc == {"service": received["service"], "build": received["build"]}
     assert docs[0]["build"]["branch"] == "feature/x"
     assert docs[0]["build"]["images"]["web"].startswith("localhost:5001/web:")
+    as_json = forge_cli("render", "web", "--metadata", "-o", "json")
+    assert json.loads(as_json.stdout)[0]["build"]["name"] == "web"
