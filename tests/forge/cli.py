@@ -1,7 +1,8 @@
 """The one way tests run `forge ARGS...`: in process through click's runner (fast; `backends=` puts the run context
 on fakes, e.g. tests/forge/fakes.py's), or with `process=True` as the installed console script (a real process:
-what a user runs; signals, exec). Either way the caller's CANARY, FORGE_PROFILE, FORGE_VERBOSE and FORGE_QUIET are
-dropped unless `env` sets them, NO_COLOR is set, and stdout and stderr come back apart.
+what a user runs; signals, exec). Either way the caller's CANARY, FORGE_PROFILE, FORGE_BRANCH, K8S_NAMESPACE,
+FORGE_VERBOSE and FORGE_QUIET are dropped unless `env` sets them, NO_COLOR is set, and stdout and stderr come back
+apart.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from click.testing import CliRunner
 from forge.cli import main
 
 FORGE = str(Path(sys.executable).parent / "forge")  # the console script
-DROPPED = ("CANARY", "FORGE_PROFILE", "FORGE_VERBOSE", "FORGE_QUIET")
+DROPPED = ("CANARY", "FORGE_PROFILE", "FORGE_BRANCH", "K8S_NAMESPACE", "FORGE_VERBOSE", "FORGE_QUIET")
 
 
 @dataclass(frozen=True)

@@ -442,6 +442,124 @@ def dev_redeploys_a_one_file_change(d: Driver) -> None:
                                            f"delete web -n {d.namespace}")
 
 
+# ---- issue 24: profile copies, several targets, service.yaml as a template, nested services --------------------
+
+# web's profile from the branch: main is the default, any other branch a copy named after it.
+BRANCHES = "branches:\n  main: default\n  \"*\": \"{{ (branch or 'dev') | replace('/', '-') | lower }}\"\n"
+MAIN = {"FORGE_BRANCH": "main"}
+
+
+def copy_of(name: str) -> set[str]:
+    """web's objects in a build named `name`."""
+    return {f"Deployment/{name}", f"Service/{name}", f"ConfigMap/{name}-conf", f"ConfigMap/forge-inventory-{name}"}
+
+
+def profiles_side_by_side_deleted_one_at_a_time(d: Driver) -> None:
+    """Two copies of web beside the default one, from --profile and from a branch, each with its own objects,
+    Services and inventory; deleting one leaves the others untouched."""
+    (d.root / "web/service.yaml").write_text((d.root / "web/service.yaml").read_text() + BRANCHES)
+    d.deploy("web", env=MAIN)
+    d.deploy("web", "--profile", "alice", env=MAIN)
+    d.deploy("web", env={"FORGE_BRANCH": "feature/Login"})
+    assert set(d.state()) == copy_of("web") | copy_of("web-alice") | copy_of("web-feature-login")
+    for name, profile in (("web", "default"), ("web-alice", "alice"), ("web-feature-login", "feature-login")):
+        labels = d.object("Deployment", name)["metadata"]["labels"]
+        assert (labels["app.kubernetes.io/instance"], labels["forge.shopbox.io/profile"]) == (name, profile)
+        assert d.object("Service", name)["spec"]["selector"] == {"app": name}  # each copy's Service: its own pods
+    assert {(r["service"], r["profile"], r["name"], r["ready"]) for r in d.listed()} == {
+        ("web", "default", "web", True), ("web", "alice", "web-alice", True),
+        ("web", "feature-login", "web-feature-login", True)}
+
+    before = d.state()
+    d.forge("delete", "web", "--profile", "alice").ok()
+    after = d.state()
+    assert set(after) == copy_of("web") | copy_of("web-feature-login")
+    assert after == {k: v for k, v in before.items() if k in after}  # the others not even updated
+    d.forge("delete", "web", "--profile", "feature-login").ok()
+    assert set(d.state()) == copy_of("web")
+    d.forge("delete", "web").ok()
+    assert d.state() == {}
+
+
+def several_targets_are_one_deploy_with_one_wait(d: Driver) -> None:
+    """`forge deploy web api --profile alice`: one plan (db comes with api), one wait, one inventory per service;
+    `forge delete` of several."""
+    said = d.forge("deploy", "web", "api", "--profile", "alice", "--timeout", d.rollout).ok().stdout.splitlines()
+    seconds = float(d.rollout.removesuffix("s"))
+    assert [line for line in said if line.startswith("waiting up to")] == [
+        f"waiting up to {seconds:g} s for Deployment/web-alice, Deployment/api-alice to roll out"]
+    assert set(d.state()) == copy_of("web-alice") | {
+        "Deployment/api-alice", "ConfigMap/db-alice", "ConfigMap/forge-inventory-api-alice",
+        "ConfigMap/forge-inventory-db-alice"}
+    before = d.state()
+    assert d.forge("delete", "web", "nothere", "--profile", "alice").error() == (
+        f"error: nothere: forge has not deployed it in namespace {d.namespace} (context {d.context})")
+    assert d.state() == before  # one missing: nothing deleted
+    d.forge("delete", "web", "api", "db", "--profile", "alice").ok()
+    assert d.state() == {}
+
+
+def service_yaml_from_the_environment_and_k8s_namespace(d: Driver) -> None:
+    """service.yaml rendered with env; forge.yaml names no namespace, K8S_NAMESPACE does."""
+    d.edit("web/service.yaml", "replicas: 2", "replicas: {{ env.WEB_REPLICAS | default(2) }}")
+    d.edit("forge.yaml", f"namespace: {d.namespace}\n", "")
+    d.deploy("web", env={"K8S_NAMESPACE": d.namespace, "WEB_REPLICAS": "3"})
+    web = d.object("Deployment", "web")
+    assert web["spec"]["replicas"] == 3 and web["status"].get("readyReplicas") == 3
+
+
+def root_service_deploys_a_nested_requirement(d: Driver) -> None:
+    """The workspace root is itself a service requiring one nested two deep (`requires` as one name)."""
+    configmap = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ build.name }}\ndata: {}\n"
+    for relative, name, requires in (("", "shop", "requires: cart\n"), ("parts/cart/", "cart", "")):
+        (d.root / relative / "k8s").mkdir(parents=True)
+        (d.root / relative / "service.yaml").write_text(f"name: {name}\ncontainers: []\n{requires}")
+        (d.root / relative / "k8s/config.yaml").write_text(configmap)
+    said = d.deploy("service.yaml")
+    assert [line.split(":")[0] for line in said if ": applying " in line] == ["cart", "shop"]
+    assert set(d.state()) == {"ConfigMap/shop", "ConfigMap/cart", "ConfigMap/forge-inventory-shop",
+                              "ConfigMap/forge-inventory-cart"}
+
+
+BAD_INPUTS = (  # (file edits, args, environment, the error)
+    ({}, ("--profile", "Alice"), {}, "error: profile 'Alice' is not a DNS label (lowercase letters, digits and '-', at "
+     "most 63 characters): a copy is named <service>-<profile>"),
+    ({}, (), {"FORGE_PROFILE": "alcie"}, "error: web/service.yaml: profile 'alcie' is not defined (profiles: canary, "
+     "default) (to deploy a separate copy named web-alcie, pass --profile alcie)"),
+    ({"web/service.yaml": "branches:\n  feature /*: canary\n"}, (), {}, "error: web/service.yaml: branches.feature "
+     "/*: the glob matches no branch: git branch names cannot have a space or control character"),
+    ({"web/service.yaml": "branches: [main]\n"}, (), {}, "error: web/service.yaml: branches: expected a mapping"),
+    ({"web/service.yaml": BRANCHES.replace(" | lower", "")}, (), {"FORGE_BRANCH": "Feature/x"}, "error: "
+     "web/service.yaml: branches.*: 'Feature-x' is not a valid profile name (a DNS label: lowercase letters, "
+     "digits and '-', at most 63 characters)"),
+    ({"web/service.yaml": "extra: {{ env.WEB_EXTRA }}\n"}, (), {}, "error: web/service.yaml:LINE: env.WEB_EXTRA is "
+     "not set (for an optional variable write {{ env.WEB_EXTRA | default(...) }})"),
+    ({}, (), {"K8S_NAMESPACE": "Shop"}, "error: K8S_NAMESPACE=Shop: not a DNS label (lowercase letters, digits and "
+     "'-', at most 63 characters, starting and ending with a letter or digit)"),
+    ({}, (), {"CANARY": "ture"}, "error: CANARY=ture: expected true, 1, yes or on (canary) or false, 0, no or off "
+     "(not)"),
+)
+
+
+def bad_input_applies_nothing(d: Driver) -> None:
+    """Issue 24's bad input, each one line, with nothing applied (web/service.yaml gains the lines given)."""
+    original = (d.root / "web/service.yaml").read_text()
+    added_at = len(original.splitlines()) + 1  # LINE: the first line added
+    for files, args, env, message in BAD_INPUTS:
+        (d.root / "web/service.yaml").write_text(original + files.get("web/service.yaml", ""))
+        error = d.forge("deploy", "web", *args, env=env).error()
+        assert error == message.replace("LINE", str(added_at)), error
+        assert d.state() == {}, message
+
+
+def above_the_workspace_nothing_is_deployed(d: Driver) -> None:
+    """`cd ~ && forge deploy` (here: `forge deploy ..`) with the workspace below: refused, listing it."""
+    error = d.forge("deploy", "..").error()
+    assert error == (f"error: {d.root.parent}: no service.yaml in this workspace; below it are other workspaces, each "
+                     "with its own settings: . (forge.yaml) (run forge inside one of them, e.g. cd .)"), error
+    assert d.state() == {}
+
+
 SCENARIOS: dict[str, Callable[[Driver], None]] = {scenario.__name__: scenario for scenario in (
     deploy_everything, url_of_a_cluster_ip_and_a_node_port_service,
     url_of_a_service_the_shell_keeps_a_port_forward_open_to,
@@ -455,5 +573,8 @@ SCENARIOS: dict[str, Callable[[Driver], None]] = {scenario.__name__: scenario fo
     unreachable_registry_builds_and_applies_nothing, missing_namespace_is_named,
     missing_secret_is_named_before_anything_is_applied, kind_the_cluster_does_not_serve_applies_nothing,
     another_services_object_is_not_taken_over, dev_redeploys_a_one_file_change,
+    profiles_side_by_side_deleted_one_at_a_time, several_targets_are_one_deploy_with_one_wait,
+    service_yaml_from_the_environment_and_k8s_namespace, root_service_deploys_a_nested_requirement,
+    bad_input_applies_nothing, above_the_workspace_nothing_is_deployed,
 )}
 

@@ -3,31 +3,30 @@ before the command (`forge --profile alice deploy`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import Result
 
+from tests.forge.cli import Ran, forge
 from tests.forge.conftest import write_tree
 
 pytestmark = pytest.mark.unit
 
 
-def metadata(result: Result) -> list[dict]:
+def metadata(result: Ran) -> list[dict]:
     assert result.exit_code == 0, result.stderr
     return [doc["build"] for doc in yaml.safe_load_all(result.stdout)]
 
 
-def names(result: Result) -> list[str]:
+def names(result: Ran) -> list[str]:
     assert result.exit_code == 0, result.stderr
     return [d["metadata"]["name"] for d in yaml.safe_load_all(result.stdout) if d]
 
 
-def test_several_paths_and_names(sample_workspace: Path, forge_cli: Callable[..., Result]) -> None:
-    assert [b["name"] for b in metadata(forge_cli("render", "web", "db", "--metadata"))] == ["web", "db"]
-    assert [b["name"] for b in metadata(forge_cli("render", "db/service.yaml", "api", "--metadata"))] == ["db", "api"]
+def test_several_paths_and_names(sample_workspace: Path) -> None:
+    assert [b["name"] for b in metadata(forge("render", "web", "db", "--metadata"))] == ["web", "db"]
+    assert [b["name"] for b in metadata(forge("render", "db/service.yaml", "api", "--metadata"))] == ["db", "api"]
 
 
 @pytest.mark.parametrize(
@@ -41,11 +40,11 @@ def test_several_paths_and_names(sample_workspace: Path, forge_cli: Callable[...
         (("render", "web", "--branch", "feature/x"), ("web-feature-x", "feature-x", "shop")),
     ],
 )
-def test_options_before_the_command(sample_workspace: Path, forge_cli: Callable[..., Result], args: tuple[str, ...],
+def test_options_before_the_command(sample_workspace: Path, args: tuple[str, ...],
                                     expected: tuple[str, str, str]) -> None:
     write_tree(sample_workspace, {"web/service.yaml": "name: web\nreplicas: 1\nport: 8080\nprofiles: {canary: {}}\n"
                                   "branches: {'*': \"{{ (branch or 'main') | replace('/', '-') }}\", main: default}\n"})
-    (build,) = metadata(forge_cli(*args, "--metadata"))
+    (build,) = metadata(forge(*args, "--metadata"))
     assert (build["name"], build["profile"]["name"], build["namespace"]) == expected
 
 
@@ -65,13 +64,13 @@ def test_options_before_the_command(sample_workspace: Path, forge_cli: Callable[
         (("render", "--metadata", "-o", "out"), "Error: --metadata prints; it cannot be written with -o DIR"),
     ],
 )
-def test_usage_errors(sample_workspace: Path, forge_cli: Callable[..., Result], args: tuple[str, ...],
+def test_usage_errors(sample_workspace: Path, args: tuple[str, ...],
                       message: str) -> None:
-    result = forge_cli(*args)
+    result = forge(*args)
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr.splitlines()[-1] == message
 
 
-def test_a_profile_copy_renders_beside_the_default(sample_workspace: Path, forge_cli: Callable[..., Result]) -> None:
+def test_a_profile_copy_renders_beside_the_default(sample_workspace: Path) -> None:
     """`--profile alice`: every object named web-alice (the default profile's values), selectors on its own."""
-    assert names(forge_cli("render", "web", "--profile", "alice")) == ["web-alice-conf", "web-alice", "web-alice"]
+    assert names(forge("render", "web", "--profile", "alice")) == ["web-alice-conf", "web-alice", "web-alice"]

@@ -4,14 +4,13 @@ them; another workspace below (its own forge.yaml or .git) is never walked into.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import Result
 
 from forge.errors import ForgeError
 from forge.plan import plan
+from tests.forge.cli import forge
 from tests.forge.conftest import tree_digest, write_tree
 
 pytestmark = pytest.mark.unit
@@ -83,9 +82,8 @@ def test_root_is_not_a_service_nested_two_deep(tmp_path: Path, monkeypatch: pyte
     assert names(tmp_path / "ws" / "group") == ["one", "deep"]
 
 
-def test_render_from_the_root_service_renders_all(root_is_a_service: Path,
-                                                  forge_cli: Callable[..., Result]) -> None:
-    result = forge_cli("render")
+def test_render_from_the_root_service_renders_all(root_is_a_service: Path) -> None:
+    result = forge("render")
     assert result.exit_code == 0, result.stderr
     assert [line for line in result.stdout.splitlines() if line.startswith("  name:")] == [
         "  name: child", "  name: app", "  name: tools", "  name: grand"]
@@ -105,10 +103,10 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_env: None) -> Pa
     return home
 
 
-def test_above_workspaces_refuses_listing_them(home: Path, forge_cli: Callable[..., Result]) -> None:
+def test_above_workspaces_refuses_listing_them(home: Path) -> None:
     """`cd ~ && forge deploy` must not walk into the checkouts below (with the settings of no workspace)."""
     before = tree_digest(home)
-    result = forge_cli("render", "-o", "out")
+    result = forge("render", "-o", "out")
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr == (
         "error: .: no service.yaml in this workspace; below it are other workspaces, each with its own settings: "
@@ -127,12 +125,11 @@ def test_a_path_into_a_workspace_below_uses_that_workspace(home: Path) -> None:
     assert [(b.name, b.namespace) for b in plan(home / "shopbox" / "qotm")] == [("qotm", "shop")]
 
 
-def test_a_workspace_nested_in_another_is_left_to_itself(sample_workspace: Path,
-                                                         forge_cli: Callable[..., Result]) -> None:
+def test_a_workspace_nested_in_another_is_left_to_itself(sample_workspace: Path) -> None:
     write_tree(sample_workspace, {"vendor/kit/forge.yaml": "{}\n"} | tree(vendor__kit__svc=service("kit"),
                                                                           vendor__lib=service("lib")))
     write_tree(sample_workspace, {"vendor/lib/.git/HEAD": "ref: refs/heads/main\n"})
-    result = forge_cli("render", "-o", str(sample_workspace.parent / "out"))
+    result = forge("render", "-o", str(sample_workspace.parent / "out"))
     assert result.exit_code == 0, result.stderr
     assert result.stderr.splitlines()[:-1] == [  # only the forge.yaml workspace is worth a note; then the summary
         "note: skipped vendor/kit: another workspace (its own forge.yaml); run forge there for its services"]

@@ -4,18 +4,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import Result
 
 from forge.config.descriptor import load_service
 from forge.config.workspace import load_workspace
 from forge.errors import ForgeError
 from forge.manifests.render import render
 from forge.plan import plan
+from tests.forge.cli import forge
 from tests.forge.conftest import write_tree
 
 pytestmark = pytest.mark.unit
@@ -80,12 +79,12 @@ def test_plain_yaml_is_not_rendered(tmp_path: Path) -> None:
     assert loaded(tmp_path, "ports: {http: 8080}\nnote: '{not a template}'\n")["ports"] == {"http": 8080}
 
 
-def test_render_sees_the_rendered_descriptor(sample_workspace: Path, forge_cli: Callable[..., Result],
+def test_render_sees_the_rendered_descriptor(sample_workspace: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     write_tree(sample_workspace, {"web/service.yaml": "name: web\nreplicas: {{ env.WEB_REPLICAS | default(2) }}\n"
                                   "port: {{ env.WEB_PORT or 8080 }}\n"})
     monkeypatch.setenv("WEB_REPLICAS", "4")
-    result = forge_cli("render", "web")
+    result = forge("render", "web")
     assert result.exit_code == 0, result.stderr
     docs = {d["kind"]: d for d in yaml.safe_load_all(result.stdout) if d}
     assert docs["Deployment"]["spec"]["replicas"] == 4
@@ -123,7 +122,7 @@ def test_k8s_namespace_without_forge_yaml(tmp_path: Path) -> None:
     assert load_workspace(tmp_path, {"K8S_NAMESPACE": "team"}).namespace == "team"
 
 
-def test_metadata_is_what_templates_receive(sample_workspace: Path, forge_cli: Callable[..., Result],
+def test_metadata_is_what_templates_receive(sample_workspace: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """`forge render --metadata`: service and build per build, for each target (env left out: it may hold
     credentials); nothing is rendered, so a broken template does not hide them."""
@@ -131,7 +130,7 @@ def test_metadata_is_what_templates_receive(sample_workspace: Path, forge_cli: C
 
     monkeypatch.setenv("TOKEN", "s3cret")
     write_tree(sample_workspace, {"web/k8s/broken.yaml": "{{ nope }}\n"})
-    result = forge_cli("render", "web", "db", "--metadata", "--branch", "feature/x")
+    result = forge("render", "web", "db", "--metadata", "--branch", "feature/x")
     assert result.exit_code == 0, result.stderr
     assert "s3cret" not in result.stdout
     assert result.stdout.startswith("---\n# web: what the templates of web/service.yaml receive (and env)\n")
@@ -141,5 +140,5 @@ def test_metadata_is_what_templates_receive(sample_workspace: Path, forge_cli: C
     assert [d["build"]["name"] for d in docs] == ["web", "db"]
     assert docs[0]["build"]["branch"] == "feature/x"
     assert docs[0]["build"]["images"]["web"].startswith("localhost:5001/web:")
-    as_json = forge_cli("render", "web", "--metadata", "-o", "json")
+    as_json = forge("render", "web", "--metadata", "-o", "json")
     assert json.loads(as_json.stdout)[0]["build"]["name"] == "web"
