@@ -12,7 +12,10 @@ the participant's path, unchanged. The node image follows kind's node-image cont
   control-plane components, kube-proxy, etcd, pause (compiled from Kubernetes' pause.c) and CoreDNS (its Go
   module at the version kubeadm names), each a small image on one shared Debian layer, preloaded into the node's
   containerd the way kind does it (containerd started in a build container, `ctr images import`, commit);
-- a static ptp CNI configuration instead of kindnetd (not served by the Go proxy);
+- kube-router instead of kindnetd (not served by the Go proxy) as the pod network, run by kind the way it runs
+  kindnetd (/kind/manifests/default-cni.yaml: a DaemonSet): its router (bridge CNI on the node's podCIDR, routes to
+  the other nodes' pods over iBGP) and its firewall (NetworkPolicy), service proxy off; built from its Go module at
+  KUBE_ROUTER_VERSION;
 - kind's default storage (/kind/manifests/default-storage.yaml, kind's own manifest): rancher's
   local-path-provisioner built from its Go module and its helper image (sh, mkdir, rm), both under the names the
   manifest gives them and preloaded with the others.
@@ -42,9 +45,10 @@ HERE = Path(__file__).resolve().parent
 RECIPE = "1"  # bump when the build steps below change
 VERSIONS = ROOT / "versions.env"
 
-# One Debian layer under every component image (kube-proxy needs iptables and conntrack; the rest only libc).
+# One Debian layer under every component image (kube-proxy needs iptables and conntrack, kube-router also ipset and
+# ip; the rest only libc). socat: the class cluster's tests serve and connect with it in pods built on this layer.
 COMPONENT_BASE = BaseImage(repository="shopbox-test/kube-component-base",
-                           debs=("iptables", "conntrack", "ca-certificates"))
+                           debs=("iptables", "ipset", "iproute2", "conntrack", "socat", "ca-certificates"))
 NODE_BASE = BaseImage(repository="shopbox-test/kind-node-base", debs=(
     "systemd", "dbus", "runc", "containernetworking-plugins", "iptables", "nftables", "conntrack", "ethtool",
     "socat", "ebtables", "iproute2", "util-linux", "mount", "kmod", "libseccomp2", "procps", "ca-certificates",
@@ -153,20 +157,47 @@ STORAGE_MANIFEST = HERE / "node/files/kind/manifests/default-storage.yaml"
 LOCAL_PATH_PROVISIONER = "v0.0.30"  # the newest github.com/rancher/local-path-provisioner the Go module proxy serves
 
 
-def storage_images() -> list[str]:
-    """The provisioner and helper images the storage manifest names, built: the provisioner binary on PATH (the
-    manifest runs `local-path-provisioner start ...`), the helper is the component base (sh, mkdir, rm)."""
+def storage_image_names() -> tuple[str, str]:
+    """The provisioner and helper images the storage manifest names."""
     deployment = next(doc for doc in yaml.safe_load_all(STORAGE_MANIFEST.read_text())
                       if doc and doc["kind"] == "Deployment")
     container = deployment["spec"]["template"]["spec"]["containers"][0]
-    provisioner, command = container["image"], container["command"]
-    helper = command[command.index("--helper-image") + 1]
+    command = container["command"]
+    return container["image"], command[command.index("--helper-image") + 1]
+
+
+def storage_images() -> list[str]:
+    """The provisioner and helper images the storage manifest names, built: the provisioner binary on PATH (the
+    manifest runs `local-path-provisioner start ...`), the helper is the component base (sh, mkdir, rm)."""
+    provisioner, helper = storage_image_names()
     binary = go_install("local-path-provisioner", LOCAL_PATH_PROVISIONER,
                         "github.com/rancher/local-path-provisioner") / "local-path-provisioner"
     binary_image(provisioner, binary, "COPY binary /usr/local/bin/local-path-provisioner\n"
                  'ENTRYPOINT ["/usr/local/bin/local-path-provisioner"]')
     binary_image(helper, None, "")
     return [provisioner, helper]
+
+
+CNI_MANIFEST = HERE / "node/files/kind/manifests/default-cni.yaml"
+
+
+def kube_router_bin() -> Path:
+    module = "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router"
+    return go_install("kube-router", "v" + pins()["KUBE_ROUTER_VERSION"], module) / "kube-router"
+
+
+def cni_images() -> list[str]:
+    """The kube-router image the CNI manifest names (its tag must be KUBE_ROUTER_VERSION), built."""
+    daemonset = next(doc for doc in yaml.safe_load_all(CNI_MANIFEST.read_text())
+                     if doc and doc["kind"] == "DaemonSet")
+    pod = daemonset["spec"]["template"]["spec"]
+    images = {container["image"] for container in pod["initContainers"] + pod["containers"]}
+    want = "v" + pins()["KUBE_ROUTER_VERSION"]
+    if len(images) != 1 or not (image := images.pop()).endswith(f":{want}"):
+        raise RuntimeError(f"{CNI_MANIFEST}: the kube-router containers must use one image tagged {want}")
+    binary_image(image, kube_router_bin(), "COPY binary /usr/local/bin/kube-router\n"
+                 'ENTRYPOINT ["/usr/local/bin/kube-router"]')
+    return [image]
 
 
 def _inputs_digest(*parts: str) -> str:
@@ -187,7 +218,7 @@ def node_image() -> str:
     bins = cluster_bins()
     containerd = containerd_bins()
     crictl = crictl_bin()
-    images = component_images(bins) + storage_images()
+    images = component_images(bins) + storage_images() + cni_images()
     base = ensure(NODE_BASE)
     k8s = "v" + pins()["KUBERNETES_VERSION"]
     ref = f"{NODE_REPOSITORY}:{k8s}-{_inputs_digest(base, str(bins), str(containerd), str(crictl), _image_ids(images))}"

@@ -31,6 +31,7 @@ import yaml
 from tests.kind import node_image, standins
 from tests.platform.base_images import PYTHON_SERVICES, ROOT, ensure
 from tests.platform.fixtures import require
+from tests.platform.machine_lock import kind_lock
 from tests.platform.procs import free_ports
 from tests.shopbox import offline_image
 from tests.shopbox.offline_image import run_checked
@@ -177,12 +178,13 @@ def workshop_session(work: Path) -> Iterator[Workshop]:
                SHOPBOX_API_PORT=str(api), SHOPBOX_EDGE_PORT=str(edge), SHOPBOX_PROMETHEUS_PORT=str(prometheus))
     ws = Workshop(root, env, ports)
     ws.timings["images ready (built or cached)"] = prepared
-    _refuse_foreign_cluster()
-    ws.shopbox("down")  # a cluster a crashed earlier run left behind
-    try:
-        yield ws
-    finally:
-        ws.shopbox("down", check=False)
+    with kind_lock():  # one kind cluster at a time on this machine
+        _refuse_foreign_cluster()
+        ws.shopbox("down")  # a cluster a crashed earlier run left behind
+        try:
+            yield ws
+        finally:
+            ws.shopbox("down", check=False)
 
 
 @pytest.fixture(scope="session")
