@@ -638,11 +638,22 @@ join_doctor() {
 # directory (names and registry files are read, join files written there), with the versions file (the per-seat
 # registries' image).
 class_command() {
-  local kubeconfig=$1
+  local kubeconfig=$1 network arg verb="" port=8000 previous=""
   shift
+  network=$(user_network)
+  for arg in "$@"; do
+    case $arg in
+      portal) [[ -n $verb ]] || verb=$arg ;;
+      --port=*) port=${arg#--port=} ;;
+      *) if [[ $previous == --port ]]; then port=$arg; fi ;;
+    esac
+    previous=$arg
+  done
   CMD=(docker run --rm -i)
   if [[ -t 0 && -t 1 ]]; then CMD+=(-t); fi
-  CMD+=(--network "$(user_network)" --user "$(id -u):$(id -g)" -v "$PWD:$PWD" -w "$PWD"
+  # The portal listens in the container: publish its port where the container has a network of its own.
+  if [[ $verb == portal && $network != host ]]; then CMD+=(-p "$port:$port"); fi
+  CMD+=(--network "$network" --user "$(id -u):$(id -g)" -v "$PWD:$PWD" -w "$PWD"
     -v "$kubeconfig:/run/shopbox/kubeconfig:ro" -e KUBECONFIG=/run/shopbox/kubeconfig -e HOME=/tmp
     -v "$VERSIONS_FILE:/run/shopbox/versions.env:ro" -e SHOPBOX_VERSIONS_FILE=/run/shopbox/versions.env
     -e "SHOPBOX_CLASS=${SHOPBOX_CLASS:-}" --entrypoint shopbox-class "$IMAGE" "$@")

@@ -17,7 +17,8 @@ from classroom import down, joinfile, names, registry, reset, status, up
 from classroom.api import ClassAPI, KubeClassAPI
 from classroom.errors import ClassError, UsageError
 from classroom.joined.cli import ClusterSeatReader
-from classroom.model import timestamp
+from classroom.model import Registry, timestamp
+from classroom.portal import command as portal_command
 from forge.errors import ForgeError
 from versions_env import REPOSITORY_FILE, VersionsError, read_versions
 
@@ -29,6 +30,8 @@ examples:
   shopbox-class status                         where every seat is
   shopbox-class reset seat-07                  that seat's cluster state back to the start
   shopbox-class down                           everything of the class, then check nothing is left
+  shopbox-class portal --add-seats 5           the portal: seats claimed with an event code, the progress grid
+  shopbox-class diagnose seat-07               what differs between seat-07 and the solve of the step it fails
 """
 
 
@@ -90,6 +93,7 @@ def parser() -> argparse.ArgumentParser:
     verbs.add_parser("down", help="delete everything of the class and check that nothing is left")
     sub = verbs.add_parser("status", help="a table: per seat the step reached, pods, restarts, quota, last activity")
     sub.add_argument("-o", "--output", choices=("table", "json"), default="table")
+    portal_command.add_arguments(verbs)
     sub = verbs.add_parser("join-check", help="check a join file against its cluster (format, expiry, identity)")
     sub.add_argument("file", type=Path, metavar="FILE")
     return p
@@ -110,6 +114,13 @@ def _seat_names(args: argparse.Namespace) -> list[str]:
     return names.read_names(args.names) if args.names else names.numbered(args.count)
 
 
+def _registries(args: argparse.Namespace) -> tuple[str, dict[str, Registry] | None]:
+    """The per-seat registries' image, or the external registry's entries (--registry-file) for new seats."""
+    if args.registry_file:
+        return "", registry.read_external(args.registry_file)
+    return _registry_image(args.registry_image), None
+
+
 def _up(api: ClassAPI, args: argparse.Namespace, now: datetime) -> int:
     seat_names = _seat_names(args)
     ends = None
@@ -119,10 +130,9 @@ def _up(api: ClassAPI, args: argparse.Namespace, now: datetime) -> int:
         if args.hours <= 0:
             raise UsageError(f"--hours {args.hours:g}: expected a positive number")
         ends = now + timedelta(hours=args.hours)
-    external = registry.read_external(args.registry_file) if args.registry_file else None
+    image, external = _registries(args)
     opts = up.UpOptions(args.klass, seat_names, args.out or Path(f"class-{args.klass}"), ends,
-                        getattr(args, "server", None), external,
-                        "" if external is not None else _registry_image(args.registry_image))
+                        getattr(args, "server", None), external, image)
     started = time.monotonic()
     result = (up.add if args.verb == "add" else up.up)(api, opts, now, _log)
     rows = [("SEAT", "NAMESPACE", "REGISTRY", "JOIN FILE")] + [
@@ -144,6 +154,10 @@ def run(args: argparse.Namespace, api: ClassAPI, now: datetime) -> int:
         found = reset.reset(api, args.klass, args.seat, _registry_image(args.registry_image), _log)
         _log(f"seat {found.seat}: {found.deleted} objects deleted, the seat's own re-applied ({found.objects})")
         return 0
+    if args.verb == "portal":
+        return portal_command.portal(api, args, *_registries(args), _log)
+    if args.verb == "diagnose":
+        return portal_command.diagnose(api, args)
     if args.verb == "down":
         count = down.down(api, args.klass, _log)
         _log(f"class {args.klass}: {count} namespaces deleted; nothing of the class is left")

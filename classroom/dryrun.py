@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-TOOLS = ("kubectl", "forge", "curl", "hey", "sleep", "timeout")
+TOOLS = ("kubectl", "forge", "curl", "hey", "sleep", "timeout", "docker", "lab")
 CAPTURE = "SHOPBOX_DRYRUN_CAPTURE"
 NAMESPACE = "SHOPBOX_DRYRUN_NAMESPACE"
 REAL_PATH = "SHOPBOX_DRYRUN_PATH"
@@ -49,11 +50,14 @@ FORGE_READ = {"list", "url", "render", "logs", "pods", "version", "--help", "-h"
 # forge options that deploy has and render has not (with a value: True).
 FORGE_DEPLOY_ONLY = {"--dry-run": False, "--timeout": True, "--context": True, "-n": True, "--namespace": True,
                      "-v": False, "--verbose": False, "-q": False, "--quiet": False}
+NAME_LINE = re.compile(r"[a-z0-9.-]+/[a-z0-9.-]+")
 SKIPPED = {
     "curl": "a request to a running service: no object changes",
     "hey": "load on a running service: no object changes",
     "sleep": "a wait",
     "timeout": "a wait for what running pods do",
+    "docker": "builds or pushes an image on the participant's machine: not dry-run",
+    "lab": "lab itself: not dry-run",
 }
 
 
@@ -207,7 +211,8 @@ def perform(found: Action, line: str, environ: dict[str, str], stdin: str | None
     if done.returncode != 0:
         entry["error"] = _first_line(done.stderr or done.stdout)
     elif found.kind == "delete":
-        entry["deleted"] = [name.strip() for name in done.stdout.splitlines() if name.strip()]
+        # `-o name` lines (kind.group/name); "No resources found" when a selector matches nothing
+        entry["deleted"] = [line.strip() for line in done.stdout.splitlines() if NAME_LINE.fullmatch(line.strip())]
     else:
         try:
             entry["objects"] = _objects(done.stdout)

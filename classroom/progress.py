@@ -30,7 +30,8 @@ class Progress:
     updated: datetime | None = None
 
 
-def _step_key(step: str) -> tuple[int, ...]:
+def step_key(step: str) -> tuple[int, ...]:
+    """`5.12` -> (5, 12): steps in page order (a malformed one first)."""
     try:
         return tuple(int(part) for part in step.split("."))
     except ValueError:
@@ -40,18 +41,13 @@ def _step_key(step: str) -> tuple[int, ...]:
 def record(data: dict[str, str] | None, step: str, ok: bool, now: datetime) -> dict[str, str]:
     """The record's data after one check of `step` (ok or not) at `now`."""
     data = dict(data or {})
-    try:
-        checks = json.loads(data.get("checks") or "{}")
-    except ValueError:
-        checks = {}
-    if not isinstance(checks, dict):
-        checks = {}
-    previous = checks.get(step) if isinstance(checks.get(step), dict) else {}
+    checks = _checks(data.get("checks"))
+    previous = checks.get(step, {})
     streak = int(previous.get("streak", 0)) + 1 if previous.get("ok") is ok else 1
     checks[step] = {"ok": ok, "at": timestamp(now), "streak": streak}
     passed = [s for s, c in checks.items() if isinstance(c, dict) and c.get("ok")]
     return {
-        "reached": max(passed, key=_step_key) if passed else "",
+        "reached": max(passed, key=step_key) if passed else "",
         "failing": "" if ok else step,
         "failures": "0" if ok else str(streak),
         "updated": timestamp(now),
@@ -74,3 +70,16 @@ def parse(cm: dict[str, Any] | None) -> Progress:
     failures = data.get("failures", "0")
     return Progress(reached=str(data.get("reached") or ""), failing=str(data.get("failing") or ""),
                     failures=int(failures) if str(failures).isdigit() else 0, updated=updated)
+
+
+def _checks(text: str | None) -> dict[str, dict[str, Any]]:
+    try:
+        found = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return {str(k): v for k, v in found.items() if isinstance(v, dict)} if isinstance(found, dict) else {}
+
+
+def checks(cm: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """Every check the record holds: step -> {ok, at, streak} ({} for an absent or unreadable record)."""
+    return _checks(((cm or {}).get("data") or {}).get("checks"))

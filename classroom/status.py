@@ -98,7 +98,8 @@ def status(api: ClassAPI, klass: str) -> list[SeatStatus]:
             for name, found in zip(names, pods, strict=True)]
 
 
-def _age(moment: datetime | None, now: datetime) -> str:
+def age(moment: datetime | None, now: datetime) -> str:
+    """How long ago: `12s ago`, `5m ago`, `2h ago` (`-` for never)."""
     if moment is None:
         return "-"
     seconds = max(0, int((now - moment).total_seconds()))
@@ -117,7 +118,7 @@ def table(rows: list[SeatStatus], now: datetime) -> str:
         not_ready = ",".join(r.not_ready[:3]) + (f",+{len(r.not_ready) - 3}" if len(r.not_ready) > 3 else "")
         lines.append((r.seat, r.reached or "-", failing, f"{r.ready}/{r.pods}", not_ready or "-", str(r.restarts),
                       r.quota.get("requests.cpu", "-"), r.quota.get("requests.memory", "-"),
-                      r.quota.get("pods", "-"), _age(r.last_activity, now)))
+                      r.quota.get("pods", "-"), age(r.last_activity, now)))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
                      for line in lines)

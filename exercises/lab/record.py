@@ -29,10 +29,6 @@ DEADLINE = 5.0  # seconds for the whole read-and-write (every kubectl call of on
 ATTEMPTS = 3  # another `lab` in the same seat may write between our read and write
 
 
-def _key(step: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in step.split("."))
-
-
 @dataclass
 class Tally:
     """The checks of one `lab` command, by step, last result wins."""
@@ -45,6 +41,8 @@ class Tally:
 
     def outcomes(self) -> list[tuple[str, bool]]:
         """What to record, in order: the passes, then the failing step being worked on (if any) last."""
+        from classroom.progress import step_key as _key
+
         passed = [step for step, ok in self.results.items() if ok]
         furthest = max((_key(s) for s in passed), default=())
         failing = [step for step, ok in self.results.items() if not ok and _key(step) > furthest]

@@ -1,7 +1,7 @@
 """Classroom commands on the local control plane with 10 simulated (kwok) nodes: `class up` for 50 seats, the
-re-run (nothing changes), `class status` (goal: 5 s for 50 seats), `class reset` of one seat with the participant's
-objects of page 9 in it, and `class down`. Each timed as `shopbox-class` runs them (a process each); status several
-times (medians).
+re-run (nothing changes), `class status` (goal: 5 s for 50 seats) and, interleaved with it, the portal's grid page
+(goal: 2 s; portal_bench.py), `class reset` of one seat with the participant's objects of page 9 in it, and `class
+down`. Each timed as `shopbox-class` runs them (a process each); status several times (medians).
 
 Run: .venv/bin/python -m tests.bench.class_bench   (prints numbers)
 """
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from tests.bench import portal_bench
 from tests.classroom.rendered import in_a_seat
 from tests.cluster.launcher import LocalCluster, build_binaries
 
@@ -44,6 +45,8 @@ def main() -> None:
         up = timed(cluster, workdir, "up", str(SEATS), "--hours", "2")
         again = timed(cluster, workdir, "up", str(SEATS))
         status = [timed(cluster, workdir, "status") for _ in range(STATUS_RUNS)]
+        portal_bench.grid_against_status(cluster.env, workdir, "bench", SEATS,
+                                         lambda: timed(cluster, workdir, "status"))
         participant_objects(cluster, "bench-seat-01")
         reset = timed(cluster, workdir, "reset", "seat-01")
         down = timed(cluster, workdir, "down")

@@ -1,8 +1,9 @@
 """Classroom mode against a real API server (the local control plane, 10 simulated kwok nodes): `class up` for 50
 seats, a re-run that changes nothing, `class status`, what a seat's token is refused and allowed (RBAC, quota,
 limits, Pod Security and the admission policy, all enforced by the real kube-apiserver), join-check, `class reset`
-of one seat and `class down`. Times are printed (`make bench` compares them too). Network isolation needs real
-pods and a policy engine: the workshop tier's, on the kind cluster."""
+of one seat, the real portal (a seat claimed over HTTP, the grid of 50 seats timed, a seat shown stuck in Chromium
+as its own `lab` records failures) and `class down`. Times are printed (`make bench` compares them too). Network
+isolation needs real pods and a policy engine: the workshop tier's, on the kind cluster."""
 
 from __future__ import annotations
 
@@ -15,11 +16,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 
 from classroom import progress
+from classroom.portal.backend import STATUS_CACHE
+from tests.classroom import portal_process
 from tests.classroom.rendered import in_a_seat, rendered
 from tests.cluster.launcher import KubeCluster, LocalCluster, PrerequisiteMissing
+from tests.exercises.browser import VIEWPORT, chromium, screenshot
+from tests.exercises.test_lab_cli import page as lab_page
 from tests.platform.fixtures import require, require_command
 
 pytestmark = pytest.mark.cluster
@@ -352,6 +358,43 @@ def test_reset_clears_one_seat_and_leaves_the_others_untouched(room: Room) -> No
     assert others
     assert "seat seat-03" in room.command("join-check", str(room.join_file("seat-03"))).stdout
     assert room.seat("seat-04").kubectl_json("get", "pods")["items"]  # another seat's pods are still there
+
+
+
+def test_the_portal_serves_the_class_live(room: Room, report: Callable[[str], None], tmp_path: Path) -> None:
+    """The real portal (gunicorn) on the class of 50 seats: a participant claims a seat and downloads its join file
+    over HTTP; the grid page lists every seat (timed: goal 2 s); in Chromium the grid shows the seat stuck, without
+    a reload, once the seat's own `lab` (its own token) has recorded the same failing check three times."""
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    (pages / "05-edge.md").write_text(lab_page(5, "edge", ["One", "Two"]).replace("has 5.2",
+                                                                                   "kubectl get configmap nothing"))
+    with portal_process.portal(CLASS, room.workdir / f"class-{CLASS}", tmp_path / "portal.log",
+                               room.cluster.env) as running:
+        session, seat = running.claim("Ana Lovelace")
+        assert session.get(f"{running.url}join/{seat}.yaml", timeout=30).content == room.join_file(seat).read_bytes()
+        assert requests.get(f"{running.url}join/{seat}.yaml", timeout=30).status_code == 403  # another browser
+        instructor = running.instructor()
+        time.sleep(STATUS_CACHE + 0.1)  # a fresh read of the cluster, not the one the login's redirect made
+        started = time.monotonic()
+        grid = instructor.get(f"{running.url}instructor", timeout=60)
+        seconds = time.monotonic() - started
+        assert grid.text.count('<tr id="seat-') == SEATS
+        report(f"the portal's grid page for {SEATS} seats: {seconds:.2f} s (goal: 2 s)")
+        with chromium() as browser:
+            tab = browser.new_page(viewport=VIEWPORT)
+            tab.goto(f"{running.url}instructor/login?key={running.key}")
+            row = tab.locator(f"#seat-{seat}")
+            assert "Ana Lovelace" in row.inner_text() and "stuck" not in (row.get_attribute("class") or "")
+            env = {**room.cluster.env, "KUBECONFIG": str(room.seat(seat).kubeconfig), "SHOPBOX_SEAT": seat,
+                   "LAB_PAGES": str(pages)}
+            for _ in range(3):
+                done = subprocess.run([sys.executable, "-m", "exercises.lab", "check", "5.2"], env=env, cwd=ROOT,
+                                      capture_output=True, text=True, timeout=60)
+                assert done.returncode == 1 and done.stderr == "", done.stderr
+            tab.wait_for_selector(f"#seat-{seat}.stuck", timeout=30_000)
+            assert "5.2 x3" in row.inner_text() and "5. " in row.inner_text()
+            screenshot(tab, "class-grid")
 
 
 def test_class_down_leaves_nothing_of_the_class(room: Room, report: Callable[[str], None]) -> None:

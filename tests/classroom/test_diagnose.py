@@ -76,7 +76,7 @@ def test_forge_delete_is_a_dry_run_delete_by_forges_labels(args: list[str], envi
 
 @pytest.mark.parametrize("line", ["forge setup --yes", "forge canary promote qotm", "forge build qotm",
                                   "curl -s http://x/crash", "hey -z 20s http://x", "sleep 5",
-                                  "timeout 60 bash -c true"])
+                                  "timeout 60 bash -c true", "docker build -t x .", "docker push x"])
 def test_what_is_not_a_change_of_an_object_is_skipped_with_a_reason(line: str) -> None:
     words = line.split()
     found = dryrun.action(words[0], words[1:], ENV)
@@ -214,3 +214,13 @@ def test_read_only_stand_ins_refuse_every_change() -> None:
                  "forge render qotm", "curl http://x"):
         words = line.split()
         assert dryrun.action(words[0], words[1:], env).kind == "refuse", line
+
+
+def test_a_delete_that_matches_nothing_deletes_nothing(tmp_path: Path) -> None:
+    fake = tmp_path / "bin" / "kubectl"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'No resources found'\necho 'deployment.apps/qotm-canary'\n")
+    fake.chmod(0o755)
+    found = dryrun.action("forge", ["canary", "abort", "qotm"], ENV)
+    entry, code = dryrun.perform(found, "forge canary abort qotm", {dryrun.REAL_PATH: str(fake.parent)}, None)
+    assert code == 0 and entry["deleted"] == ["deployment.apps/qotm-canary"]

@@ -36,8 +36,9 @@ def test_build_context_holds_only_what_the_image_needs() -> None:
 def test_requirements_agree_with_qotm_and_the_test_environment() -> None:
     usersvc, qotm = locked(USERSVC_DIR / "requirements.txt"), locked(QOTM_DIR / "requirements.txt")
     assert {name: usersvc[name] for name in set(usersvc) & set(qotm)} == {n: qotm[n] for n in set(usersvc) & set(qotm)}
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["test"]
-    tested = {m[1].lower(): m[2] for m in map(PIN.fullmatch, extras) if m}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = [*project["dependencies"], *project["optional-dependencies"]["test"]]  # flask: the portal's too
+    tested = {m[1].lower(): m[2] for m in map(PIN.fullmatch, pins) if m}
     for name in ("psycopg", "psycopg-binary", "psycopg-pool", "flask", "gunicorn"):
         assert usersvc[name] == tested[name], f"{name}: image pins {usersvc[name]}, tests run {tested[name]}"
 

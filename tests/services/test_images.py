@@ -91,8 +91,9 @@ def test_requirements_are_exact_and_agree_with_each_other_and_the_test_environme
     assert set(auth) == {"werkzeug", "markupsafe"}  # no web framework: auth.py serves HTTP with asyncio
     shared = set(qotm) & set(auth)
     assert {name: qotm[name] for name in shared} == {name: auth[name] for name in shared}
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["test"]
-    tested = {m[1].lower(): m[2] for m in map(PIN.fullmatch, extras) if m}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = [*project["dependencies"], *project["optional-dependencies"]["test"]]  # flask: the portal's too
+    tested = {m[1].lower(): m[2] for m in map(PIN.fullmatch, pins) if m}
     for name in ("flask", "gunicorn", "prometheus-client"):
         assert qotm[name] == tested[name], f"{name}: image pins {qotm[name]}, tests run {tested[name]}"
 

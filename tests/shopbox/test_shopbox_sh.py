@@ -77,6 +77,16 @@ def test_class_runs_shopbox_class_in_the_image_with_the_users_kubeconfig_in_this
     assert "SHOPBOX_VERSIONS_FILE=/run/shopbox/versions.env" in command  # the registries' image pin
 
 
+def test_class_portal_publishes_its_port_only_where_the_container_has_a_network_of_its_own():
+    on_linux = argv("IMAGE=s:t; user_network() { echo host; }; class_command /k portal --port 8123")
+    assert "-p" not in on_linux and on_linux[on_linux.index("--network") + 1] == "host"
+    desktop = argv("IMAGE=s:t; user_network() { echo bridge; }; class_command /k --class room portal --port=8123")
+    assert desktop[desktop.index("-p") + 1] == "8123:8123"
+    default = argv("IMAGE=s:t; user_network() { echo bridge; }; class_command /k portal")
+    assert default[default.index("-p") + 1] == "8000:8000"
+    assert "-p" not in argv("IMAGE=s:t; user_network() { echo bridge; }; class_command /k status")
+
+
 def test_class_without_a_kubeconfig_names_it(tmp_path):
     _one_line_error(run_script("class", "status", env={"KUBECONFIG": str(tmp_path / "none")}),
                     f"class: no kubeconfig at {tmp_path}/none")
