@@ -46,10 +46,12 @@ KUBECTL_VALUE_FLAGS = {"-n", "--namespace", "--context", "--kubeconfig", "-l", "
 FORGE_KINDS = ("deployments.apps,statefulsets.apps,services,configmaps,secrets,serviceaccounts,"
                "roles.rbac.authorization.k8s.io,rolebindings.rbac.authorization.k8s.io,"
                "networkpolicies.networking.k8s.io,poddisruptionbudgets.policy,persistentvolumeclaims")
+FORGE_VALUE_FLAGS = {"--context", "-n", "--namespace", "-p", "--profile", "--set", "--build-arg", "--branch",
+                     "--timeout", "-o", "--output"}
 FORGE_READ = {"list", "url", "render", "logs", "pods", "version", "--help", "-h", "--version"}
 # forge options that deploy has and render has not (with a value: True).
 FORGE_DEPLOY_ONLY = {"--dry-run": False, "--timeout": True, "--context": True, "-n": True, "--namespace": True,
-                     "-v": False, "--verbose": False, "-q": False, "--quiet": False}
+                     "-v": False, "--verbose": False, "-q": False, "--quiet": False}  # value: takes one
 NAME_LINE = re.compile(r"[a-z0-9.-]+/[a-z0-9.-]+")
 SKIPPED = {
     "curl": "a request to a running service: no object changes",
@@ -114,20 +116,35 @@ def _forge_profile(rest: Sequence[str], environ: dict[str, str]) -> str:
     return "canary" if canary else "default"
 
 
-def _forge_selector(service: str, profile: str) -> str:
-    return (f"app.kubernetes.io/managed-by=forge,app.kubernetes.io/name={service},"
-            f"forge.shopbox.io/profile={profile}")
+def _forge_selector(services: Sequence[str], profile: str) -> str:
+    names = services[0] if len(services) == 1 else f"in ({','.join(services)})"
+    name = f"app.kubernetes.io/name={names}" if len(services) == 1 else f"app.kubernetes.io/name {names}"
+    return f"app.kubernetes.io/managed-by=forge,{name},forge.shopbox.io/profile={profile}"
+
+
+def _operands(words: Sequence[str]) -> list[str]:
+    """The words that are not options or their values (forge's SERVICE... and PATH...)."""
+    found, skip = [], False
+    for word in words:
+        if skip:
+            skip = False
+        elif word.startswith("-"):
+            skip = word in FORGE_VALUE_FLAGS
+        else:
+            found.append(word)
+    return found
 
 
 def forge_action(args: Sequence[str], namespace: str, environ: dict[str, str]) -> Action:
-    name, rest = verb(args, {"--context", "-n", "--namespace", "-p", "--profile", "--set", "--build-arg"})
+    name, rest = verb(args, FORGE_VALUE_FLAGS)
+    before = list(args[:len(args) - len(rest) - 1]) if name else []  # options before the command (forge -p X ...)
     ns = ("-n", namespace)
     if name in FORGE_READ or not name:
         return Action("run", ("forge", *args))
     if name == "deploy":
         render: list[str] = []
         skip = False
-        for word in rest:
+        for word in [*before, *rest]:
             if skip:
                 skip = False
                 continue
@@ -139,15 +156,13 @@ def forge_action(args: Sequence[str], namespace: str, environ: dict[str, str]) -
         return Action("dry", ("kubectl", "apply", "--server-side", "--field-manager=forge", "--force-conflicts",
                               *ns, "--dry-run=server", "-o", "json", "-f", "-"),
                       stdin_manifests=("forge", "render", *render, *ns))
-    if name == "delete" and rest:
-        service = next((w for w in rest if not w.startswith("-")), "")
-        if service:
-            return Action("delete", ("kubectl", "delete", FORGE_KINDS, *ns, "-l",
-                                     _forge_selector(service, _forge_profile(rest, environ)),
-                                     "--dry-run=server", "-o", "name"))
-    if name == "canary" and rest[:1] == ["abort"] and len(rest) > 1:
-        return Action("delete", ("kubectl", "delete", FORGE_KINDS, *ns, "-l", _forge_selector(rest[1], "canary"),
+    if name == "delete" and _operands(rest):
+        return Action("delete", ("kubectl", "delete", FORGE_KINDS, *ns, "-l",
+                                 _forge_selector(_operands(rest), _forge_profile([*before, *rest], environ)),
                                  "--dry-run=server", "-o", "name"))
+    if name == "canary" and rest[:1] == ["abort"] and _operands(rest[1:]):
+        return Action("delete", ("kubectl", "delete", FORGE_KINDS, *ns, "-l",
+                                 _forge_selector(_operands(rest[1:]), "canary"), "--dry-run=server", "-o", "name"))
     return Action("skip", why=f"`forge {name}`: not dry-run (it builds, pushes or writes files)")
 
 
@@ -157,7 +172,7 @@ def read_only_action(tool: str, args: Sequence[str]) -> Action:
         name, rest = verb(args, KUBECTL_VALUE_FLAGS)
         if name in KUBECTL_READ or name == "wait" or (name == "rollout" and rest[:1] in (["status"], ["history"])):
             return Action("run", ("kubectl", *args))
-    if tool == "forge" and verb(args, {"--context", "-n", "--namespace"})[0] == "list":
+    if tool == "forge" and verb(args, FORGE_VALUE_FLAGS)[0] == "list":
         return Action("run", ("forge", *args))
     return Action("refuse", why=f"`{shlex.join([tool, *args[:2]])}`: the instructor's checks are read-only")
 

@@ -65,6 +65,9 @@ def test_forge_deploy_is_rendered_then_dry_run_applied_as_forge() -> None:
     (["delete", "qotm"], {"CANARY": "true"}, "forge.shopbox.io/profile=canary"),
     (["delete", "qotm"], {"FORGE_PROFILE": "token"}, "forge.shopbox.io/profile=token"),
     (["canary", "abort", "qotm"], {}, "app.kubernetes.io/name=qotm,forge.shopbox.io/profile=canary"),
+    (["delete", "auth", "envoy", "-p", "token"], {}, "app.kubernetes.io/name in (auth,envoy),forge.shopbox.io/"
+                                                     "profile=token"),
+    (["--profile", "token", "delete", "auth"], {}, "app.kubernetes.io/name=auth,forge.shopbox.io/profile=token"),
 ])
 def test_forge_delete_is_a_dry_run_delete_by_forges_labels(args: list[str], environ: dict[str, str],
                                                             selector: str) -> None:
@@ -81,6 +84,11 @@ def test_what_is_not_a_change_of_an_object_is_skipped_with_a_reason(line: str) -
     words = line.split()
     found = dryrun.action(words[0], words[1:], ENV)
     assert found.kind == "skip" and found.why
+
+
+def test_forge_options_before_the_command_reach_the_render() -> None:
+    found = dryrun.action("forge", ["--profile", "token", "deploy", "envoy-canary/auth", "--timeout=2m"], ENV)
+    assert found.stdin_manifests == ("forge", "render", "--profile", "token", "envoy-canary/auth", *NS)
 
 
 def test_forge_reads_run_as_they_are() -> None:
