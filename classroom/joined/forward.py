@@ -38,6 +38,8 @@ Log = Callable[[str], None]
 INTERVAL = 1.0  # seconds between reads of the ready pods
 WAIT = 10.0  # seconds a connection waits for a ready pod before its 503
 CONNECT = 5.0  # seconds a connection tries a tunnel whose kubectl is still starting
+SERVICE_TTL = 30.0  # seconds a Service's port name is kept (ClusterTargets)
+POD_EVERY = 5.0  # seconds between reads of a pod forwarded to by name
 
 
 @dataclass(frozen=True)
@@ -317,29 +319,56 @@ def _pod_ready(pod: dict[str, Any]) -> bool:
 
 @dataclass
 class ClusterTargets:
+    """The ready pods through the API, frugally (every seat's forwarder asks every second): a Service's
+    EndpointSlices are listed each time; the Service itself is read only while it has no ready pod (does it exist?)
+    or when its slices carry several ports (which is ours: by the name of the Service port, kept SERVICE_TTL
+    seconds); a pod
+    is read every POD_EVERY seconds (its tunnel's kubectl ending is seen without the API)."""
+
     cluster: ClusterReader
+    clock: Callable[[], float] = time.monotonic
+    _port_names: dict[tuple[str, str, int], tuple[float, str | None]] = field(default_factory=dict)
+    _pods: dict[tuple[str, str], tuple[float, list[Endpoint] | None]] = field(default_factory=dict)
 
     def ready(self, forward: Forward) -> list[Endpoint] | None:
-        if forward.kind == "pod":
-            pod = self.cluster.get(f"/api/v1/namespaces/{forward.namespace}/pods/{forward.target}")
-            return None if pod is None else [Endpoint(forward.target, forward.port)] if _pod_ready(pod) else []
-        service = self.cluster.get(f"/api/v1/namespaces/{forward.namespace}/services/{forward.target}")
-        if service is None:
-            return None
-        wanted = next((p for p in (service.get("spec") or {}).get("ports") or [] if p.get("port") == forward.port),
-                      None)
-        if wanted is None:
-            return []
+        return self._pod(forward) if forward.kind == "pod" else self._service(forward)
+
+    def _pod(self, forward: Forward) -> list[Endpoint] | None:
+        key = (forward.namespace, forward.target)
+        read_at, found = self._pods.get(key, (float("-inf"), None))
+        if self.clock() - read_at < POD_EVERY:
+            return found
+        pod = self.cluster.get(f"/api/v1/namespaces/{forward.namespace}/pods/{forward.target}")
+        found = None if pod is None else [Endpoint(forward.target, forward.port)] if _pod_ready(pod) else []
+        self._pods[key] = (self.clock(), found)
+        return found
+
+    def _port_name(self, forward: Forward) -> str | None:
+        """The name of the Service's port `forward.port` ("" for an unnamed one); None: no such Service or port."""
+        key = (forward.namespace, forward.target, forward.port)
+        read_at, name = self._port_names.get(key, (float("-inf"), None))
+        if self.clock() - read_at >= SERVICE_TTL:
+            service = self.cluster.get(f"/api/v1/namespaces/{forward.namespace}/services/{forward.target}")
+            port = next((p for p in ((service or {}).get("spec") or {}).get("ports") or []
+                         if p.get("port") == forward.port), None)
+            name = None if port is None else str(port.get("name") or "")
+            self._port_names[key] = (self.clock(), name)
+        return name
+
+    def _service(self, forward: Forward) -> list[Endpoint] | None:
         slices = self.cluster.list(f"/apis/discovery.k8s.io/v1/namespaces/{forward.namespace}/endpointslices",
                                    selector=f"kubernetes.io/service-name={forward.target}")
+        # An EndpointSlice names each Service port, with the number it resolves to on the pods.
+        names = {str(p.get("name") or "") for piece in slices for p in piece.get("ports") or []}
+        if not names:  # no pod behind it yet, or no Service at all
+            service = self.cluster.get(f"/api/v1/namespaces/{forward.namespace}/services/{forward.target}")
+            return None if service is None else []
+        wanted = next(iter(names)) if len(names) == 1 else self._port_name(forward)
         found = set()
         for piece in slices:
-            # An EndpointSlice names each Service port with the number it resolves to on the pods.
-            number = next((p.get("port") for p in piece.get("ports") or []
-                           if (p.get("name") or "") == (wanted.get("name") or "")), None)
-            if number is None:
-                continue
-            for endpoint in piece.get("endpoints") or []:
+            number = next((p.get("port") for p in piece.get("ports") or [] if str(p.get("name") or "") == wanted),
+                          None)
+            for endpoint in piece.get("endpoints") or [] if number is not None else []:
                 ref = endpoint.get("targetRef") or {}
                 ready = (endpoint.get("conditions") or {}).get("ready")
                 if ref.get("kind") == "Pod" and ready is not False:  # unset means ready (the API's rule)

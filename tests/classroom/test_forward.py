@@ -258,8 +258,10 @@ class FakeCluster:
     objects: dict[str, dict[str, Any]]
     slices: list[dict[str, Any]] = field(default_factory=list)
     selectors: list[str | None] = field(default_factory=list)
+    gets: list[str] = field(default_factory=list)
 
     def get(self, path: str) -> dict[str, Any] | None:
+        self.gets.append(path)
         return self.objects.get(path)
 
     def list(self, path: str, selector: str | None = None) -> list[dict[str, Any]]:
@@ -294,6 +296,25 @@ def test_a_missing_service_is_none_a_missing_port_none_ready_and_a_pod_forward_n
     assert ClusterTargets(FakeCluster(pending)).ready(REGISTRY) == []
     ready = {path: {"status": {"conditions": [{"type": "Ready", "status": "True"}]}}}
     assert ClusterTargets(FakeCluster(ready)).ready(REGISTRY) == [Endpoint("registry-ana-0", 5000)]
+
+
+def test_every_second_a_healthy_service_forward_costs_one_list_and_a_pod_forward_a_get_every_five_seconds() -> None:
+    """Every seat's forwarder asks the API server every second: what it asks must stay small for a class of 30."""
+    now = [0.0]
+    path = "/api/v1/namespaces/room/pods/registry-ana-0"
+    cluster = FakeCluster({path: {"status": {"conditions": [{"type": "Ready", "status": "True"}]}},
+                           "/api/v1/namespaces/room-ana/services/envoy": {"spec": {"ports": [{"port": 8080}]}}},
+                          slices=[{"ports": [{"name": "http", "port": 8081}],
+                                   "endpoints": [endpoint("envoy-b", True)]}])
+    targets = ClusterTargets(cluster, clock=lambda: now[0])
+    for second in range(10):
+        now[0] = float(second)
+        assert targets.ready(EDGE) == [Endpoint("envoy-b", 8081)]
+        assert targets.ready(REGISTRY) == [Endpoint("registry-ana-0", 5000)]
+    assert len(cluster.selectors) == 10  # the EndpointSlices, once a second
+    assert cluster.gets == [path, path]  # the Service never (one port: its own), the pod at 0 s and 5 s
+    cluster.slices = [{"ports": None, "endpoints": []}]  # a rollout: no ready pod for a moment
+    assert targets.ready(EDGE) == [] and cluster.gets[-1] == "/api/v1/namespaces/room-ana/services/envoy"
 
 
 def test_the_kubectl_launcher_runs_port_forward_with_the_seat_kubeconfig_and_keeps_its_last_error(
