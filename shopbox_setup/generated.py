@@ -1,5 +1,6 @@
 """The configuration kind's local-registry recipe needs: the kind cluster config, each node's containerd
-hosts.toml for localhost:PORT, and the KEP-1755 ConfigMap that advertises the registry."""
+hosts.toml for localhost:PORT, and the KEP-1755 ConfigMap that advertises the registry; and the kind cluster config
+of a kind-based class (several nodes, the API server its only published port)."""
 
 from __future__ import annotations
 
@@ -23,15 +24,20 @@ kubeadmConfigPatches:
 """
 
 
-def kind_config(settings: Settings, node_image: str, cgroup_v1: bool) -> str:
-    s = settings
-    config = f"""\
+def _cluster(name: str, api_address: str, api_port: int) -> str:
+    return f"""\
 kind: Cluster
 apiVersion: kind.x-k8s.io/v1alpha4
-name: {s.cluster}
+name: {name}
 networking:
-  apiServerAddress: "127.0.0.1"
-  apiServerPort: {s.api_port}
+  apiServerAddress: "{api_address}"
+  apiServerPort: {api_port}
+"""
+
+
+def kind_config(settings: Settings, node_image: str, cgroup_v1: bool) -> str:
+    s = settings
+    config = _cluster(s.cluster, "127.0.0.1", s.api_port) + f"""\
 # containerd reads registry host configuration from certs.d (already the default in recent node images).
 containerdConfigPatches:
 - |-
@@ -46,6 +52,15 @@ nodes:
   - {{containerPort: {PROMETHEUS_NODE_PORT}, hostPort: {s.prometheus_port}, listenAddress: "127.0.0.1", protocol: TCP}}
 """
     return config + (CGROUP_V1_PATCHES if cgroup_v1 else "")
+
+
+def class_kind_config(name: str, node_image: str, api_address: str, api_port: int, workers: int,
+                      cgroup_v1: bool) -> str:
+    """A kind cluster for a class: one control plane and `workers` workers, the API server published on
+    `api_address` (an address of the machine that participants' machines reach), no other port: seats reach their
+    edge, Prometheus and registry through the API server (port-forwards), never a node address or a NodePort."""
+    nodes = "".join(f"- role: {role}\n  image: {node_image}\n" for role in ["control-plane"] + ["worker"] * workers)
+    return _cluster(name, api_address, api_port) + "nodes:\n" + nodes + (CGROUP_V1_PATCHES if cgroup_v1 else "")
 
 
 def hosts_toml_dir(settings: Settings) -> str:

@@ -39,6 +39,10 @@ class ImageEngine(Protocol):
         """Which builder builds, and why, e.g. "BuildKit (docker buildx v0.30.1)"."""
         ...
 
+    def platform(self) -> str:
+        """The platform images are built for, the engine's own: "linux/amd64", "linux/arm64"."""
+        ...
+
     def untag(self, ref: str) -> None:
         """Remove the local tag `ref` (nothing when it is already gone)."""
         ...

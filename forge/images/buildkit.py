@@ -75,7 +75,8 @@ class BuildxEngine(DockerEngine):
         error: str | None = None
         # No provenance attestation (buildx adds one by default where the builder can store it, e.g. a
         # docker-container builder): forge's images stay plain images, as the classic builder makes them.
-        process = self.run(buildx_command(image, self.docker_cli), {**self.env, "BUILDX_NO_DEFAULT_ATTESTATIONS": "1"})
+        process = self.run(buildx_command(image, self.docker_cli, self.platform()),
+                           {**self.env, "BUILDX_NO_DEFAULT_ATTESTATIONS": "1"})
         try:
             for raw in process.stdout or ():
                 line = raw.rstrip("\n")
@@ -105,11 +106,11 @@ class BuildxEngine(DockerEngine):
                          detail="\n".join(output))
 
 
-def buildx_command(image: Image, docker_cli: str = "docker") -> list[str]:
-    """`docker buildx build` for the image: tagged, loaded into the engine, plain progress. Secrets are named by
-    their source (a variable, a file), never by value."""
+def buildx_command(image: Image, docker_cli: str, platform: str) -> list[str]:
+    """`docker buildx build` for the image: for `platform`, tagged, loaded into the engine, plain progress. Secrets
+    are named by their source (a variable, a file), never by value."""
     container = image.container
-    argv = [docker_cli, "buildx", "build", "--progress=plain", "--load", "--tag", image.ref,
+    argv = [docker_cli, "buildx", "build", "--progress=plain", "--platform", platform, "--load", "--tag", image.ref,
             "--file", str(container.dockerfile)]
     for key, value in container.args.items():
         argv += ["--build-arg", f"{key}={value}"]

@@ -47,6 +47,16 @@ class DockerEngine:
     def __init__(self, api: docker.APIClient, classic: tuple[str, str] = ("the classic builder was chosen", "")):
         self.api = api
         self.classic = classic
+        self._platform: str | None = None
+
+    def platform(self) -> str:
+        """The platform images are built for: the engine's own (`linux/arm64` on an Apple Silicon Mac), which is the
+        kind node's. Explicit, so that DOCKER_DEFAULT_PLATFORM (which only the docker CLI reads) cannot make the two
+        builders differ, nor give the node an image of another architecture."""
+        if self._platform is None:
+            version = self.api.version()
+            self._platform = f"{version.get('Os') or 'linux'}/{version.get('Arch') or 'amd64'}"
+        return self._platform
 
     @classmethod
     def connect(cls, client: Any = None) -> DockerEngine:
@@ -67,7 +77,7 @@ class DockerEngine:
             reason, fix = self.classic
             raise ForgeError(f"build of {image.ref} ({where}) needs BuildKit ({need}) but forge builds with the "
                              f"classic builder: {reason}", hint=fix or None)
-        return build_image(self.api, image, progress)
+        return build_image(self.api, image, progress, self.platform())
 
     def push(self, image: Image, progress: Reporter) -> None:
         push_image(self.api, image, progress)
@@ -113,9 +123,9 @@ def needs_buildkit(container: Container) -> str | None:
     return None
 
 
-def build_image(api: docker.APIClient, image: Image, progress: Reporter) -> float:
-    """Build and tag the image with the classic builder, streaming its steps to `progress`; returns the seconds it
-    took."""
+def build_image(api: docker.APIClient, image: Image, progress: Reporter, platform: str) -> float:
+    """Build and tag the image for `platform` with the classic builder, streaming its steps to `progress`; returns
+    the seconds it took."""
     container = image.container
     where = check_inputs(image)
     started = time.monotonic()
@@ -127,7 +137,8 @@ def build_image(api: docker.APIClient, image: Image, progress: Reporter) -> floa
     try:
         pending = ""
         stream = api.build(path=str(container.context), dockerfile=str(container.dockerfile), tag=image.ref,
-                           buildargs=dict(container.args), decode=True, rm=True, forcerm=True, timeout=None)
+                           buildargs=dict(container.args), platform=platform, decode=True, rm=True, forcerm=True,
+                           timeout=None)
         for event in stream:
             if "error" in event:
                 error = (event.get("errorDetail") or {}).get("message") or event["error"]

@@ -60,7 +60,8 @@ def setup(req: SetupRequest, ctx: Context) -> Path:
     check_config(current, display_path(target))
 
     engine = ctx.engine()
-    ctx.out.info(f"docker: engine {engine.version()} answers; builds with {engine.builder()}")
+    ctx.out.info(f"docker: engine {engine.version()} answers; builds {engine.platform()} images with "
+                 f"{engine.builder()}")
     cluster, advertised = (None, None) if req.skip_cluster else _check_cluster(ctx)
     seat = _seat(cluster, req.namespace, ctx) if cluster else None
 

@@ -8,11 +8,19 @@
 # this script, go.mod, go.sum, the cmd/ sources and the Go version, so a rebuild happens only when a pin
 # changes. Prints that directory (and nothing else) on stdout; progress goes to stderr.
 # Idempotent: when the binaries are already built it returns at once.
+#
+# `build.sh [BINARY...]` builds only those (e.g. `kubectl`); GOARCH=arm64 cross-compiles them for linux/arm64 (the
+# arm64 shell image's kubectl) into kube-bin-arm64/<hash>/, with the same module cache.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="${SHOPBOX_CACHE:-$HOME/.cache/shopbox}"
-bins=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubelet kubeadm kube-proxy kubectl)
+all=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubelet kubeadm kube-proxy kubectl)
+bins=("$@")
+for b in "${bins[@]}"; do
+  [[ " ${all[*]} " == *" $b "* ]] || { echo "build.sh: unknown binary '$b' (one of: ${all[*]})" >&2; exit 2; }
+done
+((${#bins[@]})) || bins=("${all[@]}")
 
 if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
   PATH="$PATH:/usr/local/go/bin"
@@ -27,6 +35,10 @@ cd "$here"
 mapfile -t sources < <(find cmd -name '*.go' -type f | LC_ALL=C sort)
 hash="$({ go version; cat build.sh go.mod go.sum "${sources[@]}"; } | sha256sum | cut -c1-16)"
 root="$cache/kube-bin"
+goarch="$(go env GOARCH)"
+if [[ $goarch != "$(go env GOHOSTARCH)" ]]; then
+  root="$cache/kube-bin-$goarch"
+fi
 out="$root/$hash"
 
 complete() {
@@ -71,15 +83,25 @@ done
 tmp="$(mktemp -d "$root/.build.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 
-echo "build.sh: building ${bins[*]} into $out (a cold build takes several minutes)" >&2
+echo "build.sh: building ${bins[*]} (linux/$goarch) into $out (a cold build takes several minutes)" >&2
 start=$SECONDS
-GOFLAGS="-mod=mod -buildvcs=false" go build -trimpath -ldflags="$ldflags" -o "$tmp/" ./cmd/... >&2
+packages=()
+for b in "${bins[@]}"; do packages+=("./cmd/$b"); done
+GOFLAGS="-mod=mod -buildvcs=false" go build -trimpath -ldflags="$ldflags" -o "$tmp/" "${packages[@]}" >&2
 for b in "${bins[@]}"; do
   if [ ! -x "$tmp/$b" ]; then
     echo "build.sh: $b was not built" >&2
     exit 1
   fi
 done
+# Keep what an earlier build of the same pins made (a build of only kubectl must not lose the control plane).
+if [ -d "$out" ]; then
+  for b in "${all[@]}"; do
+    if [ -x "$out/$b" ] && [ ! -e "$tmp/$b" ]; then
+      mv "$out/$b" "$tmp/$b"
+    fi
+  done
+fi
 touch "$tmp/.complete"
 rm -rf "$out"
 mv "$tmp" "$out"

@@ -414,6 +414,9 @@ class FakeEngine:
     def builder(self) -> str:
         return "the fake builder"
 
+    def platform(self) -> str:
+        return "linux/amd64"
+
     def untag(self, ref: str) -> None:
         self.untagged.append(ref)
         self.images.discard(ref)
@@ -473,21 +476,26 @@ class FakeDockerAPI:
 
     api_version: str = "1.41"
     os: str = "linux"
+    arch: str = "amd64"  # the engine's (Go's name: amd64, arm64)
     pings: int = 0
     builds: int = 0
+    versions: int = 0
+    build_platforms: list[str] = field(default_factory=list)
 
     def ping(self) -> bool:
         self.pings += 1
         return True
 
     def version(self) -> dict[str, str]:
-        return {"Version": "20.10.24", "ApiVersion": self.api_version, "Os": self.os}
+        self.versions += 1
+        return {"Version": "20.10.24", "ApiVersion": self.api_version, "Os": self.os, "Arch": self.arch}
 
     def inspect_image(self, ref: str) -> dict[str, str]:
         raise docker.errors.ImageNotFound(f"No such image: {ref}")
 
     def build(self, **kwargs: Any) -> Iterator[dict[str, str]]:
         self.builds += 1
+        self.build_platforms.append(kwargs["platform"])
         yield {"stream": "Step 1/1 : FROM scratch\n"}
 
 

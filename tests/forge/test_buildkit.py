@@ -119,8 +119,8 @@ def test_the_buildx_command_line(tmp_path: Path) -> None:
     secrets = (BuildSecret(id="pip", env="PIP_INDEX_URL"), BuildSecret(id="npmrc", file=tmp_path / ".npmrc"))
     image = make_image(tmp_path, secrets=secrets)
     context = image.container.context
-    assert buildx_command(image, "/usr/bin/docker") == [
-        "/usr/bin/docker", "buildx", "build", "--progress=plain", "--load",
+    assert buildx_command(image, "/usr/bin/docker", "linux/arm64") == [
+        "/usr/bin/docker", "buildx", "build", "--progress=plain", "--platform", "linux/arm64", "--load",
         "--tag", "localhost:5001/svc:0123456789abcdef", "--file", f"{context}/Dockerfile",
         "--build-arg", "BASE_IMAGE=python:3.12",
         "--secret", "id=pip,env=PIP_INDEX_URL", "--secret", f"id=npmrc,src={tmp_path}/.npmrc",
@@ -193,7 +193,7 @@ def test_buildkit_progress_is_prefixed_plain_lines(tmp_path: Path) -> None:
         f"{image.ref}: step 3/3 COPY app /app",
     ]
     [(argv, env)] = buildx.calls
-    assert argv == buildx_command(image, "docker")
+    assert argv == buildx_command(image, "docker", "linux/amd64")
     assert env["BUILDX_NO_DEFAULT_ATTESTATIONS"] == "1"
 
 
@@ -275,3 +275,22 @@ def test_the_classic_builder_still_builds_plain_dockerfiles(tmp_path: Path) -> N
     image = make_image(tmp_path, "FROM alpine\nRUN echo --mount=not-a-flag\n")
     DockerEngine(api).build(image, PlainReporter(io.StringIO()))
     assert api.builds == 1
+
+
+# ---- the platform: the engine's own architecture ----
+
+@pytest.mark.parametrize("arch", ["amd64", "arm64"])
+def test_both_builders_build_for_the_engines_architecture(tmp_path: Path, arch: str) -> None:
+    """On an arm64 engine (Apple Silicon) the images are linux/arm64, like the kind node, whichever builder builds
+    them and whatever DOCKER_DEFAULT_PLATFORM says; the engine is asked once."""
+    api = FakeDockerAPI(arch=arch)
+    classic = DockerEngine(api)
+    for _ in range(2):
+        classic.build(make_image(tmp_path, "FROM alpine\n"), PlainReporter(io.StringIO()))
+    assert api.build_platforms == [f"linux/{arch}"] * 2 and api.versions == 1
+    buildx = FakeBuildx(SUCCESS)
+    engine = BuildxEngine(FakeDockerAPI(arch=arch), docker_cli="docker", run=buildx,
+                          env={"DOCKER_DEFAULT_PLATFORM": "linux/amd64" if arch == "arm64" else "linux/arm64"})
+    engine.build(make_image(tmp_path), PlainReporter(io.StringIO()))
+    [(argv, _)] = buildx.calls
+    assert argv[argv.index("--platform") + 1] == f"linux/{arch}"

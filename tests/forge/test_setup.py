@@ -35,8 +35,8 @@ def test_setup_pushes_a_local_image_and_writes_forge_yaml(tmp_path, docker_clien
 
 
 @pytest.mark.parametrize(("builder", "said"), [
-    ("buildkit", "builds with BuildKit ("),
-    ("classic", "builds with the classic builder (FORGE_BUILDER=classic)"),
+    ("buildkit", "images with BuildKit ("),
+    ("classic", "images with the classic builder (FORGE_BUILDER=classic)"),
 ])
 def test_setup_says_which_builder_and_pushes_through_it(tmp_path, monkeypatch, docker_client, registry, no_cluster,
                                                         builder, said):
@@ -44,6 +44,7 @@ def test_setup_says_which_builder_and_pushes_through_it(tmp_path, monkeypatch, d
     result = forge("setup", str(tmp_path), "--registry", registry.host, "--yes")
     assert result.exit_code == 0, result.output
     assert said in result.output.splitlines()[0]
+    assert f"builds linux/{docker_client.version()['Arch']} images" in result.output.splitlines()[0]
     assert registry.tags(setup_verb.CHECK_IMAGE) == [setup_verb.CHECK_TAG]
 
 

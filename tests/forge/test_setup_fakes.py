@@ -61,7 +61,7 @@ def test_checks_push_label_and_write(tmp_path: Path, api: FakeAPIServer, engine:
     assert (engine.built, engine.pushed, engine.untagged) == ([CHECK_REF], [CHECK_REF], [CHECK_REF])
     assert namespace_labels(api, "shop") == ENFORCING
     assert run.stdout.lines == [
-        "docker: engine 20.10.24 answers; builds with the fake builder",
+        "docker: engine 20.10.24 answers; builds linux/amd64 images with the fake builder",
         "cluster: context fake at https://fake.invalid:6443 answers (Kubernetes 1.36.1)",
         f"registry: {HOST} accepted a push of {CHECK_IMAGE}:{CHECK_TAG}",
         "namespace shop: labelled, enforcing Pod Security restricted",

@@ -20,6 +20,8 @@ declare -A packages=(
   [iproute2]=ip
   [curl]=curl          # HTTP/2 prior-knowledge requests in tests/services/test_hostile.py
   [postgresql]=pg_createcluster  # tests/mesh/: a throw-away PostgreSQL server for usersvc (the server is not on PATH)
+  [gettext-base]=envsubst  # exercise 3's `envsubst < FILE | kubectl apply -f -`, replayed on the local control plane
+  [qemu-user-static]=qemu-aarch64-static  # tests/arm64/: arm64 images under emulation (start.sh registers it)
 )
 required_commands=(python3 go)
 

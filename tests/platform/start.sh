@@ -6,7 +6,8 @@
 # Accommodations of these test VMs, not needed on participants' machines (see tests/README.md, "kind here"):
 # - the VM's capability bounding set lacks CAP_SYS_RESOURCE, so `docker run --privileged` (every kind node) fails;
 #   when a capability is missing, tests/platform/runc_capfilter.py becomes dockerd's default runtime;
-# - the inotify limits are raised to what kind documents (524288 watches, 512 instances).
+# - the inotify limits are raised to what kind documents (524288 watches, 512 instances);
+# - qemu's aarch64 interpreter is registered with binfmt_misc (binfmt_arm64.sh), so arm64 images run here.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -46,6 +47,8 @@ for key in max_user_watches:524288 max_user_instances:512; do
     echo "${key##*:}" >"$file"
   fi
 done
+
+bash "$here/binfmt_arm64.sh"
 
 if docker info >/dev/null 2>&1; then
   current=$(docker info --format '{{.DefaultRuntime}}')

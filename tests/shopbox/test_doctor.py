@@ -24,7 +24,10 @@ def test_fresh_engine(setup, docker_client, shopbox_image):
     assert f"engine {engine['Version']} (API {engine['ApiVersion']})" in checks["docker-engine"].detail
     assert checks["docker-socket"].status == "OK"  # the tests run as a user allowed to use the socket
     arch = {"x86_64": "amd64", "aarch64": "arm64"}[docker_client.info()["Architecture"]]
-    assert checks["architecture"] == Check("OK", arch)
+    assert checks["architecture"] == Check(
+        "OK", f"{arch}: the shell image, the kind node and forge's images are linux/{arch}")
+    assert checks["platform"] == Check("OK", "Docker Engine on Linux: what shopbox's CI runs (engine 20.10 on amd64; "
+                                             "the arm64 images under emulation, not on an arm64 machine)")
     assert checks[f"port {setup.registry_port}"] == Check("OK", "free (registry)")
     assert checks[f"port {setup.api_port}"] == Check("OK", "free (Kubernetes API server)")
     assert checks["kind-network"] == Check("MISS", f"no Docker network {setup.network}",

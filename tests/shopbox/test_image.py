@@ -58,7 +58,7 @@ def test_tools_are_the_verified_ones(shopbox_image):
 
 
 def test_exercise_tools_are_on_path(shopbox_image):
-    tools = ("curl", "jq", "dig", "git", "nano", "vi", "hey", "socat", "less", "python3")
+    tools = ("curl", "jq", "dig", "git", "nano", "vi", "hey", "socat", "less", "python3", "envsubst")
     ok(run(shopbox_image, "bash", "-c", " && ".join(f"command -v {tool}" for tool in tools)))
 
 
@@ -89,6 +89,25 @@ def test_welcome_names_the_next_step(shopbox_image):
     out = ok(run(shopbox_image))  # the default command: the shell, with stdin closed
     assert "Next step: open exercises/01-docker.md" in out and "`lab check`" in out
     assert f"forge {forge.__version__}" in out
+    assert "$REGISTRY = localhost:5001" in out
+    assert "the edge http://localhost:8080/qotm/ | Prometheus http://localhost:9090/" in out
+
+
+def test_the_shell_exports_the_names_the_pages_use(shopbox_image):
+    """REGISTRY and the browser addresses (exercises/README.md, "Names"), from the ports ./shopbox.sh passes; a
+    value set already (a classroom seat's) is kept."""
+    show = 'echo "$REGISTRY $SHOPBOX_EDGE_URL $SHOPBOX_PROMETHEUS_URL"'
+    assert ok(run(shopbox_image, "bash", "-c", show)).split() == [
+        "localhost:5001", "http://localhost:8080", "http://localhost:9090"]
+    ported = ("-e", "SHOPBOX_REGISTRY=localhost:5002", "-e", "SHOPBOX_EDGE_PORT=18080",
+              "-e", "SHOPBOX_PROMETHEUS_PORT=19090")
+    assert ok(run(shopbox_image, "bash", "-c", show, docker_args=ported)).split() == [
+        "localhost:5002", "http://localhost:18080", "http://localhost:19090"]
+    seat = ("-e", "REGISTRY=registry.example:5000/seat-ana", "-e", "SHOPBOX_EDGE_URL=http://localhost:28080")
+    assert ok(run(shopbox_image, "bash", "-c", show, docker_args=seat)).split() == [
+        "registry.example:5000/seat-ana", "http://localhost:28080", "http://localhost:9090"]
+    assert ok(run(shopbox_image, "bash", "-c", show, docker_args=("--user", "1000"))).split() == [
+        "localhost:5001", "http://localhost:8080", "http://localhost:9090"]
 
 
 @pytest.fixture

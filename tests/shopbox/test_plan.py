@@ -59,7 +59,8 @@ def setup_container(s: Setup, image: str, verb: str, versions_file: str = str(RO
 def shell(s: Setup, image: str) -> str:
     return (f"docker run --rm -i --hostname shopbox --network {s.network} -v {ROOT}:{ROOT} -w {ROOT} {SOCKET_MOUNT} "
             f"-v {s.cache}/kubeconfig-{s.cluster}-internal:/run/shopbox/kubeconfig:ro -e SHOPBOX_UID={os.getuid()} "
-            f"-e SHOPBOX_REGISTRY=localhost:{s.registry_port} "
+            f"-e SHOPBOX_REGISTRY=localhost:{s.registry_port} -e SHOPBOX_EDGE_PORT={s.edge_port} "
+            f"-e SHOPBOX_PROMETHEUS_PORT={s.prometheus_port} "
             f"-e SHOPBOX_REGISTRY_FORWARD={s.registry_port}:{s.registry}:5000 {image}")
 
 
@@ -93,8 +94,8 @@ def test_the_image_is_built_when_missing(setup):
     commands = [command for command, _ in plan(setup.env)]
     tag = call("ARCH=amd64; image_ref", setup.env).strip()
     buildkit = int(subprocess.run(["docker", "buildx", "version"], capture_output=True).returncode == 0)
-    assert commands[0].startswith(f"env DOCKER_BUILDKIT={buildkit} docker build --tag {tag} --file "
-                                  f"{setup.cache}/build-context-")
+    assert commands[0].startswith(f"env DOCKER_BUILDKIT={buildkit} docker build --platform linux/amd64 --tag {tag} "
+                                  f"--file {setup.cache}/build-context-")
     assert f"--build-arg BASE_IMAGE={versions()['DEBIAN_BASE_IMAGE']}" in commands[0]
     assert "--build-arg TOOLS_FROM=download" in commands[0]
     assert commands[1:] == [f"{setup_container(setup, tag, 'up')} > {setup.cache}/kubeconfig-{setup.cluster}-internal",
@@ -226,7 +227,8 @@ def test_down_without_this_versions_image_uses_the_newest_one_here(setup, shopbo
     repository = f"{s.cluster}-shell"
     env = {**s.env, "SHOPBOX_IMAGE_REPOSITORY": repository}
     first, *_ = plan(env, "down")  # no image of the repository at all: built first
-    assert re.match(rf"env DOCKER_BUILDKIT=[01] docker build --tag {repository}:[0-9a-f]{{16}} ", first[0])
+    assert re.match(rf"env DOCKER_BUILDKIT=[01] docker build --platform linux/amd64 --tag {repository}:[0-9a-f]{{16}} ",
+                    first[0])
     docker("tag", shopbox_image, f"{repository}:older")
     try:
         result = run_script("down", env=env)

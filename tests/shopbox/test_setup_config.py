@@ -11,7 +11,7 @@ import yaml
 
 from shopbox_setup import bundle, cli, settings
 from shopbox_setup.engine import tag_of
-from shopbox_setup.generated import hosts_toml, hosts_toml_dir, kind_config, registry_configmap
+from shopbox_setup.generated import class_kind_config, hosts_toml, hosts_toml_dir, kind_config, registry_configmap
 from shopbox_setup.runner import Commands
 from shopbox_setup.settings import EDGE_NODE_PORT, PROMETHEUS_NODE_PORT, Settings
 from tests.shopbox.fake_runner import FakeEngine
@@ -78,6 +78,17 @@ def test_kind_config():
     patch = tomllib.loads(config["containerdConfigPatches"][0])
     assert patch["plugins"]["io.containerd.grpc.v1.cri"]["registry"]["config_path"] == "/etc/containerd/certs.d"
     assert "kubeadmConfigPatches" not in config
+
+
+def test_class_kind_config_has_workers_and_publishes_only_the_api_server():
+    config = yaml.safe_load(class_kind_config("c", "node:1", "172.17.0.1", 7443, workers=2, cgroup_v1=True))
+    assert config["name"] == "c"
+    assert config["networking"] == {"apiServerAddress": "172.17.0.1", "apiServerPort": 7443}
+    assert config["nodes"] == [{"role": "control-plane", "image": "node:1"}, {"role": "worker", "image": "node:1"},
+                               {"role": "worker", "image": "node:1"}]
+    kinds = [yaml.safe_load(patch)["kind"] for patch in config["kubeadmConfigPatches"]]
+    assert kinds == ["KubeletConfiguration", "InitConfiguration", "JoinConfiguration"]
+    assert "kubeadmConfigPatches" not in yaml.safe_load(class_kind_config("c", "n", "a", 1, 0, cgroup_v1=False))
 
 
 def test_kind_config_follows_the_settings():

@@ -87,6 +87,16 @@ def test_class_portal_publishes_its_port_only_where_the_container_has_a_network_
     assert "-p" not in argv("IMAGE=s:t; user_network() { echo bridge; }; class_command /k status")
 
 
+def test_class_rehearse_gets_the_docker_socket_and_host_paths_for_its_joined_shells(tmp_path):
+    command = argv(f"IMAGE=s:t; CACHE={tmp_path}/cache; VERSIONS_FILE={tmp_path}/v.env; "
+                   "class_command /k rehearse --seats 3")
+    assert "/var/run/docker.sock:/var/run/docker.sock" in command
+    assert f"{tmp_path}/cache:{tmp_path}/cache" in command and f"SHOPBOX_CACHE={tmp_path}/cache" in command
+    assert f"{tmp_path}/v.env:{tmp_path}/v.env:ro" in command
+    assert f"SHOPBOX_REHEARSE_VERSIONS_FILE={tmp_path}/v.env" in command and "SHOPBOX_IMAGE=s:t" in command
+    assert "/var/run/docker.sock:/var/run/docker.sock" not in argv("IMAGE=s:t; class_command /k status")
+
+
 def test_class_without_a_kubeconfig_names_it(tmp_path):
     _one_line_error(run_script("class", "status", env={"KUBECONFIG": str(tmp_path / "none")}),
                     f"class: no kubeconfig at {tmp_path}/none")
@@ -206,6 +216,7 @@ def test_shell_command_mounts_the_workspace_at_the_same_path(tmp_path):
         "-v", "/var/run/docker.sock:/var/run/docker.sock",
         "-v", "/k/config:/run/shopbox/kubeconfig:ro",
         "-e", f"SHOPBOX_UID={os.getuid()}", "-e", "SHOPBOX_REGISTRY=localhost:5001",
+        "-e", "SHOPBOX_EDGE_PORT=8080", "-e", "SHOPBOX_PROMETHEUS_PORT=9090",
         "-e", "SHOPBOX_REGISTRY_FORWARD=5001:shopbox-registry:5000", "shopbox:x",
     ]
     outside = argv(f'IMAGE=shopbox:x; cd {tmp_path}; shell_command /k/config host', env)
@@ -346,7 +357,8 @@ def test_build_command_uses_the_legacy_builder_without_buildx():
     buildx = subprocess.run(["docker", "buildx", "version"], capture_output=True).returncode == 0
     command = argv("build_command shopbox:abc /ctx")
     assert command[:2] == ["env", f"DOCKER_BUILDKIT={int(buildx)}"]
-    assert command[2:8] == ["docker", "build", "--tag", "shopbox:abc", "--file", "/ctx/shopbox/Dockerfile"]
+    assert command[2:10] == ["docker", "build", "--platform", "linux/amd64", "--tag", "shopbox:abc",
+                             "--file", "/ctx/shopbox/Dockerfile"]
     assert command[-1] == "/ctx"
     assert f"BASE_IMAGE={versions()['DEBIAN_BASE_IMAGE']}" in command
 
