@@ -184,12 +184,21 @@ class Cluster:
         try:
             response = self._unreachable_on_error(lambda: self.api.call_api(*request, _request_timeout=timeout))
         except ApiException as exc:
-            raise ApiError.from_exception(exc) from None
+            raise self._refused(ApiError.from_exception(exc)) from None
         if not 200 <= response.status <= 299:
             data = self._unreachable_on_error(response.read)
-            raise ApiError.from_exception(ApiException(status=response.status, reason=response.reason,
-                                                      body=data.decode("utf-8", "replace")))
+            raise self._refused(ApiError.from_exception(ApiException(status=response.status, reason=response.reason,
+                                                                     body=data.decode("utf-8", "replace"))))
         return response
+
+    def _refused(self, err: ApiError) -> ApiError:
+        """A 401 (the API server's whole message is "Unauthorized") as one line naming the context and server: it
+        answered, and refused the credentials; it is not a network problem."""
+        if err.status != 401:
+            return err
+        return ApiError(401, err.reason, f"context {self.context} at {self.server} refused the credentials (401 "
+                        "Unauthorized)", err.detail, hint="the kubeconfig's token or certificate expired or was "
+                        "revoked: get new credentials (a classroom seat: ask the instructor for a new join file)")
 
     def _unreachable_on_error(self, action: Callable[[], T]) -> T:
         """Run a network step; a connection failure becomes one ForgeError line naming the context and server."""

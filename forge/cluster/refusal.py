@@ -1,15 +1,28 @@
 """Why a workload's controller cannot create its pods: the API server refused them (a ResourceQuota, a LimitRange,
 Pod Security), so no pod exists to explain the wait. A Deployment says it in its `ReplicaFailure` condition, a
 StatefulSet only in its controller's `FailedCreate` events. In a classroom seat the quota is the usual cause, and
-the one line names it and its namespace."""
+the one line names it and its namespace.
+
+A refusal is fatal only when it is about this rollout. The ReplicaSet controller sets its `ReplicaFailure`
+condition at the first refused create and leaves it (and its time) unchanged while it retries, with a backoff that
+grows to minutes; the Deployment controller copies it, and keeps its copy until the ReplicaSet clears it. So after
+the quota was freed, an earlier refusal can outlive its cause by minutes (kubernetes v1.36
+pkg/controller/replicaset/replica_set_utils.go calculateStatus, pkg/controller/deployment/progress.go
+getReplicaFailures, util.SetDeploymentCondition).
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
+
+from kubernetes.utils.quantity import parse_quantity
 
 from forge.cluster import ClusterAPI
 from forge.cluster.kube import ObjectRef
+from forge.errors import ForgeError
+from forge.model import MANAGER
 
 QUOTA = re.compile(r"exceeded quota: (?P<quota>[^,]+), requested: (?P<requested>.+?), used: (?P<used>.+?), "
                    r"limited: (?P<limited>.+?)\s*$")
@@ -31,8 +44,11 @@ def hint_for(reason: str) -> str | None:
 
 
 def _applied_at(obj: dict[str, Any]) -> str:
-    """The newest write time among the object's field managers (server time, RFC 3339: sorts as text)."""
-    return max((m.get("time") or "" for m in (obj.get("metadata") or {}).get("managedFields") or []), default="")
+    """When forge last changed the object: its field manager's newest write (the controllers' status writes come
+    later), any manager's for an object forge did not apply. Server time, RFC 3339: sorts as text."""
+    fields = (obj.get("metadata") or {}).get("managedFields") or []
+    own = [m for m in fields if m.get("manager") == MANAGER] or fields
+    return max((m.get("time") or "" for m in own), default="")
 
 
 def _event_time(event: dict[str, Any]) -> str:
@@ -47,17 +63,60 @@ def refusal(cluster: ClusterAPI, ref: ObjectRef, obj: dict[str, Any]) -> tuple[s
     if ref.kind == "Deployment":
         for cond in status.get("conditions") or []:
             if (cond.get("type"), cond.get("status"), cond.get("reason")) == ("ReplicaFailure", "True", "FailedCreate"):
-                lasting = status.get("replicas", 0) <= status.get("updatedReplicas", 0)
-                return in_words(cond.get("message") or "", ref.namespace), lasting
+                message = cond.get("message") or ""
+                lasting = (status.get("replicas", 0) <= status.get("updatedReplicas", 0)
+                           and _current(cluster, ref, obj, cond) and not _quota_has_room(cluster, ref.namespace,
+                                                                                          message))
+                return in_words(message, ref.namespace), lasting
         return None
     if ref.kind != "StatefulSet" or status.get("replicas", 0) >= (obj.get("spec") or {}).get("replicas", 1):
         return None
     since = _applied_at(obj)[:19]  # events from before the last apply are about an earlier spec
-    events = [e for e in cluster.list(f"/api/v1/namespaces/{ref.namespace}/events")
-              if (e.get("involvedObject") or {}).get("kind") == "StatefulSet"
-              and (e.get("involvedObject") or {}).get("name") == ref.name and e.get("reason") == "FailedCreate"
-              and _event_time(e) >= since]
+    events = _failed_creates(cluster, ref.namespace, "StatefulSet", {ref.name}, since)
     if not events:
         return None
     newest = max(events, key=_event_time)
     return in_words(newest.get("message") or "", ref.namespace), True
+
+
+def _failed_creates(cluster: ClusterAPI, namespace: str, kind: str, names: set[str],
+                    since: str) -> list[dict[str, Any]]:
+    """The controller's FailedCreate events about the objects `kind`/`names` at or after `since`."""
+    return [e for e in cluster.list(f"/api/v1/namespaces/{namespace}/events")
+            if (e.get("involvedObject") or {}).get("kind") == kind
+            and (e.get("involvedObject") or {}).get("name") in names and e.get("reason") == "FailedCreate"
+            and _event_time(e) >= since]
+
+
+def _current(cluster: ClusterAPI, ref: ObjectRef, obj: dict[str, Any], cond: dict[str, Any]) -> bool:
+    """Whether a Deployment's ReplicaFailure is about the spec forge applied last: the controller has seen that
+    spec, and a create was refused at or after the apply (the condition's time, or a later FailedCreate event of
+    one of its ReplicaSets: a refusal that persists)."""
+    if (obj.get("metadata") or {}).get("generation", 0) > (obj.get("status") or {}).get("observedGeneration", 0):
+        return False
+    since = _applied_at(obj)[:19]
+    if str(cond.get("lastUpdateTime") or cond.get("lastTransitionTime") or "")[:19] >= since:
+        return True
+    uid = (obj.get("metadata") or {}).get("uid")
+    owned = {rs["metadata"]["name"] for rs in cluster.list(f"/apis/apps/v1/namespaces/{ref.namespace}/replicasets")
+             if any(o.get("uid") == uid for o in rs["metadata"].get("ownerReferences") or [])}
+    return bool(owned and _failed_creates(cluster, ref.namespace, "ReplicaSet", owned, since))
+
+
+def _quota_has_room(cluster: ClusterAPI, namespace: str, message: str) -> bool:
+    """Whether the ResourceQuota that refused a pod now has room for what it asked (its pods or usage freed since):
+    the ReplicaSet's next try will pass. False when it cannot be told (not a quota refusal, the quota unreadable)."""
+    found = QUOTA.search(message)
+    if not found:
+        return False
+    try:
+        quota = cluster.get(f"/api/v1/namespaces/{quote(namespace, safe='')}/resourcequotas/"
+                            f"{quote(found['quota'], safe='')}")
+        status = (quota or {}).get("status") or {}
+        hard, used = status.get("hard") or {}, status.get("used") or {}
+        requested = dict(item.split("=", 1) for item in found["requested"].split(","))
+        return bool(quota) and all(
+            key in hard and parse_quantity(used.get(key, "0")) + parse_quantity(amount) <= parse_quantity(hard[key])
+            for key, amount in requested.items())
+    except (ForgeError, ValueError):
+        return False

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -145,18 +147,17 @@ def test_cluster_commands_without_a_kubeconfig(tmp_path: Path, monkeypatch: pyte
     )
 
 
-@pytest.mark.parametrize("status", [200, 502])
-def test_an_html_answer_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: int):
-    """A web server (not an API server) at the kubeconfig's address: one line naming the problem, not the page."""
-    page = b"<!DOCTYPE html>\n<html><head><title>Bad gateway</title></head>\n<body>\n<h1>nope</h1>\n</body></html>\n"
+@contextlib.contextmanager
+def answering(status: int, content_type: str, body: bytes) -> Iterator[str]:
+    """A web server on 127.0.0.1 answering every GET with `status` and `body`; yields its URL."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             self.send_response(status)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(page)))
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(page)
+            self.wfile.write(body)
 
         def log_message(self, *_args: object) -> None:
             pass
@@ -164,16 +165,40 @@ def test_an_html_answer_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
-        monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "config", url, {"web": None}, "web")))
-        monkeypatch.chdir(tmp_path)
-        result = forge("list")
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize("status", [200, 502])
+def test_an_html_answer_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: int):
+    """A web server (not an API server) at the kubeconfig's address: one line naming the problem, not the page."""
+    page = b"<!DOCTYPE html>\n<html><head><title>Bad gateway</title></head>\n<body>\n<h1>nope</h1>\n</body></html>\n"
+    with answering(status, "text/html", page) as url:
+        monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "config", url, {"web": None}, "web")))
+        monkeypatch.chdir(tmp_path)
+        result = forge("list")
     assert result.exit_code == 1
     hint = "(an HTML page: is the kubeconfig's server address a Kubernetes API server? -v shows the page)"
     expected = (f"error: HTTP 502 Bad Gateway {hint}\n" if status == 502 else
                 f"error: context web at {url}: HTTP 200 from /api/v1/namespaces/default/configmaps is not JSON "
                 f"{hint}\n")
     assert result.stderr == expected
+
+
+def test_refused_credentials_are_one_line_naming_the_context_and_server_not_the_network(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The API server's whole word on a token it does not accept (expired, or its ServiceAccount deleted: a
+    classroom seat after `class down`) is "Unauthorized"; forge says who refused what. The real API server's 401:
+    tests/classroom/test_joined_cluster.py."""
+    status = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "Unauthorized",
+              "reason": "Unauthorized", "code": 401}
+    with answering(401, "application/json", json.dumps(status).encode()) as url:
+        monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "config", url, {"room": None}, "room")))
+        monkeypatch.chdir(tmp_path)
+        result = forge("list")
+    assert result.exit_code == 1
+    assert result.stderr == (f"error: context room at {url} refused the credentials (401 Unauthorized) (the "
+                             "kubeconfig's token or certificate expired or was revoked: get new credentials (a "
+                             "classroom seat: ask the instructor for a new join file))\n")

@@ -69,8 +69,14 @@ def test_restricted_namespace_admits_everything_forge_renders(kube_cluster: Kube
 
 
 def test_restricted_namespace_admits_the_plain_qotm_manifests(kube_cluster: KubeCluster, restricted: str) -> None:
-    applied = apply(kube_cluster, restricted, REPO / "qotm" / "kubernetes")
+    """Exercise 3's pod and Deployment, applied as the page does (`envsubst < FILE | kubectl apply -f -`): Pod
+    Security `restricted` holds from page 3 on (a classroom seat enforces it from the start)."""
+    manifests = [path.read_text().replace("${REGISTRY}", "registry.example:5000/seat-1")
+                 for path in sorted((REPO / "qotm" / "kubernetes").glob("*.yaml"))]
+    applied = kube_cluster.kubectl("apply", "-n", restricted, "-f", "-", input="\n---\n".join(manifests))
     assert "Warning" not in applied.stderr, applied.stderr
+    kube_cluster.wait_for("the bare pod hello", lambda: kube_cluster.kubectl(
+        "get", "pod", "hello", "-n", restricted, check=False).returncode == 0)
     deployment = kube_cluster.kubectl_json("get", "deployment", "qotm", "-n", restricted)
     kube_cluster.wait_for("pods of the plain qotm Deployment",
                           lambda: len(pods_of(kube_cluster, restricted, deployment)) == 2)
