@@ -2,7 +2,7 @@
 
 Each fragment holds slides separated by `---` lines. Per slide, in this order:
 - `{{ versions.KEY }}` becomes KEY's value in versions.env (only in the slide's own text, never in included code);
-- include/render/steps directives are expanded (slides/includes.py);
+- include/render/steps directives are expanded (slides/includes.py), and spine ones (slides/spine.py);
 - links `](repo:PATH)` become links to PATH relative to the built deck; PATH must exist;
 - images `](diagrams/NAME.svg)` need slides/diagrams/NAME.dot;
 - every slide needs a speaker note (an HTML comment) with its timing, `[N min]`.
@@ -20,6 +20,7 @@ import textwrap
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from slides import spine
 from slides.includes import (
     DIRECTIVE,
     FENCE,
@@ -100,6 +101,10 @@ class Assembler:
     diagrams_dir: Path
     rendered: dict[str, str] = field(default_factory=dict)  # forge render output per service, for this build
 
+    @property
+    def spine(self) -> spine.Spine:
+        return spine.load(self.root / "slides" / "spine.yaml")
+
     def link(self, relative: str) -> str:
         """The path of repository file `relative` as seen from the built deck."""
         return Path(os.path.relpath(self.root / relative, self.out_dir)).as_posix()
@@ -119,7 +124,7 @@ class Assembler:
         link = f"Lab: [{page}]({self.link(page)})"
         headings = step_headings(text)
         if headings:
-            return link + "\n\n" + "\n".join(f"1. {heading}" for heading in headings)
+            return link + "\n\n" + "\n".join(f"- {heading}" for heading in headings)  # numbered: `### 3.1 ...`
         blocks = bash_blocks(text)
         if not blocks:
             raise IncludeError(f"{page}: no `### ` step headings and no `$ ` commands")
@@ -146,8 +151,13 @@ class Assembler:
         if not directive:
             return self.check_links(line)
         if directive[1] == "steps":
-            return self.steps(directive[2].strip())
-        include = parse_include(directive[2])
+            return self.steps((directive[2] or "").strip())
+        if directive[1] == "spine":
+            module = (directive[2] or "").strip()
+            if module and not module.isdigit():
+                raise DeckError(f"spine: {module!r} is not a module number")
+            return self.spine.table(int(module) if module else None)
+        include = parse_include(directive[2] or "")
         if directive[1] == "render":
             if include.path not in self.rendered:
                 self.rendered[include.path] = forge_render(self.root, include.path)
@@ -162,7 +172,7 @@ class Assembler:
         for offset, line in enumerate(text.splitlines()):
             try:
                 out.append(self.expand_line(line))
-            except (IncludeError, DeckError) as err:
+            except (IncludeError, DeckError, spine.SpineError) as err:
                 raise DirectiveError(offset, str(err)) from None
         timings = [float(t) for note in NOTE.findall(text) for t in TIMING.findall(note)]
         if len(timings) != 1:

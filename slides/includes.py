@@ -10,6 +10,8 @@ A directive is one line of a slide, an HTML comment:
                                                         cluster gets (e.g. Envoy's config with its values filled in)
     <!-- steps: exercises/PAGE.md -->                   the lab's steps: the page's `### ` headings (a page
                                                         without them: the first command of each bash block)
+    <!-- spine: N -->                                   the day's table (slides/spine.yaml), module N's cells
+                                                        marked; `<!-- spine -->`: the whole table
 
 The slide shows the selected lines with their common indentation removed (textwrap.dedent).
 `lang=NAME` overrides the code fence's language (guessed from the file name otherwise). PATH is relative to the
@@ -23,7 +25,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-DIRECTIVE = re.compile(r"^<!--\s*(include|render|steps):\s*(.*?)\s*-->\s*$")
+DIRECTIVE = re.compile(r"^<!--\s*(include|render|steps|spine)(?::\s*(.*?))?\s*-->\s*$")
 FENCE = re.compile(r"^(`{3,}|~{3,})")
 LANGUAGES = {".py": "python", ".yaml": "yaml", ".yml": "yaml", ".j2": "yaml", ".sh": "bash"}  # else lang=...
 

@@ -1,15 +1,19 @@
 """One exercise page, parsed: its steps, what participants type, and the scripts `lab` runs.
 
-The format (exercises/README.md has the participant-facing version):
-- `# N. Title`; a line `About N minutes` gives the page's measured time.
-- A ```` ```reset ```` block (anywhere outside the steps): what `lab reset` runs to undo this page's changes.
-- Every `### ` heading is a step. In a step: ```` ```bash ```` blocks whose `$ ` lines are what participants type
-  (other lines are expected output; a trailing `\\` continues the command), one ```` ```check ```` block (a
-  script; exit 0 means the step is done), a `> **Hint:** ...` blockquote (shown when the check fails) and one
-  ```` ```solve ```` block (a script that brings the participant from the step's start to its end).
-- A `$ ` line that cannot run non-interactively is followed, in its block, by `# not replayed: REASON` and one
-  or more `# replay runs: COMMAND` lines: what the replay runs in its place.
-- The `## Check` section's ```` ```check ```` block says the whole page is done.
+The format (exercises/README.md has the participant-facing version). What `lab` runs and the replay needs is kept
+in HTML comments, which a Markdown renderer does not show: a participant reads the steps, not their machinery.
+- `# N. Title`; a line `About N minutes` gives the page's time.
+- A `<!-- lab reset` comment (anywhere outside the steps): what `lab reset` runs to undo this page's changes.
+- Every `### N.M Title` heading is step M of page N (the numbers are checked). In a step: ```` ```bash ````
+  blocks whose `$ ` lines are what participants type (other lines are expected output; a trailing `\\`
+  continues the command), a `> **Hint:** ...` blockquote (shown when the check fails), one `<!-- lab check`
+  comment (a script; exit 0 means the step is done) and one `<!-- lab solve` comment (a script that brings the
+  participant from the step's start to its end).
+- A `$ ` line that cannot run non-interactively (an editor, a watch) is the last `$ ` line of its bash block,
+  and a `<!-- lab replay: REASON` comment right after the block holds, one a line, what the replay runs in its
+  place.
+- The `## Check` section's `<!-- lab check` comment says the whole page is done.
+A comment opens with `<!-- lab KIND` on a line of its own and closes with a line `-->`.
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ from pathlib import Path
 
 FENCE = re.compile(r"^(`{3,}|~{3,})\s*([\w-]*)")
 TITLE = re.compile(r"^# (\d+)\. (.+)$")
+STEP = re.compile(r"^### (?:(\d+)\.(\d+) )?(.*)$")
 MINUTES = re.compile(r"\bAbout (\d+) minutes\b")
+COMMENT = re.compile(r"^<!-- lab (\w+)(?::\s*(.*?))?\s*$")
+CLOSE = "-->"
 PROMPT = "$ "
-NOT_REPLAYED = "# not replayed: "
-REPLAY_RUNS = "# replay runs: "
 HINT = "> **Hint:**"
 SCRIPTS = ("check", "solve", "reset")
+KINDS = (*SCRIPTS, "replay")
 
 
 class PageError(ValueError):
@@ -40,6 +46,7 @@ class Line:
     number: int  # 1-based line of its `$ ` in the page
     exempt: str | None = None  # why it is not replayed as written
     instead: tuple[str, ...] = ()  # the non-interactive equivalent, run in its place
+    shown: tuple[str, ...] = ()  # the output the page shows under it (exercises/lab/outputs.py)
 
     @property
     def replayed(self) -> tuple[str, ...]:
@@ -97,7 +104,7 @@ class _Draft:
 
 
 def _bash_lines(body: list[tuple[int, str]]) -> list[Line]:
-    """The `$ ` commands of a bash block with their exemptions."""
+    """The `$ ` commands of a bash block, each with the output lines the block shows after it."""
     lines: list[Line] = []
     pending: list[str] = []
     start = 0
@@ -106,15 +113,10 @@ def _bash_lines(body: list[tuple[int, str]]) -> list[Line]:
             pending.append(text.strip())
         elif text.startswith(PROMPT):
             pending, start = [text[len(PROMPT) :].strip()], number
-        elif text.startswith(NOT_REPLAYED):
-            if not lines or lines[-1].exempt:
-                raise PageError(f"line {number}: `{NOT_REPLAYED.strip()}` must follow the `$ ` line it exempts")
-            lines[-1] = Line(lines[-1].command, lines[-1].number, text[len(NOT_REPLAYED) :].strip())
-        elif text.startswith(REPLAY_RUNS):
-            if not lines or not lines[-1].exempt:
-                raise PageError(f"line {number}: `{REPLAY_RUNS.strip()}` without a `{NOT_REPLAYED.strip()}` line")
+        elif lines:
             last = lines[-1]
-            lines[-1] = Line(last.command, last.number, last.exempt, (*last.instead, text[len(REPLAY_RUNS) :]))
+            lines[-1] = Line(last.command, last.number, shown=(*last.shown, text))
+            continue
         if pending and pending[-1].endswith("\\"):
             pending[-1] = pending[-1][:-1].rstrip()
             continue
@@ -123,9 +125,6 @@ def _bash_lines(body: list[tuple[int, str]]) -> list[Line]:
             pending = []
     if pending:
         raise PageError(f"line {start}: command ends with a backslash but the block closes")
-    for line in lines:
-        if line.exempt and not line.instead:
-            raise PageError(f"line {line.number}: exempt, but no `{REPLAY_RUNS.strip()}` line follows")
     return lines
 
 
@@ -159,11 +158,29 @@ def _finish(draft: _Draft, page: int, index: int) -> Step:
     where = f"line {draft.number}: step {page}.{index} `{draft.title}`"
     missing = [name for name in ("check", "solve") if name not in draft.scripts]
     if missing:
-        raise PageError(f"{where} has no ```{missing[0]} block")
+        raise PageError(f"{where} has no `<!-- lab {missing[0]}` comment")
     if not draft.hint:
         raise PageError(f"{where} has no `{HINT}` line")
     return Step(page, index, draft.title, draft.number, tuple(draft.lines), draft.scripts["check"],
                 draft.scripts["solve"], " ".join(draft.hint))
+
+
+@dataclass
+class _Comment:
+    """A `<!-- lab KIND` comment while its lines are being read."""
+
+    kind: str
+    note: str  # the text after `KIND:` on the opening line (a replay's reason)
+    number: int
+    body: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _script(comment: _Comment) -> Script:
+    negated = [n for n, t in comment.body if t.startswith("! ")]
+    if negated:  # bash -e ignores the status of `! cmd`: such a check could never fail
+        raise PageError(f"line {negated[0]}: `! command` never fails a script under `set -e`; write "
+                        '`test -z "$(command)"` or an `if`')
+    return Script("\n".join(t for _, t in comment.body) + "\n", comment.number)
 
 
 def parse(text: str, path: Path = Path("page.md")) -> Page:
@@ -174,8 +191,10 @@ def parse(text: str, path: Path = Path("page.md")) -> Page:
     section = ""  # the current `## ` heading
     page_scripts: dict[str, Script] = {}
     fence: tuple[str, str, int] | None = None  # (marker, info, line) while inside a block
+    comment: _Comment | None = None  # while inside a `<!-- lab` comment
     body: list[tuple[int, str]] = []
     in_hint = False
+    after_bash = False  # only blank lines since a bash block closed: a replay comment may follow
 
     def number() -> int:
         if title_match is None:
@@ -185,36 +204,73 @@ def parse(text: str, path: Path = Path("page.md")) -> Page:
     def close_block() -> None:
         assert fence is not None
         info, opened = fence[1], fence[2]
+        if info in SCRIPTS:
+            raise PageError(f"line {opened}: a ```{info} block: write it as a `<!-- lab {info}` comment (the "
+                            "participant does not read it; exercises/README.md)")
         if info == "bash":
             if draft is None and any(t.startswith(PROMPT) for _, t in body):
                 raise PageError(f"line {opened}: `$ ` commands outside a `### ` step")
             if draft is not None:
                 draft.lines.extend(_bash_lines(body))
-        elif info in SCRIPTS:
-            negated = [n for n, t in body if t.startswith("! ")]
-            if negated:  # bash -e ignores the status of `! cmd`: such a check could never fail
-                raise PageError(f"line {negated[0]}: `! command` never fails a script under `set -e`; write "
-                                '`test -z "$(command)"` or an `if`')
-            script = Script("\n".join(t for _, t in body) + "\n", opened)
-            if info == "reset" or draft is None:
-                target = page_scripts
-                if info == "solve" or (info == "check" and section != "Check"):
-                    raise PageError(f"line {opened}: a ```{info} block outside a `### ` step")
-            else:
-                target = draft.scripts
-            if info in target:
-                raise PageError(f"line {opened}: a second ```{info} block here (line {target[info].number})")
-            target[info] = script
+
+    def close_comment(done: _Comment, bash_before: bool) -> None:
+        if done.kind == "replay":
+            if draft is None or not bash_before or not draft.lines or draft.lines[-1].exempt:
+                raise PageError(f"line {done.number}: a `<!-- lab replay` comment must follow (after blank lines "
+                                "only) the bash block whose last `$ ` line it replaces")
+            if not done.note:
+                raise PageError(f"line {done.number}: `<!-- lab replay: REASON`: say why the line is not replayed")
+            commands = tuple(t for _, t in done.body if t.strip())
+            if not commands:
+                raise PageError(f"line {done.number}: a `<!-- lab replay` comment without the commands to run")
+            last = draft.lines[-1]
+            draft.lines[-1] = Line(last.command, last.number, done.note, commands, last.shown)
+            return
+        script = _script(done)
+        if done.kind == "reset" or draft is None:
+            target = page_scripts
+            if done.kind == "solve" or (done.kind == "check" and section != "Check"):
+                raise PageError(f"line {done.number}: a `<!-- lab {done.kind}` comment outside a `### ` step")
+        else:
+            target = draft.scripts
+        if done.kind in target:
+            raise PageError(f"line {done.number}: a second `<!-- lab {done.kind}` comment here (line "
+                            f"{target[done.kind].number})")
+        target[done.kind] = script
 
     for n, raw in enumerate(text.splitlines(), start=1):
         line = raw.rstrip()
+        if comment is not None:
+            if line.strip() == CLOSE:
+                close_comment(comment, after_bash)
+                comment, after_bash = None, False
+            elif CLOSE in line:
+                raise PageError(f"line {n}: `{CLOSE}` inside a `<!-- lab {comment.kind}` comment ends it for a "
+                                f"Markdown renderer, which then shows the rest; close it with `{CLOSE}` on a line of "
+                                "its own")
+            else:
+                comment.body.append((n, line))
+            continue
         if fence is not None:
             if _closes(line, fence[0]):
+                after_bash = fence[1] == "bash"
                 close_block()
                 fence, body = None, []
             else:
                 body.append((n, line))
             continue
+        if opened_comment := COMMENT.match(line):
+            kind = opened_comment.group(1)
+            if kind not in KINDS:
+                raise PageError(f"line {n}: `<!-- lab {kind}`: a lab comment is one of {', '.join(KINDS)}")
+            if kind != "replay" and opened_comment.group(2):
+                raise PageError(f"line {n}: `<!-- lab {kind}` takes nothing after it on its line")
+            comment, in_hint = _Comment(kind, opened_comment.group(2) or "", n), False
+            continue
+        if line.startswith("<!-- lab"):
+            raise PageError(f"line {n}: a lab comment opens with `<!-- lab KIND` alone on its line")
+        if line.strip():
+            after_bash = False
         opened = FENCE.match(line)
         if opened:
             fence, in_hint = (opened.group(1), opened.group(2), n), False
@@ -227,7 +283,7 @@ def parse(text: str, path: Path = Path("page.md")) -> Page:
                 steps.append(_finish(draft, number(), len(steps) + 1))
                 draft = None
             if line.startswith("### "):
-                draft = _Draft(line[4:].strip(), n)
+                draft = _step_heading(line, n, number(), len(steps) + 1)
             else:
                 section = line[3:].strip()
             in_hint = False
@@ -244,19 +300,33 @@ def parse(text: str, path: Path = Path("page.md")) -> Page:
             in_hint = False
     if fence is not None:
         raise PageError(f"line {fence[2]}: unclosed {fence[0]} fence")
+    if comment is not None:
+        raise PageError(f"line {comment.number}: `<!-- lab {comment.kind}` is never closed with `{CLOSE}`")
     if draft is not None:
         steps.append(_finish(draft, number(), len(steps) + 1))
     page = number()
     for name in ("reset", "check"):
         if name not in page_scripts:
             where = "under `## Check`" if name == "check" else "outside the steps"
-            raise PageError(f"line 1: page {page} has no ```{name} block {where}")
+            raise PageError(f"line 1: page {page} has no `<!-- lab {name}` comment {where}")
     if not steps:
         raise PageError(f"line 1: page {page} has no `### ` steps")
     minutes = MINUTES.search(text)
     assert title_match is not None
     return Page(page, title_match.group(2).strip(), path, int(minutes.group(1)) if minutes else None,
                 page_scripts["reset"], page_scripts["check"], tuple(steps))
+
+
+def _step_heading(line: str, n: int, page: int, index: int) -> _Draft:
+    """`### N.M Title`: step M of page N, numbered as it comes."""
+    match = STEP.match(line)
+    assert match is not None
+    if match.group(1) is None:
+        raise PageError(f"line {n}: a step heading is `### {page}.{index} Title` (its number comes first)")
+    if (int(match.group(1)), int(match.group(2))) != (page, index):
+        raise PageError(f"line {n}: this heading says step {match.group(1)}.{match.group(2)}, but it is step "
+                        f"{page}.{index} (steps are numbered in page order)")
+    return _Draft(match.group(3).strip(), n)
 
 
 def read(path: Path) -> Page:

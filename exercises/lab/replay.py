@@ -1,5 +1,6 @@
 """Replaying a page as a participant would: every `$ ` line in page order in one shell session, each step's
-check failing before the step and passing after it.
+check failing before the step and passing after it, and each output the page shows matching what the command
+printed (exercises/lab/outputs.py).
 
 Where it runs is two callables: a Session (lines) and a ScriptRunner (checks), plus `can_run`, which says why a
 command cannot run on this platform (None: it can). On the workshop's real cluster everything runs; on the
@@ -15,8 +16,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from exercises.lab import course
+from exercises.lab.outputs import drift
 from exercises.lab.page import Line, Page, Step
 from exercises.lab.shell import Result, ScriptRunner
+from exercises.lab.words import script_commands
 
 CanRun = Callable[[str], "str | None"]
 LINE_TIMEOUT = 600.0
@@ -41,6 +44,8 @@ class PageReport:
     replaced: int = 0  # exempt lines whose written equivalent ran
     skipped: list[tuple[Line, str]] = field(default_factory=list)  # (line, why not here)
     unchecked: list[tuple[Step, str]] = field(default_factory=list)  # steps whose check could not be asserted
+    printed: dict[str, list[str]] = field(default_factory=dict)  # what lines with a shown output printed, by command
+    drifted: list[str] = field(default_factory=list)  # where a shown output is not what the command printed, a diff
 
     @property
     def total(self) -> int:
@@ -59,8 +64,8 @@ class PageReport:
 
 def script_reason(text: str, can_run: CanRun) -> str | None:
     """Why a check/solve script cannot run here (its first command that cannot), or None."""
-    for line in text.splitlines():
-        if line.strip() and not line.lstrip().startswith("#") and (why := can_run(line)):
+    for command in script_commands(text):
+        if why := can_run(command):
             return why
     return None
 
@@ -77,7 +82,8 @@ def _passes(run: ScriptRunner, step: Step, within: float) -> bool:
 
 def replay(page: Page, session: LineRunner, run: ScriptRunner, can_run: CanRun,
            log: Callable[[str], None] = lambda _: None) -> PageReport:
-    """Replay `page` from its start state; raises ReplayError at the first wrong result."""
+    """Replay `page` from its start state; raises ReplayError at the first failing line or wrong check. An output
+    that differs from the page's is noted in the report (`drifted`), for the caller to fail on."""
     report = PageReport(page)
     started = time.monotonic()
     for step in page.steps:
@@ -92,11 +98,18 @@ def replay(page: Page, session: LineRunner, run: ScriptRunner, can_run: CanRun,
                 skipped_here = True
                 log(f"  skip {page.path.name}:{line.number}: {line.command}  ({reasons[0]})")
                 continue
+            printed = ""
             for command in line.replayed:
                 log(f"  $ {command}")
                 done = session.run(command, LINE_TIMEOUT)
                 if done.code != 0:
                     raise ReplayError(f"{page.path.name}:{line.number}: `{command}` exited {done.code}\n{done.output}")
+                printed += done.output
+            if line.shown:  # a wrong output changes nothing the next lines need: noted, the replay goes on
+                report.printed.setdefault(line.command, []).append(printed)
+                if differs := drift(line.shown, printed):
+                    report.drifted.append(f"{page.path.name}:{line.number}: `{line.command}` printed what the page "
+                                          f"does not show (volatile fields masked):\n{differs}")
             if line.exempt:
                 report.replaced += 1
             else:
@@ -120,16 +133,17 @@ def step_blocked(can_run: CanRun) -> course.Runnable:
 
 def reset_and_replay(pages: list[Page], start: Page, run: ScriptRunner,
                      session: Callable[[], AbstractContextManager[LineRunner]], can_run: CanRun,
-                     log: Callable[[str], None] = lambda _: None) -> tuple[float, list[PageReport]]:
-    """`lab reset START`, then every page from START to the last, each in a fresh session (a new terminal);
-    the reset's seconds and the page reports. Raises ReplayError when the reset or a page fails."""
+                     log: Callable[[str], None] = lambda _: None,
+                     last: Page | None = None) -> tuple[float, list[PageReport]]:
+    """`lab reset START`, then every page from START to LAST (default: the last), each in a fresh session (a new
+    terminal); the reset's seconds and the page reports. Raises ReplayError when the reset or a page fails."""
     started = time.monotonic()
     done = course.reset(pages, start, run, log, step_blocked(can_run))
     if done.code != 0:
         raise ReplayError(f"lab reset {start.number} failed: {done.output}")
     reset_seconds = time.monotonic() - started
     reports = []
-    for page in pages[pages.index(start) :]:
+    for page in pages[pages.index(start) : pages.index(last or pages[-1]) + 1]:
         with session() as shell:
             reports.append(replay(page, shell, run, can_run, log))
     return reset_seconds, reports
@@ -141,6 +155,7 @@ def summary(reports: list[PageReport], skipped: bool) -> list[str]:
     executed, total = sum(r.executed for r in reports), sum(r.total for r in reports)
     lines.append(f"pages {reports[0].page.number}-{reports[-1].page.number}: {executed}/{total} lines executed "
                  f"({100 * executed / total:.0f} %)")
+    lines += [drifted for report in reports for drifted in report.drifted]
     for report in reports if skipped else []:
         lines += [f"  needs the real cluster: {report.page.path.name}:{line.number}: {line.command}  ({why})"
                   for line, why in report.skipped]

@@ -64,7 +64,9 @@ class Session:
         self._selector.register(self._proc.stdout, selectors.EVENT_READ)
         self._buffer = b""
         self._closed = False
-        self.run("set -o pipefail")  # a failing `curl ... | jq` is a failing line
+        # stderr into stdout inside bash: through `docker run -i` the two are separate streams whose order is lost
+        # (the report of `time CMD` arrived after the next line's marker); a failing `curl ... | jq` fails the line.
+        self.run("exec 2>&1; set -o pipefail")
 
     def __enter__(self) -> Session:
         return self

@@ -39,3 +39,22 @@ def simple_commands(command: str) -> list[list[str]]:
 def program_calls(commands: list[str], program: str) -> list[tuple[str, list[str]]]:
     """(line, arguments) for every call of `program` (a simple command's first word) in the lines."""
     return [(line, words[1:]) for line in commands for words in simple_commands(line) if words[0] == program]
+
+
+def script_commands(text: str) -> list[str]:
+    """The commands of a script, one per entry: its lines, except that a quoted argument spanning lines (a
+    multi-line awk or jq program) keeps them together; blank and comment lines are left out."""
+    commands: list[str] = []
+    pending = ""
+    for line in text.splitlines():
+        pending = f"{pending}\n{line}" if pending else line
+        try:
+            shlex.split(pending, comments=True)
+        except ValueError:  # an open quote: the command goes on
+            continue
+        if pending.strip() and not pending.lstrip().startswith("#"):
+            commands.append(pending)
+        pending = ""
+    if pending.strip():
+        commands.append(pending)
+    return commands

@@ -13,9 +13,27 @@ from typing import Any
 
 from tests.platform.fixtures import require_command
 
-SHOTS = Path(__file__).resolve().parents[2] / "exercises" / "build" / "browser"
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "exercises" / "build" / "browser"
 P95 = "envoy_cluster_name:upstream_rq_time_ms:p95_1m"
-GRAPH = f"/graph?g0.expr={P95}&g0.tab=0&g0.range_input=5m"
+CONSOLE = "/consoles/canary.html"
+# A browser address on a page: the edge's or Prometheus' default host address (exercises/README.md, "Names"), and
+# the shell variable that holds it on this machine (another port, a classroom seat's port-forward).
+PAGE_ADDRESS = re.compile(r"http://localhost:(8080|9090)(/[^\s`)]*)")
+HOST_VARIABLE = {"8080": "SHOPBOX_EDGE_URL", "9090": "SHOPBOX_PROMETHEUS_URL"}
+
+
+def prose(text: str) -> str:
+    """A page without its fenced blocks and comments: what it tells the participant to do outside the shell (a URL
+    in a command is the shell's: a port-forward's)."""
+    text = re.sub(r"^<!--.*?-->\s*$", "", text, flags=re.M | re.S)  # lab's machinery: a renderer hides it
+    return re.sub(r"^(```|~~~).*?^\1\s*$", "", text, flags=re.M | re.S)
+
+
+def page_addresses() -> set[tuple[str, str]]:
+    """(shell variable, path) of every browser address an exercise page names."""
+    return {(HOST_VARIABLE[port], path) for page in sorted((ROOT / "exercises").glob("0*.md"))
+            for port, path in PAGE_ADDRESS.findall(prose(page.read_text(encoding="utf-8")))}
 VIEWPORT = {"width": 1280, "height": 800}
 
 
@@ -47,8 +65,9 @@ def screenshot(page: Any, name: str) -> Path:
 
 def canary_console(browser: Any, prometheus: str, shot: str) -> dict[str, float]:
     """Exercise 7's console page shows numbers for stable and canary, the slow canary's p95 standing out."""
+    assert ("SHOPBOX_PROMETHEUS_URL", CONSOLE) in page_addresses(), "the pages no longer send the browser there"
     page = browser.new_page(viewport=VIEWPORT)
-    page.goto(f"{prometheus}/consoles/canary.html")
+    page.goto(f"{prometheus}{CONSOLE}")
     cells = {c: page.inner_text(f"td.{c.replace(' ', '.')}") for c in ("stable rate", "canary rate",
                                                                      "stable p95", "canary p95")}
     assert page.inner_text("h1") == "qotm: stable vs canary"
@@ -60,10 +79,16 @@ def canary_console(browser: Any, prometheus: str, shot: str) -> dict[str, float]
     return numbers
 
 
+def graph_path() -> str:
+    """The address of exercise 6's graph of p95 per Envoy cluster, as the page writes it."""
+    (path,) = [path for variable, path in page_addresses() if path.startswith("/graph?") and P95 in path]
+    return path
+
+
 def graph_draws_both_series(browser: Any, prometheus: str, shot: str) -> None:
-    """Exercise 6's Prometheus graph of p95 per Envoy cluster draws stable and canary."""
+    """Exercise 6's Prometheus graph of p95 per Envoy cluster (the page's own address) draws stable and canary."""
     page = browser.new_page(viewport=VIEWPORT)
-    page.goto(f"{prometheus}{GRAPH}")
+    page.goto(f"{prometheus}{graph_path()}")
     # Generous: on a loaded 2-core machine (Envoy, Prometheus, the load and Chromium share it) the UI's first
     # query_range and chart once took more than 30 s.
     page.wait_for_selector("canvas, svg", timeout=90_000)

@@ -17,12 +17,12 @@ pytestmark = pytest.mark.unit
 
 def page(number: int, name: str, steps: list[str]) -> str:
     """A page whose step S checks `has N.S` and solves with `add N.S`; the page is done at its last step."""
-    parts = [f"# {number}. Page {name}\n\nAbout {number} minutes.\n\n```reset\ndrop {number}\n```\n\n## Steps\n"]
+    parts = [f"# {number}. Page {name}\n\nAbout {number} minutes.\n\n<!-- lab reset\ndrop {number}\n-->\n\n## Steps\n"]
     for index, title in enumerate(steps, start=1):
         fact = f"{number}.{index}"
-        parts.append(f"### {title}\n\n```bash\n$ add {fact}\n```\n\n```check\nhas {fact}\n```\n\n"
-                     f"> **Hint:** add {fact} please.\n\n```solve\nadd {fact}\n```\n")
-    parts.append(f"## Check\n\n```check\nhas {number}.{len(steps)}\n```\n")
+        parts.append(f"### {fact} {title}\n\n```bash\n$ add {fact}\n```\n\n<!-- lab check\nhas {fact}\n-->\n\n"
+                     f"> **Hint:** add {fact} please.\n\n<!-- lab solve\nadd {fact}\n-->\n")
+    parts.append(f"## Check\n\n<!-- lab check\nhas {number}.{len(steps)}\n-->\n")
     return "\n".join(parts)
 
 
@@ -123,13 +123,14 @@ def test_solve_runs_only_the_steps_not_done_yet(pages: Path) -> None:
 
 
 def test_solve_shows_what_the_solve_printed(pages: Path) -> None:
-    text = page(2, "two", ["Run"]).replace("```solve\nadd 2.1", "```solve\nadd 2.1\nsay deployed")
+    text = page(2, "two", ["Run"]).replace("<!-- lab solve\nadd 2.1", "<!-- lab solve\nadd 2.1\nsay deployed")
     (pages / "02-two.md").write_text(text)
     assert lab(FakeShell(), "solve", "2.1")[1].splitlines()[-2:] == ["deployed", "solved up to 2.1"]
 
 
 def test_a_solve_that_does_not_satisfy_its_check_fails(pages: Path) -> None:
-    (pages / "02-two.md").write_text(page(2, "two", ["Run"]).replace("```solve\nadd 2.1", "```solve\nadd 9.9"))
+    text = page(2, "two", ["Run"]).replace("<!-- lab solve\nadd 2.1", "<!-- lab solve\nadd 9.9")
+    (pages / "02-two.md").write_text(text)
     code, text = lab(FakeShell(), "solve", "2.1")
     assert code == 1
     assert "2.1: solved, but its check still fails" in text

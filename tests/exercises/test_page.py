@@ -1,4 +1,5 @@
-"""The page parser (exercises/lab/page.py): steps, `$ ` lines, exemptions, check/solve/reset blocks, errors."""
+"""The page parser (exercises/lab/page.py): numbered steps, `$ ` lines, replay comments, check/solve/reset comments,
+errors."""
 
 from __future__ import annotations
 
@@ -15,13 +16,13 @@ PAGE = """\
 
 **Goal:** test the parser. About 12 minutes.
 
-```reset
+<!-- lab reset
 kubectl delete pod a --ignore-not-found
-```
+-->
 
 ## Steps
 
-### First step
+### 7.1 First step
 
 ```bash
 $ kubectl get nodes
@@ -35,42 +36,44 @@ $ kubectl apply \\
 $ not-bash
 ```
 
-```check
+<!-- lab check
 kubectl get pod a
-```
+-->
 
 > **Hint:** run the
 > apply line.
 
-```solve
+<!-- lab solve
 kubectl apply -f x.yaml
-```
+-->
 
-### Second step
+### 7.2 Second step
 
 ````bash
-$ kubectl get pods --watch
-# not replayed: a watch never ends
-# replay runs: kubectl wait --for=condition=Ready pod/a
-# replay runs: kubectl get pods
 $ echo '```'
+$ kubectl get pods --watch
 ````
 
-```check
+<!-- lab replay: a watch never ends
+kubectl wait --for=condition=Ready pod/a
+kubectl get pods
+-->
+
+<!-- lab check
 test -n "$(kubectl get pods -o name)"
-```
+-->
 
 > **Hint:** wait.
 
-```solve
+<!-- lab solve
 true
-```
+-->
 
 ## Check
 
-```check
+<!-- lab check
 kubectl get pod a
-```
+-->
 """
 
 
@@ -81,16 +84,17 @@ def test_a_page_with_its_steps_lines_and_scripts() -> None:
     assert page.check.text == "kubectl get pod a\n"
     first, second = page.steps
     assert (first.id, first.title, first.number) == ("7.1", "First step", 11)
-    assert first.lines == (Line("kubectl get nodes", 14), Line("kubectl apply -f x.yaml --dry-run=client", 16))
+    assert first.lines == (Line("kubectl get nodes", 14, shown=("NAME   STATUS",)),
+                           Line("kubectl apply -f x.yaml --dry-run=client", 16))
     assert first.check.text == "kubectl get pod a\n" and first.solve.text == "kubectl apply -f x.yaml\n"
     assert first.hint == "run the apply line."
     assert second.lines == (
-        Line("kubectl get pods --watch", 39, "a watch never ends",
+        Line("echo '```'", 39),
+        Line("kubectl get pods --watch", 40, "a watch never ends",
              ("kubectl wait --for=condition=Ready pod/a", "kubectl get pods")),
-        Line("echo '```'", 43),
     )
-    assert second.lines[0].replayed == ("kubectl wait --for=condition=Ready pod/a", "kubectl get pods")
-    assert second.lines[1].replayed == ("echo '```'",)
+    assert second.lines[1].replayed == ("kubectl wait --for=condition=Ready pod/a", "kubectl get pods")
+    assert second.lines[0].replayed == ("echo '```'",)
     assert page.lines == [*first.lines, *second.lines]
 
 
@@ -101,18 +105,34 @@ def replace(old: str, new: str) -> str:
 
 @pytest.mark.parametrize("text, error", [
     (replace("# 7. A page", "# A page"), "line 1: the page must start with `# N. Title`"),
-    (replace("```solve\nkubectl apply -f x.yaml\n```\n", ""), "line 11: step 7.1 `First step` has no ```solve"),
-    (replace("```check\nkubectl get pod a\n```\n\n> **Hint:** run", "> **Hint:** run"), "has no ```check"),
+    (replace("<!-- lab solve\nkubectl apply -f x.yaml\n-->\n", ""),
+     "line 11: step 7.1 `First step` has no `<!-- lab solve` comment"),
+    (replace("<!-- lab check\nkubectl get pod a\n-->\n\n> **Hint:** run", "> **Hint:** run"),
+     "has no `<!-- lab check` comment"),
     (replace("> **Hint:** wait.\n", ""), "line 36: step 7.2 `Second step` has no `> **Hint:**` line"),
-    (replace("```reset\nkubectl delete pod a --ignore-not-found\n```\n", ""), "page 7 has no ```reset block"),
-    (replace("## Check\n\n```check\nkubectl get pod a\n```\n", ""), "page 7 has no ```check block under"),
+    (replace("<!-- lab reset\nkubectl delete pod a --ignore-not-found\n-->\n", ""),
+     "page 7 has no `<!-- lab reset` comment"),
+    (replace("## Check\n\n<!-- lab check\nkubectl get pod a\n-->\n", ""),
+     "page 7 has no `<!-- lab check` comment under"),
     (replace("## Steps\n", "## Steps\n\n```bash\n$ early\n```\n"), "line 11: `$ ` commands outside a `### ` step"),
     (replace("    --dry-run=client\n", "    --dry-run=client \\\n"), "line 16: command ends with a backslash"),
-    (replace("# not replayed: a watch never ends\n", ""), "line 40: `# replay runs:` without"),
-    (replace("# replay runs: kubectl wait --for=condition=Ready pod/a\n# replay runs: kubectl get pods\n", ""),
-     "line 39: exempt, but no `# replay runs:` line follows"),
-    (replace("```check\ntest -n", "```check\n! kubectl get pods\ntest -n"), "line 47: `! command` never fails"),
-    (replace("```solve\ntrue\n```\n", "```solve\ntrue\n```\n\n```solve\ntrue\n```\n"), "a second ```solve block"),
+    (replace("### 7.2 Second", "### Second"), "line 36: a step heading is `### 7.2 Title`"),
+    (replace("### 7.2 Second", "### 7.3 Second"), "line 36: this heading says step 7.3, but it is step 7.2"),
+    (replace("### 7.2 Second", "### 6.2 Second"), "this heading says step 6.2"),
+    (replace("````\n\n<!-- lab replay", "````\n\nA line.\n\n<!-- lab replay"),
+     "line 45: a `<!-- lab replay` comment must follow"),
+    (replace("<!-- lab replay: a watch never ends", "<!-- lab replay"), "line 43: `<!-- lab replay: REASON`"),
+    (replace("kubectl wait --for=condition=Ready pod/a\nkubectl get pods\n-->", "-->"),
+     "line 43: a `<!-- lab replay` comment without the commands"),
+    (replace("<!-- lab check\ntest -n", "<!-- lab check\n! kubectl get pods\ntest -n"),
+     "line 49: `! command` never fails"),
+    (replace("<!-- lab solve\ntrue\n-->\n", "<!-- lab solve\ntrue\n-->\n\n<!-- lab solve\ntrue\n-->\n"),
+     "a second `<!-- lab solve` comment"),
+    (replace("<!-- lab solve\ntrue\n", "<!-- lab solve\ntrue # --> shown\n"), "line 55: `-->` inside"),
+    (PAGE + "<!-- lab reset\nx\n", "line 63: `<!-- lab reset` is never closed with `-->`"),
+    (replace("<!-- lab solve\ntrue", "<!-- lab solvee\ntrue"), "line 54: `<!-- lab solvee`: a lab comment is one of"),
+    (replace("<!-- lab solve\ntrue", "<!-- lab solve: why\ntrue"), "takes nothing after it"),
+    (replace("<!-- lab solve\ntrue\n-->", "```solve\ntrue\n```"), "line 54: a ```solve block: write it as a"),
     (PAGE + "```bash\n$ a\n", "unclosed ``` fence"),
 ])
 def test_malformed_pages_name_the_line(text: str, error: str) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from exercises.lab.page import read
 from exercises.lab.shell import STRICT
-from exercises.lab.words import program_calls, simple_commands
+from exercises.lab.words import program_calls, script_commands, simple_commands
 from forge.cli import main as forge_main
 from tests.platform.fixtures import require_command
 
@@ -34,7 +34,7 @@ def all_commands() -> list[str]:
         page = read(EXERCISES / name)
         commands += [command for line in page.lines for command in (line.command, *line.instead)]
         scripts = [page.reset, page.check, *(s for step in page.steps for s in (step.check, step.solve))]
-        commands += [text for script in scripts for text in script.text.splitlines() if text.strip()]
+        commands += [command for script in scripts for command in script_commands(script.text)]
     return commands
 
 

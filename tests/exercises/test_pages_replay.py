@@ -93,8 +93,9 @@ def workspace(tmp_path_factory: pytest.TempPathFactory, kube_cluster: KubeCluste
         "metadata": {"name": "local-registry-hosting", "namespace": "kube-public"},
         "data": {"localRegistryHosting.v1": hosting}}))
     env = {k: v for k, v in os.environ.items() if k not in ("CANARY", "FORGE_PROFILE", "FORGE_VERBOSE")}
+    # REGISTRY as the shopbox shell exports it (exercises/README.md, "Names"): the registry the cluster pulls from.
     env.update(KUBECONFIG=str(kubeconfig_in(kube_cluster, namespace, top / "kubeconfig")), NO_COLOR="1",
-               PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}")
+               PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}", REGISTRY=registry.host)
     try:
         yield Workspace(root, env, namespace)
     finally:
@@ -117,3 +118,5 @@ def test_reset_then_every_page_to_the_end(workspace: Workspace, start: int, requ
     _report(request, "\n".join([f"lab reset {start} ({seconds:.0f} s), then pages {start}-{LOCAL[-1].number} on the "
                                  f"local control plane (page {MESH.number}, the mesh, needs real pods: workshop tier "
                                  "only):", *summary(reports, skipped=start == LOCAL[0].number)]))
+    drifted = [d for r in reports for d in r.drifted]
+    assert not drifted, "\n".join(drifted)

@@ -19,52 +19,56 @@ pytestmark = pytest.mark.unit
 PAGE = """\
 # 3. Replayed
 
-```reset
+<!-- lab reset
 drop 3
-```
+-->
 
-### One
+### 3.1 One
 
 ```bash
 $ add 3.1
 $ add 3.x
 ```
 
-```check
+<!-- lab check
 has 3.1
-```
+-->
 
 > **Hint:** h.
 
-```solve
+<!-- lab solve
 add 3.1
-```
+-->
 
-### Two
+### 3.2 Two
 
 ```bash
 $ add 3.2
 $ watch 3.2
-# not replayed: never ends
-# replay runs: add 3.2w
+```
+<!-- lab replay: never ends
+add 3.2w
+-->
+
+```bash
 $ curl 3.9
 ```
 
-```check
+<!-- lab check
 has 3.2
-```
+-->
 
 > **Hint:** h.
 
-```solve
+<!-- lab solve
 add 3.2
-```
+-->
 
 ## Check
 
-```check
+<!-- lab check
 has 3.2
-```
+-->
 """
 
 
@@ -114,7 +118,7 @@ def test_everything_runs_where_everything_can() -> None:
 def test_a_check_that_passes_before_its_step_is_vacuous() -> None:
     shell = FakeShell()
     shell.facts.add("3.2")
-    with pytest.raises(ReplayError, match=r"p.md:34: step 3.2's check passes before the step"):
+    with pytest.raises(ReplayError, match=r"p.md:38: step 3.2's check passes before the step"):
         replay(parse(PAGE.replace("$ curl 3.9", "$ add 3.9"), Path("p.md")), FakeSession(shell), shell,
                lambda _: None)
 
@@ -134,7 +138,7 @@ def test_a_failing_line_names_page_line_and_output() -> None:
 
 def test_a_check_that_cannot_run_here_is_reported_not_asserted() -> None:
     shell = FakeShell()
-    text = PAGE.replace("```check\nhas 3.1\n", "```check\ncurl -sf x\n")
+    text = PAGE.replace("<!-- lab check\nhas 3.1\n", "<!-- lab check\ncurl -sf x\n")
     report = replay(parse(text, Path("p.md")), FakeSession(shell), shell, local)
     step, why = report.unchecked[0]
     assert (step.id, why) == ("3.1", "its check: needs running pods")
@@ -169,13 +173,33 @@ def test_reset_and_replay_from_a_page_to_the_last_with_a_summary() -> None:
     assert seconds >= 0 and [r.page.number for r in reports] == [3]
     lines = summary(reports, skipped=True)
     assert lines[1:] == ["pages 3-3: 4/5 lines executed (80 %)",
-                         "  needs the real cluster: 03-replayed.md:31: curl 3.9  (needs running pods)",
+                         "  needs the real cluster: 03-replayed.md:35: curl 3.9  (needs running pods)",
                          "  check not asserted here: step 3.2 Two (some of its lines need the real cluster)"]
     assert summary(reports, skipped=False) == lines[:2]
 
 
+def test_reset_and_replay_stops_after_the_last_page_asked_for() -> None:
+    shell = FakeShell()
+    first = parse(PAGE.replace("# 3. Replayed", "# 2. First").replace("3.", "2."), Path("02-first.md"))
+    second = parse(PAGE, Path("03-replayed.md"))
+    _, reports = reset_and_replay([first, second], first, shell, lambda: nullcontext(FakeSession(shell)), local,
+                                  last=first)
+    assert [r.page.number for r in reports] == [2]
+
+
 def test_a_failing_reset_stops_the_replay() -> None:
     shell = FakeShell()
-    page = parse(PAGE.replace("```reset\ndrop 3", "```reset\nhas nothing"), Path("p.md"))
+    page = parse(PAGE.replace("<!-- lab reset\ndrop 3", "<!-- lab reset\nhas nothing"), Path("p.md"))
     with pytest.raises(ReplayError, match="lab reset 3 failed: page 3: its reset failed"):
         reset_and_replay([page], page, shell, lambda: nullcontext(FakeSession(shell)), local)
+
+
+def test_an_output_the_page_shows_is_compared_and_a_drift_noted_not_fatal() -> None:
+    text = PAGE.replace("$ add 3.x\n", "$ say hello\nhello\n$ say world\nhello\n$ add 3.x\n")
+    shell = FakeShell()
+    report = replay(parse(text, Path("03-replayed.md")), FakeSession(shell), shell, local)
+    assert report.printed == {"say hello": ["hello\n"], "say world": ["world\n"]}
+    (drifted,) = report.drifted  # the replay went on to the end
+    assert drifted.startswith("03-replayed.md:13: `say world` printed what the page does not show")
+    assert "-hello\n+world" in drifted
+    assert summary([report], skipped=False)[-1] == drifted

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from exercises.lab.words import program_calls, simple_commands
+from exercises.lab.words import program_calls, script_commands, simple_commands
 
 pytestmark = pytest.mark.unit
 
@@ -33,3 +33,11 @@ def test_program_calls() -> None:
         ("forge list && kubectl get pods", ["list"]),
         ("A=1 forge render qotm --canary | grep image", ["render", "qotm", "--canary"]),
     ]
+
+
+def test_script_commands_keep_a_multi_line_quoted_program_together() -> None:
+    script = ("kubectl get pods\n\n# a comment\nawk '\n  /x/ { n++ }\n  END { exit !n }'\n"
+              "for a in b; do\n  echo \"$a\"\ndone\n")
+    assert script_commands(script) == ["kubectl get pods", "awk '\n  /x/ { n++ }\n  END { exit !n }'", "for a in b; do",
+                                       '  echo "$a"', "done"]
+    assert simple_commands(script_commands(script)[1])[0][0] == "awk"

@@ -61,7 +61,7 @@ def tree(tmp_path: Path) -> Path:
     (tmp_path / "versions.env").write_text("# pins\nENVOY_IMAGE=envoyproxy/envoy:v1\n")
     (tmp_path / "conf.yaml").write_text("    routes:\n      /x/: {x: 90}\n    retries: 2\n")
     (tmp_path / "exercises").mkdir()
-    (tmp_path / "exercises" / "01.md").write_text("### Build it\n```bash\n$ make\n```\n### Run it\n")
+    (tmp_path / "exercises" / "01.md").write_text("### 1.1 Build it\n```bash\n$ make\n```\n### 1.2 Run it\n")
     (tmp_path / "slides" / "diagrams").mkdir(parents=True)
     (tmp_path / "slides" / "diagrams" / "flow.dot").write_text("digraph { a -> b }\n")
     return tmp_path
@@ -83,7 +83,7 @@ def test_assembles_versions_includes_steps_links_and_timings(tree: Path) -> None
     assert (deck.slides, deck.minutes, deck.diagrams) == (2, 2.5, {"flow"})
     assert "Envoy envoyproxy/envoy:v1" in deck.markdown
     assert "```yaml\nroutes:\n  /x/: {x: 90}\nretries: 2\n```" in deck.markdown  # dedented, otherwise verbatim
-    assert "1. Build it\n1. Run it" in deck.markdown
+    assert "- 1.1 Build it\n- 1.2 Run it" in deck.markdown
     assert "[page](../../exercises/01.md)" in deck.markdown
 
 
