@@ -42,7 +42,8 @@ Commands:
   join FILE run -- CMD...   CMD in the joined shell, non-interactively
   class CMD...    the instructor's classroom commands (shopbox-class, classroom/README.md) against the cluster of
                   your kubeconfig (${KUBECONFIG:-~/.kube/config}), in this directory: class up N | --names FILE,
-                  class add NAME, class status, class reset SEAT, class down; ./shopbox.sh class --help
+                  class add NAME, class status, class reset SEAT, class down, class portal, class rehearse
+                  --seats N (seats through pages 3-9 at once on the cluster: sizes); ./shopbox.sh class --help
   --help, -h      this help
 
 Options:
@@ -81,12 +82,17 @@ WORKSPACE=${SHOPBOX_WORKSPACE:-$SHOPBOX_ROOT}
 DRY_RUN=${SHOPBOX_DRY_RUN:-}
 KUBECONFIG_INTERNAL=$CACHE/kubeconfig-$CLUSTER-internal
 NODE_LABEL=io.x-k8s.kind.cluster=$CLUSTER
+# Every image shopbox builds or runs is the engine's own architecture (ARCH: the kind node's, which kind takes from
+# the engine). A DOCKER_DEFAULT_PLATFORM set for other projects (linux/amd64 on an Apple Silicon Mac, say) would
+# otherwise give the shell emulated tools, or refuse to run it; it is set aside here, and doctor says so.
+DEFAULT_PLATFORM=${DOCKER_DEFAULT_PLATFORM:-}
+unset DOCKER_DEFAULT_PLATFORM
 REQUIRED_KEYS="DEBIAN_BASE_IMAGE KUBECTL_VERSION KIND_VERSION DOCKER_CLI_VERSION KIND_NODE_IMAGE REGISTRY_IMAGE"
 # Names versions.env must not set: this script's own globals and the shell's.
 RESERVED_KEYS="PATH HOME IFS PWD SHELL USER SHOPBOX_ROOT VERSIONS_FILE CACHE CLUSTER REGISTRY_NAME REGISTRY_PORT API_PORT
  EDGE_PORT PROMETHEUS_PORT EDGE_NODE_PORT PROMETHEUS_NODE_PORT
  KIND_NETWORK WORKSPACE DRY_RUN KUBECONFIG_INTERNAL NODE_LABEL REQUIRED_KEYS RESERVED_KEYS VERSION_KEYS IMAGE CMD ARCH
- FAILED MISSING DOCKER_OK SEAT_KEYS SEAT_LABEL JOIN_MOUNT SEAT_CLASS SEAT_NAME SEAT_NAMESPACE SEAT_SERVER SEAT_EXPIRES
+ DEFAULT_PLATFORM FAILED MISSING DOCKER_OK SEAT_KEYS SEAT_LABEL JOIN_MOUNT SEAT_CLASS SEAT_NAME SEAT_NAMESPACE SEAT_SERVER SEAT_EXPIRES
  SEAT_REGISTRY SEAT_REGISTRY_PORT SEAT_EDGE_LISTEN SEAT_PROMETHEUS_LISTEN SEAT_SERVICE_URLS"
 # What `shopbox-join check` prints about a seat (classroom/joined/seat.py: settings), read into these variables.
 SEAT_KEYS="SEAT_CLASS SEAT_NAME SEAT_NAMESPACE SEAT_SERVER SEAT_EXPIRES SEAT_REGISTRY SEAT_REGISTRY_PORT SEAT_EDGE_LISTEN SEAT_PROMETHEUS_LISTEN SEAT_SERVICE_URLS"
@@ -239,6 +245,42 @@ require_privileged() {
 
 is_docker_desktop() { [[ $(docker info --format '{{.OperatingSystem}}' 2>/dev/null) == *"Docker Desktop"* ]]; }
 
+# engine_kind: what serves the Docker API: podman (its Docker API names the server component "Podman Engine"),
+# docker-desktop, rancher-desktop, colima (from `docker info`'s operating system and name), else docker-engine.
+engine_kind() {
+  local components system
+  components=$(docker version --format '{{range .Server.Components}}{{.Name}};{{end}}' 2>/dev/null || true)
+  system=$(docker info --format '{{.OperatingSystem}};{{.Name}}' 2>/dev/null || true)
+  case "$components" in
+    *"Podman Engine"*) echo podman; return ;;
+  esac
+  case "$system" in
+    *"Docker Desktop"* | *";docker-desktop"*) echo docker-desktop ;;
+    "Rancher Desktop"* | *";lima-rancher-desktop"*) echo rancher-desktop ;;
+    *";colima"*) echo colima ;;
+    *) echo docker-engine ;;
+  esac
+}
+
+# engine_note KIND: doctor's line on what the engine KIND means for the workshop (what is tested, what is not):
+# "STATUS|DETAIL|FIX".
+engine_note() {
+  local ci="not run by shopbox's CI, which runs Docker Engine on Linux"
+  case $1 in
+    docker-desktop) echo "ok|Docker Desktop: the set-up shopbox is written for (host ports on localhost, \
+host.docker.internal), checked by review; $ci (amd64, and its arm64 images under emulation)|" ;;
+    rancher-desktop) echo "warn|Rancher Desktop (its dockerd engine): $ci; its own Kubernetes, when on, holds \
+port 6443, which the kind cluster needs|turn Rancher Desktop's Kubernetes off (Preferences > Kubernetes), or use \
+SHOPBOX_API_PORT=<port>" ;;
+    colima) echo "warn|Colima (Docker Engine in a Linux VM): $ci directly; give the VM room for the cluster and the \
+lab's services (its default is 2 CPUs, 2 GiB)|colima stop && colima start --cpu 4 --memory 8" ;;
+    podman) echo "warn|Podman's Docker API: $ci; kind drives it as a Docker engine and needs privileged (rootful) \
+containers for its nodes|podman machine stop && podman machine set --rootful && podman machine start" ;;
+    *) echo "ok|Docker Engine on Linux: what shopbox's CI runs (engine 20.10 on amd64; the arm64 images under \
+emulation, not on an arm64 machine)|" ;;
+  esac
+}
+
 container_state() { docker container inspect --format '{{.State.Status}}' "$1" 2>/dev/null || true; }
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
@@ -250,8 +292,8 @@ container_publishes() { docker port "$1" 2>/dev/null | grep -q ":$2\$"; }
 
 # --- the shopbox image -----------------------------------------------------------------------------------
 
-# Files that go into the image; their content and the build arguments (the versions.env pins the Dockerfile
-# uses) make the image tag, so a pin for another image in versions.env does not rebuild it.
+# Files that go into the image; their content, the build arguments (the versions.env pins the Dockerfile uses) and
+# the architecture make the image tag, so a pin for another image in versions.env does not rebuild it.
 image_inputs() {
   (
     cd "$SHOPBOX_ROOT"
@@ -310,6 +352,7 @@ image_ref() {
   digest=$(
     cd "$SHOPBOX_ROOT"
     {
+      echo "platform linux/${ARCH:-amd64}"
       image_inputs | while IFS= read -r file; do sha256 "$file"; done
       build_args
       [[ -z ${SHOPBOX_WHEELS_DIR:-} ]] || (cd "$SHOPBOX_WHEELS_DIR" && ls -- *.whl)
@@ -339,11 +382,13 @@ stage_context() {
   fi
 }
 
-# build_command IMAGE CONTEXT: the docker build command (legacy builder when buildx is missing).
+# build_command IMAGE CONTEXT: the docker build command (legacy builder when buildx is missing), for the engine's
+# architecture (install-tools.sh then fetches that architecture's tools).
 build_command() {
   local buildkit=0 arg
   if docker buildx version >/dev/null 2>&1; then buildkit=1; fi
-  CMD=(env "DOCKER_BUILDKIT=$buildkit" docker build --tag "$1" --file "$2/shopbox/Dockerfile")
+  CMD=(env "DOCKER_BUILDKIT=$buildkit" docker build --platform "linux/${ARCH:-amd64}" --tag "$1"
+    --file "$2/shopbox/Dockerfile")
   while IFS= read -r arg; do CMD+=("$arg"); done < <(build_args)
   CMD+=("$2")
 }
@@ -425,7 +470,8 @@ shell_command() {
   CMD+=(--hostname shopbox --network "$network")
   shell_mounts
   CMD+=(-v "$kubeconfig:/run/shopbox/kubeconfig:ro"
-    -e "SHOPBOX_UID=$(id -u)" -e "SHOPBOX_REGISTRY=localhost:$REGISTRY_PORT")
+    -e "SHOPBOX_UID=$(id -u)" -e "SHOPBOX_REGISTRY=localhost:$REGISTRY_PORT"
+    -e "SHOPBOX_EDGE_PORT=$EDGE_PORT" -e "SHOPBOX_PROMETHEUS_PORT=$PROMETHEUS_PORT")
   if [[ $network == "$KIND_NETWORK" ]]; then
     CMD+=(-e "SHOPBOX_REGISTRY_FORWARD=$REGISTRY_PORT:$REGISTRY_NAME:5000")
   fi
@@ -638,12 +684,12 @@ join_doctor() {
 # directory (names and registry files are read, join files written there), with the versions file (the per-seat
 # registries' image).
 class_command() {
-  local kubeconfig=$1 network arg verb="" port=8000 previous=""
+  local kubeconfig=$1 network arg verb="" port=8000 previous="" socket group
   shift
   network=$(user_network)
   for arg in "$@"; do
     case $arg in
-      portal) [[ -n $verb ]] || verb=$arg ;;
+      portal | rehearse) [[ -n $verb ]] || verb=$arg ;;
       --port=*) port=${arg#--port=} ;;
       *) if [[ $previous == --port ]]; then port=$arg; fi ;;
     esac
@@ -656,7 +702,17 @@ class_command() {
   CMD+=(--network "$network" --user "$(id -u):$(id -g)" -v "$PWD:$PWD" -w "$PWD"
     -v "$kubeconfig:/run/shopbox/kubeconfig:ro" -e KUBECONFIG=/run/shopbox/kubeconfig -e HOME=/tmp
     -v "$VERSIONS_FILE:/run/shopbox/versions.env:ro" -e SHOPBOX_VERSIONS_FILE=/run/shopbox/versions.env
-    -e "SHOPBOX_CLASS=${SHOPBOX_CLASS:-}" --entrypoint shopbox-class "$IMAGE" "$@")
+    -e "SHOPBOX_CLASS=${SHOPBOX_CLASS:-}")
+  if [[ $verb == rehearse ]]; then
+    # The rehearsal runs ./shopbox.sh join for its seats, from its copies of this directory: the Docker socket
+    # (and its group), and this run's versions file, image and cache at the paths the host's Docker knows them by.
+    socket=$(docker_socket) || die "class rehearse: needs the Docker engine on a local socket (DOCKER_HOST=${DOCKER_HOST:-})"
+    mkdir -p "$CACHE"
+    CMD+=(-v "$socket:/var/run/docker.sock" -v "$VERSIONS_FILE:$VERSIONS_FILE:ro" -v "$CACHE:$CACHE"
+      -e "SHOPBOX_REHEARSE_VERSIONS_FILE=$VERSIONS_FILE" -e "SHOPBOX_IMAGE=$IMAGE" -e "SHOPBOX_CACHE=$CACHE")
+    if group=$(stat -c %g "$socket" 2>/dev/null || stat -f %g "$socket" 2>/dev/null); then CMD+=(--group-add "$group"); fi
+  fi
+  CMD+=(--entrypoint shopbox-class "$IMAGE" "$@")
 }
 
 class_commands() {
@@ -788,8 +844,21 @@ doctor_port() {  # doctor_port PORT WHAT CONTAINER SETTING
   fi
 }
 
+# doctor_architecture: the engine's architecture, which every image shopbox builds and runs takes.
+doctor_architecture() {
+  local arch note=""
+  if ! arch=$(engine_arch); then
+    report fail architecture "$(docker info --format '{{.Architecture}}') is not supported" "use an amd64 or arm64 machine"
+    return
+  fi
+  if [[ -n $DEFAULT_PLATFORM && $DEFAULT_PLATFORM != "linux/$arch" ]]; then
+    note="; DOCKER_DEFAULT_PLATFORM=$DEFAULT_PLATFORM is set aside"
+  fi
+  report ok architecture "$arch: the shell image, the kind node and forge's images are linux/$arch$note"
+}
+
 doctor() {
-  local problem socket version free_kb dir watches instances
+  local problem socket version free_kb dir watches instances status detail fix
   DOCKER_OK=""
   if command -v docker >/dev/null 2>&1; then
     report ok docker-cli "$(command -v docker) ($(docker version --format '{{.Client.Version}}' 2>/dev/null | head -1))"
@@ -820,11 +889,9 @@ doctor() {
   fi
 
   if [[ -n $DOCKER_OK ]]; then
-    if engine_arch >/dev/null; then
-      report ok architecture "$(engine_arch)"
-    else
-      report fail architecture "$(docker info --format '{{.Architecture}}') is not supported" "use an amd64 or arm64 machine"
-    fi
+    doctor_architecture
+    IFS='|' read -r status detail fix <<<"$(engine_note "$(engine_kind)")"
+    report "$status" platform "$detail" "$fix"
   fi
 
   if [[ -n $DOCKER_OK ]]; then

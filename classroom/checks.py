@@ -15,7 +15,7 @@ from pathlib import Path
 from classroom import dryrun
 from classroom.diagnose import Seat, sandbox
 from exercises.lab.page import Page, Step
-from exercises.lab.words import simple_commands
+from exercises.lab.words import script_commands, simple_commands
 
 CHECK_TIMEOUT = 30.0
 PLAIN = {"test", "[", "[[", "true", "false", "echo", "printf", ":", "exit", "set"}
@@ -73,7 +73,7 @@ def shell_only(script: str) -> str | None:
     """Why this check runs only in the participant's shell (None: it tests cluster state only)."""
     if FILE_INPUT.search(re.sub(r"'[^']*'|\"[^\"]*\"", "''", script)):
         return "reads a file of the participant's"
-    for line in script.splitlines():
+    for line in script_commands(script):  # a quoted awk or jq program over several lines is one command
         for words in _commands(line):
             program, args = words[0], words[1:]
             if program in PLAIN:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from classroom import down, joinfile, names, registry, reset, status, up
+from classroom import down, joinfile, names, registry, rehearse_command, reset, sizes, status, up
 from classroom.api import ClassAPI, KubeClassAPI
 from classroom.errors import ClassError, UsageError
 from classroom.joined.cli import ClusterSeatReader
@@ -32,6 +32,7 @@ examples:
   shopbox-class down                           everything of the class, then check nothing is left
   shopbox-class portal --add-seats 5           the portal: seats claimed with an event code, the progress grid
   shopbox-class diagnose seat-07               what differs between seat-07 and the solve of the step it fails
+  shopbox-class rehearse --seats 3             3 synthetic seats through pages 3-9 at once: sizes for the class
 """
 
 
@@ -83,6 +84,8 @@ def parser() -> argparse.ArgumentParser:
     when.add_argument("--hours", type=float, help="the class ends this many hours from now")
     sub.add_argument("--server", metavar="URL", help="the API server URL the join files name, as the participants' "
                      "laptops reach it (default: the kubeconfig's)")
+    sub.add_argument("--sizes", type=Path, metavar="FILE", help="each seat's quota from class rehearse's measurement "
+                     "(class-sizes.yaml; default: the class's, else classroom/sizes.py's)")
     seat_options(sub)
     sub = verbs.add_parser("add", help="one more seat, for a late joiner")
     sub.add_argument("seat", metavar="NAME")
@@ -94,6 +97,7 @@ def parser() -> argparse.ArgumentParser:
     sub = verbs.add_parser("status", help="a table: per seat the step reached, pods, restarts, quota, last activity")
     sub.add_argument("-o", "--output", choices=("table", "json"), default="table")
     portal_command.add_arguments(verbs)
+    rehearse_command.add_arguments(verbs)
     sub = verbs.add_parser("join-check", help="check a join file against its cluster (format, expiry, identity)")
     sub.add_argument("file", type=Path, metavar="FILE")
     return p
@@ -131,8 +135,9 @@ def _up(api: ClassAPI, args: argparse.Namespace, now: datetime) -> int:
             raise UsageError(f"--hours {args.hours:g}: expected a positive number")
         ends = now + timedelta(hours=args.hours)
     image, external = _registries(args)
+    measured = sizes.read_measured(args.sizes) if getattr(args, "sizes", None) else None
     opts = up.UpOptions(args.klass, seat_names, args.out or Path(f"class-{args.klass}"), ends,
-                        getattr(args, "server", None), external, image)
+                        getattr(args, "server", None), external, image, measured)
     started = time.monotonic()
     result = (up.add if args.verb == "add" else up.up)(api, opts, now, _log)
     rows = [("SEAT", "NAMESPACE", "REGISTRY", "JOIN FILE")] + [
@@ -158,6 +163,8 @@ def run(args: argparse.Namespace, api: ClassAPI, now: datetime) -> int:
         return portal_command.portal(api, args, *_registries(args), _log)
     if args.verb == "diagnose":
         return portal_command.diagnose(api, args)
+    if args.verb == "rehearse":
+        return rehearse_command.run(api, args, *_registries(args), now, _log)
     if args.verb == "down":
         count = down.down(api, args.klass, _log)
         _log(f"class {args.klass}: {count} namespaces deleted; nothing of the class is left")

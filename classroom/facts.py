@@ -3,10 +3,12 @@ record (ConfigMap `class` in the class namespace) and the class's seats."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from classroom import sizes
 from classroom.api import ClassAPI
 from classroom.errors import ClassError
 from classroom.model import ApiEndpoint, parse_timestamp, timestamp
@@ -35,13 +37,17 @@ class Record:
     cluster_id: str
     server: str
     registry: str  # MODE_PER_SEAT or MODE_EXTERNAL
+    quota: dict[str, str] | None = None  # the measured quota entries (class up --sizes), None: sizes.QUOTA's
 
     def configmap(self) -> dict[str, Any]:
+        data = {"ends": timestamp(self.ends), "cluster-id": self.cluster_id, "server": self.server,
+                "registry": self.registry}
+        if self.quota:
+            data["quota"] = json.dumps(self.quota, sort_keys=True)
         return {"apiVersion": "v1", "kind": "ConfigMap",
                 "metadata": {"name": RECORD, "namespace": class_namespace(self.klass),
                              "labels": class_labels(self.klass)},
-                "data": {"ends": timestamp(self.ends), "cluster-id": self.cluster_id, "server": self.server,
-                         "registry": self.registry}}
+                "data": data}
 
 
 def cluster_id(api: ClassAPI) -> str:
@@ -86,7 +92,10 @@ def read_record(api: ClassAPI, klass: str) -> Record | None:
         return None
     data = cm.get("data") or {}
     try:
-        return Record(klass, parse_timestamp(data["ends"]), data["cluster-id"], data["server"], data["registry"])
+        quota = sizes.check_measured(json.loads(data["quota"]), f"ConfigMap {class_namespace(klass)}/{RECORD}: "
+                                     "quota") if data.get("quota") else None
+        return Record(klass, parse_timestamp(data["ends"]), data["cluster-id"], data["server"], data["registry"],
+                      quota)
     except (KeyError, ValueError) as err:
         raise ClassError(f"ConfigMap {class_namespace(klass)}/{RECORD}: not a class record ({err})") from None
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from classroom import sizes
+
 
 @dataclass(frozen=True)
 class ApiEndpoint:
@@ -23,6 +25,7 @@ class ClassSpec:
     ca_data: str  # base64 PEM of the cluster's CA, as a kubeconfig's certificate-authority-data ("" for none)
     registry_image: str = ""  # the per-seat registry's image (REGISTRY_IMAGE); "" with external registries
     api_endpoints: tuple[ApiEndpoint, ...] = field(default_factory=tuple)
+    quota: dict[str, str] = field(default_factory=sizes.seat_quota)  # each seat's ResourceQuota spec.hard
 
     def ends_text(self) -> str:
         return timestamp(self.ends)

@@ -6,8 +6,12 @@ lets a seat change its ResourceQuota, its LimitRange or its Namespace (labels: P
 policy (policy.py) keeps it from changing the class's own objects, which the write rules below would otherwise
 cover (NetworkPolicies, the ServiceAccounts, Roles and RoleBindings the class made).
 
-RBAC's escalation check applies: a seat can create a Role (eds, prometheus do) only with rules it holds itself,
-and bind only such a Role; no `escalate`, `bind` or `impersonate` is granted.
+RBAC's escalation check applies: a seat can create a Role (eds, prometheus do) only with rules it holds itself.
+It holds `bind` on the Roles of its namespace (not on ClusterRoles), because forge dry-runs a service's objects on
+the server before applying any: a RoleBinding whose Role does not exist yet passes RBAC only by `bind` (without it
+the API server looks the Role up to compare rules, and finds none). The only Roles in a seat namespace are the
+seat's own and those it made within its rules; binding a ClusterRole still takes holding its rules. No `escalate`
+or `impersonate` is granted.
 """
 
 from __future__ import annotations
@@ -60,6 +64,8 @@ SEAT_RULES: list[dict[str, Any]] = [
     # eds and prometheus create their own Role and RoleBinding (within what the seat holds: RBAC's escalation
     # check).
     rule(["rbac.authorization.k8s.io"], ["roles", "rolebindings"], WRITE),
+    # forge's server-side dry run of a RoleBinding before its Role exists (see above); namespaced Roles only.
+    rule(["rbac.authorization.k8s.io"], ["roles"], ["bind"]),
     # `kubectl events` reads the events.k8s.io API.
     rule(["events.k8s.io"], ["events"], READ),
     # `kubectl get all` (what participants type to look around) also lists these; read-only, none is created.

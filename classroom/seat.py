@@ -58,7 +58,7 @@ def role_binding(spec: ClassSpec, seat: str) -> dict[str, Any]:
 
 def resource_quota(spec: ClassSpec, seat: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": _meta(spec, seat, SEAT_ACCOUNT),
-            "spec": {"hard": dict(sizes.QUOTA)}}
+            "spec": {"hard": dict(spec.quota)}}
 
 
 def limit_range(spec: ClassSpec, seat: str) -> dict[str, Any]:

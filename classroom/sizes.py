@@ -4,14 +4,24 @@ Started from what forge renders for pages 3-9 (`forge render` of every service; 
 service's k8s/deployment.yaml or statefulset.yaml). The busiest moment is page 9 with everything deployed:
 qotm x3, usersvc x2 (app + Envoy sidecar), postgres, eds, jaeger, envoy, auth, prometheus = 11 pods asking for
 770m CPU and 1088Mi memory, with 3.0Gi of memory limits; a rolling update adds a pod for a moment (envoy: +100m,
-+256Mi limit), a canary (page 7) one more qotm. The sizes below give that about 1.5x headroom; `class rehearse`
-(later) measures the real peak and refines them here.
++256Mi limit), a canary (page 7) one more qotm. The sizes below give that about 1.5x headroom. `class rehearse`
+measures the real peak on the instructor's cluster and turns it into the measured entries below (MEASURED,
+classroom/sizing.py: quota), which `class up --sizes` applies; docs/instructor.md has a rehearsal's numbers.
 
 CPU limits are not quota'd: CPU is compressible, and the edge's own limit (2 CPUs) would make such a quota
 meaningless. Memory limits are: they bound what a seat can take from its node.
+
+`class up --sizes FILE` takes the measured entries (MEASURED) from a rehearsal's class-sizes.yaml instead
+(`read_measured`); the class record keeps them, so `class add` and `class reset` apply the same.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from classroom.errors import UsageError
+from classroom.files import read_yaml
 
 # The seat's ResourceQuota `spec.hard`.
 QUOTA: dict[str, str] = {
@@ -44,3 +54,38 @@ REGISTRY_RESOURCES = {
     "limits": {"cpu": "500m", "memory": "256Mi"},
 }
 REGISTRY_STORAGE = "2Gi"  # emptyDir sizeLimit: a day of one participant's images (QOTM, auth, usersvc, eds)
+
+# The quota entries a rehearsal measures (classroom/sizing.py: quota); the others stay as above.
+MEASURED = ("pods", "requests.cpu", "requests.memory", "limits.memory", "persistentvolumeclaims", "requests.storage")
+
+
+def seat_quota(measured: dict[str, str] | None = None) -> dict[str, str]:
+    """The seat's ResourceQuota `spec.hard`: QUOTA, with the measured entries when there are some."""
+    return {**QUOTA, **(measured or {})}
+
+
+def check_measured(found: Any, where: str) -> dict[str, str]:
+    """Measured quota entries as class-sizes.yaml or the class record hold them: known keys, positive quantities."""
+    from kubernetes.utils import parse_quantity
+
+    if not isinstance(found, dict) or not found:
+        raise UsageError(f"{where}: expected the measured quota (keys {', '.join(MEASURED)})")
+    checked = {}
+    for key, value in found.items():
+        if key not in MEASURED:
+            raise UsageError(f"{where}: {key}: not a measured quota entry (expected one of {', '.join(MEASURED)})")
+        try:
+            if parse_quantity(str(value)) <= 0:
+                raise ValueError
+        except ValueError:
+            raise UsageError(f"{where}: {key}: {value!r} is not a positive quantity") from None
+        checked[str(key)] = str(value)
+    return checked
+
+
+def read_measured(path: Path) -> dict[str, str]:
+    """The `quota` of a rehearsal's class-sizes.yaml (`class rehearse` writes it)."""
+    data = read_yaml(path, UsageError)
+    if not isinstance(data, dict) or "quota" not in data:
+        raise UsageError(f"{path}: not class rehearse's class-sizes.yaml (no quota)")
+    return check_measured(data["quota"], f"{path}: quota")

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 import yaml
 
-from classroom import joinfile, policy, registry, seat
+from classroom import joinfile, policy, registry, seat, sizes
 from classroom.api import ClassAPI
 from classroom.applier import Applier, snapshot
 from classroom.errors import ClassError, UsageError
@@ -52,6 +52,7 @@ class UpOptions:
     server: str | None = None  # the API server URL for join files (default: the instructor's kubeconfig's)
     external: dict[str, Registry] | None = None  # --registry-file: seat -> registry
     registry_image: str = ""
+    quota: dict[str, str] | None = None  # --sizes: measured quota entries (None: the class's, else sizes.QUOTA's)
 
 
 @dataclass
@@ -85,7 +86,8 @@ def _record(api: ClassAPI, opts: UpOptions, now: datetime, existing: Record | No
         raise UsageError(f"the class ends at {timestamp(ends)}: that is less than {MIN_LEFT.seconds // 60} minutes "
                          "from now (set a later end with --until or --hours)")
     server = opts.server or (existing.server if existing else api.server)
-    return Record(opts.klass, ends, existing.cluster_id if existing else cluster_id(api), server, mode)
+    quota = opts.quota if opts.quota is not None else (existing.quota if existing else None)
+    return Record(opts.klass, ends, existing.cluster_id if existing else cluster_id(api), server, mode, quota)
 
 
 def _check_input(api: ClassAPI, opts: UpOptions, record: Record) -> None:
@@ -108,7 +110,8 @@ def _check_input(api: ClassAPI, opts: UpOptions, record: Record) -> None:
 
 def class_spec(api: ClassAPI, record: Record, registry_image: str) -> ClassSpec:
     return ClassSpec(name=record.klass, ends=record.ends, cluster_id=record.cluster_id, server=record.server,
-                     ca_data=api.ca_data(), registry_image=registry_image, api_endpoints=api_endpoints(api))
+                     ca_data=api.ca_data(), registry_image=registry_image, api_endpoints=api_endpoints(api),
+                     quota=sizes.seat_quota(record.quota))
 
 
 def ensure_registry(api: ClassAPI, applier: Applier, spec: ClassSpec, mode: str, name: str,
@@ -217,4 +220,4 @@ def add(api: ClassAPI, opts: UpOptions, now: datetime, say: Say) -> UpResult:
     if opts.ends is not None:
         raise UsageError("class add takes the class's end time; change it for every seat with class up --until")
     return up(api, UpOptions(opts.klass, [name], opts.out, record.ends, record.server, opts.external,
-                             opts.registry_image), now, say)
+                             opts.registry_image, record.quota), now, say)

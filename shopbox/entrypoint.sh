@@ -11,7 +11,15 @@
 #      (SHOPBOX_JOIN), install the seat's kubeconfig as ~/.kube/config and the seat registry's credentials in
 #      ~/.docker/config.json (classroom/joined/: shopbox-join);
 # then execs the command as the user. Started with --user, it changes nothing and just runs the command.
+# Either way it exports the names the exercise pages use (exercises/README.md, "Names"): REGISTRY, the registry
+# the cluster pulls from, and SHOPBOX_EDGE_URL / SHOPBOX_PROMETHEUS_URL, the edge and Prometheus as a browser on
+# the participant's machine reaches them (the host ports ./shopbox.sh publishes: SHOPBOX_EDGE_PORT,
+# SHOPBOX_PROMETHEUS_PORT). A value already set (a classroom seat's) is kept.
 set -euo pipefail
+
+export REGISTRY=${REGISTRY:-${SHOPBOX_REGISTRY:-localhost:5001}}
+export SHOPBOX_EDGE_URL=${SHOPBOX_EDGE_URL:-http://localhost:${SHOPBOX_EDGE_PORT:-8080}}
+export SHOPBOX_PROMETHEUS_URL=${SHOPBOX_PROMETHEUS_URL:-http://localhost:${SHOPBOX_PROMETHEUS_PORT:-9090}}
 
 user=shopbox
 home=/home/$user

@@ -11,7 +11,8 @@ context=$(KUBECONFIG=/home/shopbox/.kube/config kubectl config current-context 2
 cat <<TEXT
 shopbox: the shell for "Building resilient microservices with Kubernetes, Docker and Envoy"
   kubectl ${kubectl_version:-?} | kind ${kind_version:-?} | docker ${docker_version:-?} | forge ${forge_version:-?} | hey
-  kube context: ${context} | registry: localhost:5001 (docker push here; pods pull localhost:5001/...)
+  kube context: ${context} | registry: \$REGISTRY = ${REGISTRY:-?} (the cluster pulls from it)
+  in your browser, once exercises 5 and 6 deployed them: the edge ${SHOPBOX_EDGE_URL:-?}/qotm/ | Prometheus ${SHOPBOX_PROMETHEUS_URL:-?}/
 ${SHOPBOX_SEAT:+  seat ${SHOPBOX_SEAT} of class ${SHOPBOX_SEAT_CLASS:-?}, until ${SHOPBOX_SEAT_EXPIRES:-?} (./shopbox.sh join FILE doctor checks it): pages 1-2 run on your machine, 3-9 in the seat
 }Next step: open exercises/01-docker.md (build and run QOTM with Docker). \`lab status\` shows where you are,
 \`lab check\` what to do next, \`lab hint\` a hint, \`lab reset N\` puts you at the start of exercise N.

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from classroom import joinfile
 from classroom.errors import ClassError
-from classroom.joined import seat
+from classroom.joined import refused, seat
 from classroom.joined.forward import ClusterTargets, KubectlLauncher, Listener, Supervisor, stamped
 from forge.errors import ForgeError
 
@@ -51,10 +51,7 @@ class ClusterSeatReader:
         try:
             found = seat.connect(join).get(joinfile.seat_info_path(join))
         except ForgeError as err:
-            if getattr(err, "status", None) == 401:
-                raise ClassError(f"{join.path}: the cluster at {join.server} refused the seat's token (the class "
-                                 "was taken down, or this join file is for another cluster)") from None
-            raise ClassError(f"{join.path}: {err.message}") from None
+            raise ClassError(f"{join.path}: {refused.explain(join, err).line()}") from None
         return None if found is None else dict(found.get("data") or {})
 
 

@@ -22,16 +22,16 @@ from kubernetes.utils import parse_quantity
 
 from classroom import joinfile
 from classroom.errors import ClassError
-from classroom.joined import seat
+from classroom.joined import refused, seat
 from classroom.joined.forward import Endpoint, KubectlLauncher, free_port
 from classroom.joinfile import Join
 from classroom.model import timestamp
-from forge.cluster.kube import ApiError, Cluster
+from forge.cluster.kube import Cluster
 from forge.errors import ForgeError
 from forge.images.registry import describe_error
 from shopbox_setup.doctor import Check
 
-ASK = "ask the instructor for a new join file"
+ASK = refused.NEW_FILE
 # Quota entries shown (the rest are counted in the check, shown only when full).
 SHOWN = ("pods", "requests.cpu", "requests.memory", "limits.memory", "requests.storage")
 NEARLY_FULL = Decimal("0.9")
@@ -101,10 +101,15 @@ def checks(path: Path, probe_for: Callable[[Join], Probe], now: datetime) -> Ite
     try:
         version = probe.version()
     except ForgeError as err:
-        yield Check("fail", "api-server", f"{join.server}: {err.message}",
-                    "check this machine's network (a proxy or VPN?); the API server is the one address of the "
-                    "class's cluster your machine needs to reach")
-        yield from (Check("skip", name, "needs the API server") for name in ("token", "seat", "registry", "quota"))
+        found = refused.explain(join, err)
+        if found.kind in ("network", "error"):
+            yield Check("fail", "api-server", found.what, found.fix)
+            yield from (Check("skip", name, "needs the API server") for name in ("token", "seat", "registry",
+                                                                                  "quota"))
+            return
+        # It answered: the refusal is the token's (401) or the call's (403).
+        yield Check("ok", "api-server", f"{join.server} answers (HTTP {found.status} to the seat's token)")
+        yield from _token_refused(found)
         return
     yield Check("ok", "api-server", f"{join.server} answers (Kubernetes {version})")
     expiry = joinfile.token_claims(join.token).get("exp")
@@ -112,10 +117,7 @@ def checks(path: Path, probe_for: Callable[[Join], Probe], now: datetime) -> Ite
     try:
         yield Check("ok", "token", f"accepted: {probe.username()}{until}")
     except ForgeError as err:
-        refused = isinstance(err, ApiError) and err.status == 401
-        yield Check("fail", "token", "the cluster refused the seat's token (the class was taken down, or this join "
-                    "file is for another cluster)" if refused else err.message, ASK)
-        yield from (Check("skip", name, "needs an accepted token") for name in ("seat", "registry", "quota"))
+        yield from _token_refused(refused.explain(join, err))
         return
     try:
         joinfile.verify(join, _Reader(probe))
@@ -124,7 +126,8 @@ def checks(path: Path, probe_for: Callable[[Join], Probe], now: datetime) -> Ite
         yield from (Check("skip", name, "needs the seat") for name in ("registry", "quota"))
         return
     except ForgeError as err:
-        yield Check("fail", "seat", err.message)
+        found = refused.explain(join, err)
+        yield Check("fail", "seat", found.what, found.fix)
         yield from (Check("skip", name, "needs the seat") for name in ("registry", "quota"))
         return
     yield Check("ok", "seat", f"cluster {join.cluster_id} holds seat {join.seat} in namespace {join.namespace}")
@@ -132,7 +135,13 @@ def checks(path: Path, probe_for: Callable[[Join], Probe], now: datetime) -> Ite
     try:
         yield quota_check(probe.quotas())
     except ForgeError as err:
-        yield Check("fail", "quota", f"cannot read the seat's quota: {err.message}")
+        found = refused.explain(join, err)
+        yield Check("fail", "quota", f"cannot read the seat's quota: {found.what}", found.fix)
+
+
+def _token_refused(found: refused.Refusal) -> Iterator[Check]:
+    yield Check("fail", "token", found.what, found.fix)
+    yield from (Check("skip", name, "needs an accepted token") for name in ("seat", "registry", "quota"))
 
 
 def registry_check(join: Join, probe: Probe) -> Check:

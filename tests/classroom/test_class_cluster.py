@@ -194,6 +194,9 @@ REFUSED = [
       for what, spec in NETWORK_POLICIES.items()],
     ("a RoleBinding for everyone", ["create", "rolebinding", "all", "--role=seat", "--group=system:authenticated"],
      None, "may name only ServiceAccounts of its own namespace"),
+    ("a binding of a ClusterRole", ["create", "rolebinding", "admin", "--clusterrole=admin",
+                                    f"--serviceaccount={CLASS}-seat-01:default"], None,
+     "attempting to grant RBAC permissions not currently held"),  # `bind` is the namespace's Roles' only
     ("a Role beyond its own rights", ["create", "role", "nodes", "--verb=list", "--resource=nodes"], None,
      "forbidden"),
     ("a LoadBalancer Service", ["create", "service", "loadbalancer", "lb", "--tcp=80"], None, "exceeded quota"),
@@ -255,6 +258,10 @@ def test_a_seat_can_apply_everything_forge_renders_for_pages_3_to_9(room: Room) 
     for doc in documents:
         if doc["metadata"]["name"] == "qotm" and doc["kind"] == "Deployment":
             doc["spec"]["replicas"] = 3  # page 5
+    # forge dry-runs everything before it applies anything: eds' and prometheus' RoleBindings before their Roles exist
+    dry = seat.kubectl("apply", "--server-side", "--field-manager=forge", "--dry-run=server", "-f", "-",
+                       input=yaml.safe_dump_all(documents), check=False, timeout=120)
+    assert dry.returncode == 0, dry.stderr
     result = seat.kubectl("apply", "--server-side", "--field-manager=forge", "-f", "-",
                           input=yaml.safe_dump_all(documents), check=False, timeout=120)
     assert result.returncode == 0, result.stderr

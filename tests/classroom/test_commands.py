@@ -307,6 +307,7 @@ def test_the_command_line_up_writes_the_table_and_status_reads_it_back(api: Fake
     (["up", "3", "--until", "2001-01-01T00:00Z"], "has passed"),
     (["up", "3", "--hours", "-1"], "expected a positive number"),
     (["add", "Zoe"], "seat name 'Zoe' is not a DNS label"),
+    (["up", "3", "--sizes", "no-such-sizes.yaml"], "no-such-sizes.yaml: cannot read"),
 ])
 def test_bad_command_lines_are_usage_errors_before_anything_is_applied(api: FakeClassAPI, argv: list[str],
                                                                        error: str) -> None:

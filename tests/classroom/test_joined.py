@@ -215,15 +215,68 @@ def test_doctor_fails_an_expired_file_and_skips_what_needs_it(tmp_path: Path) ->
     assert [line[:6] for line in found[1:]] == ["[SKIP]"] * 5
 
 
-def test_doctor_names_an_unreachable_api_server_and_a_refused_token(tmp_path: Path) -> None:
+SERVER = "https://k8s.example:6443"
+UNREACHABLE = ForgeError(f"cluster unreachable: context room at {SERVER}: connection refused")
+# What forge.cluster.kube makes of the API server's 401 (tests/forge/test_kube.py), and a 403.
+UNAUTHORIZED = ApiError(401, "Unauthorized", f"context room at {SERVER} refused the credentials (401 Unauthorized)")
+FORBIDDEN = ApiError(403, "Forbidden", 'configmaps "seat" is forbidden: User "system:serviceaccount:room-ana:seat" '
+                     'cannot get resource "configmaps" in API group "" in the namespace "room-ana"')
+
+
+def test_doctor_says_the_api_server_does_not_answer_only_when_it_does_not(tmp_path: Path) -> None:
     path = join_file(tmp_path)
-    found = lines(path, Probe(version=ForgeError("cluster unreachable: context room-ana at https://k8s.example:6443: "
-                                                 "Connection refused")))
-    assert found[1].startswith("[FAIL] api-server") and "Connection refused" in found[1]
+    found = lines(path, Probe(version=UNREACHABLE))
+    assert found[1] == (f"[FAIL] api-server     the API server {SERVER} does not answer: connection refused\n"
+                        f"{'':<22}fix: check this machine's network (a proxy or VPN?); the API server is the one "
+                        "address of the class's cluster your machine needs to reach")
     assert all(line.startswith("[SKIP]") for line in found[2:])
-    found = lines(path, Probe(username=ApiError(401, "Unauthorized", "Unauthorized")))
-    assert found[2].startswith("[FAIL] token     ") and "refused the seat's token" in found[2]
+    found = lines(path, Probe(version=ApiError(503, "ServiceUnavailable", "the server is currently unable")))
+    assert found[1].startswith(f"[FAIL] api-server     the API server {SERVER} answered HTTP 503: the server is")
+    assert "network" not in found[1]
+
+
+@pytest.mark.parametrize("step", ["version", "username"])
+def test_doctor_says_the_seats_token_is_refused_naming_the_file_not_the_network(tmp_path: Path, step: str) -> None:
+    """After `class down` the seat's ServiceAccount is gone: every request with its token is a 401, /version too."""
+    path = join_file(tmp_path)
+    found = lines(path, Probe(**{step: UNAUTHORIZED}))
+    assert found[1].startswith("[ OK ] api-server") and "network" not in "".join(found)
+    assert found[1].endswith("answers (HTTP 401 to the seat's token)" if step == "version" else
+                             "answers (Kubernetes 1.36.1)")
+    assert found[2] == (f"[FAIL] token          the API server {SERVER} refused the seat's token (401 Unauthorized): "
+                        "it expired, the seat or its class was removed (class down), or the file is for another "
+                        f"cluster\n{'':<22}fix: ask the instructor for a new join file ({path} no longer works)")
     assert [line[:6] for line in found[3:]] == ["[SKIP]"] * 3
+
+
+def test_doctor_says_a_call_is_forbidden_and_the_file_is_fine(tmp_path: Path) -> None:
+    path = join_file(tmp_path)
+    found = lines(path, Probe(seat_info=FORBIDDEN))
+    assert [line[:6] for line in found[:3]] == ["[ OK ]"] * 3
+    assert found[3].startswith(f"[FAIL] seat           the API server {SERVER} accepted the seat's token but forbids "
+                               'this call (403 Forbidden: configmaps "seat" is forbidden: User ')
+    assert found[3].endswith(f"fix: ask the instructor to check seat ana's Role and RoleBinding ({path} is fine)")
+    found = lines(path, Probe(quotas=FORBIDDEN))
+    assert found[5].startswith("[FAIL] quota          cannot read the seat's quota: the API server") and \
+        "(403 Forbidden:" in found[5]
+
+
+@pytest.mark.parametrize(("error", "words"), [
+    (UNREACHABLE, f"the API server {SERVER} does not answer: connection refused: check this machine's network"),
+    (UNAUTHORIZED, f"the API server {SERVER} refused the seat's token (401 Unauthorized): "),
+    (FORBIDDEN, f"the API server {SERVER} accepted the seat's token but forbids this call (403 Forbidden: "),
+])
+def test_shopbox_join_check_tells_the_same_cases_apart_in_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: ForgeError, words: str) -> None:
+    class Refusing:
+        def get(self, path: str) -> dict[str, Any] | None:
+            raise error
+
+    monkeypatch.setattr(seat, "connect", lambda join: Refusing())
+    path = join_file(tmp_path)
+    with pytest.raises(ClassError) as caught:
+        cli.check(path, NOW, cli.ClusterSeatReader())
+    assert str(caught.value).startswith(f"{path}: {words}") and "\n" not in str(caught.value)
 
 
 def test_doctor_fails_a_seat_of_another_cluster_and_a_registry_that_refuses_the_credentials(tmp_path: Path) -> None:

@@ -53,15 +53,15 @@ def test_class_up_status_and_down_through_shopbox_sh(shopbox_image: str, kube_cl
 
 def portal_in_the_image(env: dict[str, str], tmp_path: Path, join: Path) -> None:
     """`./shopbox.sh class portal`: the portal (Flask, gunicorn, its templates) runs from the image, a participant
-    claims seat-01 and downloads its join file; Ctrl-C's SIGTERM stops it. (It runs where the exercise pages are,
-    the workshop's directory.)"""
+    claims seat-01 and downloads its join file; a signal to the process group (as Ctrl-C sends) stops it, container
+    included. (It runs where the exercise pages are, the workshop's directory.)"""
     shutil.copytree(ROOT / "exercises", tmp_path / "exercises", ignore=shutil.ignore_patterns("build", "__pycache__"))
     port = free_port()
     log = tmp_path / "portal.log"
     with log.open("w") as out:
         portal = subprocess.Popen(["bash", str(SHOPBOX_SH), "class", "portal", "--host", "127.0.0.1", "--port",
                                    str(port), "--code", "c0de-42"], cwd=tmp_path, env={**os.environ, **env},
-                                  stdout=out, stderr=subprocess.STDOUT)
+                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_for(lambda: port_open(port), 120, "the portal in the image")
         session = requests.Session()
@@ -70,5 +70,5 @@ def portal_in_the_image(env: dict[str, str], tmp_path: Path, join: Path) -> None
         assert claimed.status_code == 200 and '<span id="seat">seat-01</span>' in claimed.text, claimed.text
         assert session.get(f"http://127.0.0.1:{port}/join/seat-01.yaml", timeout=30).content == join.read_bytes()
     finally:
-        portal.send_signal(signal.SIGTERM)
+        os.killpg(portal.pid, signal.SIGTERM)  # the whole group, as Ctrl-C reaches bash and `docker run` alike
         assert portal.wait(timeout=60) is not None, log.read_text()
