@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # Lock files: every version with the hashes of all its files on PyPI, for any platform (alpine images, Debian hosts).
 UV_LOCK := --generate-hashes --universal --python-version 3.11 --custom-compile-command 'make lock'
 
-.PHONY: test setup lint test-unit test-tier bench lock slides slides-pdf slides-serve
+.PHONY: test setup lint test-unit test-tier test-class-replay bench lock slides slides-pdf slides-serve
 
 test: setup lint
 	$(PY) -m tests.platform.tiers unit dataplane docker cluster workshop
@@ -23,6 +23,8 @@ setup:
 	bash tests/mesh/build_jaeger.sh >/dev/null
 	$(PY) -m tests.platform.base_images
 	$(PY) -m tests.shopbox.offline_image
+	$(PY) -m tests.shopbox.offline_image arm64
+	$(PY) -m tests.arm64.images >/dev/null
 	$(PY) -m tests.kind.node_image >/dev/null
 	$(PY) -m tests.kind.standins >/dev/null
 
@@ -36,6 +38,11 @@ test-unit:
 # One tier: make test-tier TIER=dataplane
 test-tier:
 	$(PY) -m tests.platform.tiers $(TIER)
+
+# Classroom mode on the class cluster with the concurrent replay (pages 3-7 in 3 joined seats at once, then 8-9 in
+# one): longer than the cold `make test` can afford, so not part of it (tests/README.md).
+test-class-replay:
+	SHOPBOX_CLASS_REPLAY=1 $(PY) -m pytest -m workshop tests/class_cluster/test_class_join.py
 
 bench:
 	$(PY) -m tests.bench

@@ -67,18 +67,23 @@ def kube_cluster(request: pytest.FixtureRequest) -> Iterator[KubeCluster]:
         cluster.stop()
 
 
-@pytest.fixture
-def kube_namespace(kube_cluster: KubeCluster, request: pytest.FixtureRequest) -> Iterator[str]:
+def fresh_namespace(cluster: KubeCluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A namespace named after the test, with its `default` ServiceAccount; deleted (without waiting) after."""
     base = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")
     name = f"t-{base}-{uuid.uuid4().hex[:6]}"
-    kube_cluster.kubectl("create", "namespace", name)
+    cluster.kubectl("create", "namespace", name)
     # Pods are refused until the controller-manager has made the namespace's default SA.
-    kube_cluster.wait_for(
+    cluster.wait_for(
         f"ServiceAccount default in namespace {name}",
-        lambda: kube_cluster.kubectl("get", "serviceaccount", "default", "-n", name, check=False).returncode == 0,
+        lambda: cluster.kubectl("get", "serviceaccount", "default", "-n", name, check=False).returncode == 0,
         timeout=30,
     )
     try:
         yield name
     finally:
-        kube_cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+        cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture
+def kube_namespace(kube_cluster: KubeCluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    yield from fresh_namespace(kube_cluster, request)

@@ -158,20 +158,29 @@ def test_auth_token_profile_without_credentials_names_the_missing_variable() -> 
 # --- qotm/kubernetes: the plain manifests of the kubectl exercises -----------------------------------------------
 
 
-def test_plain_manifests_are_valid_and_wired_together() -> None:
+def test_plain_manifests_are_valid_and_name_the_registry_as_the_shell_does() -> None:
+    """Exercise 3 applies them with `envsubst < FILE | kubectl apply -f -`: the image names ${REGISTRY} (the
+    registry the cluster pulls from, exported by the shopbox shell); the Service is the participant's to write."""
     version = schema_version(pinned_kubernetes_version(QOTM_DIR))
     docs = {}
     for path in sorted((QOTM_DIR / "kubernetes").glob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text()):
             kubernetes_validate.validate(doc, version, strict=True)
             docs[doc["kind"]] = doc
-    assert set(docs) == {"Deployment", "Service"}
-    deployment, service = docs["Deployment"], docs["Service"]
+    assert set(docs) == {"Deployment", "Pod", "NetworkPolicy"}
+    deployment, pod, policy = docs["Deployment"], docs["Pod"], docs["NetworkPolicy"]
     pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert selects(deployment["spec"]["selector"]["matchLabels"], pod_labels)
-    assert service["spec"]["type"] == "NodePort"
-    assert selects(service["spec"]["selector"], pod_labels)
-    (port,) = service["spec"]["ports"]
-    assert port["targetPort"] in [p["name"] for p in container(deployment)["ports"]]
-    assert container(deployment)["image"] == "localhost:5001/qotm:1.0"
-    assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert not selects(pod_labels, pod["metadata"]["labels"])  # the bare pod is no replica of the Deployment
+    for spec in (deployment["spec"]["template"]["spec"], pod["spec"]):
+        assert spec["containers"][0]["image"] == "${REGISTRY}/qotm:1.0"
+        assert spec["securityContext"]["runAsNonRoot"] is True
+    # The policy lets the Deployment's pods call each other on their port (step 3.4 in a classroom seat, which
+    # refuses what no policy admits) and is as narrow as a seat admits: podSelector-only sources, no egress.
+    replicas = deployment["spec"]["template"]
+    assert selects(policy["spec"]["podSelector"]["matchLabels"], replicas["metadata"]["labels"])
+    assert policy["spec"]["policyTypes"] == ["Ingress"] and "egress" not in policy["spec"]
+    (rule,) = policy["spec"]["ingress"]
+    assert [set(source) for source in rule["from"]] == [{"podSelector"}]
+    assert selects(rule["from"][0]["podSelector"]["matchLabels"], replicas["metadata"]["labels"])
+    assert [port["port"] for port in rule["ports"]] == [replicas["spec"]["containers"][0]["ports"][0]["containerPort"]]

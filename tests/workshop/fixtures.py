@@ -98,6 +98,18 @@ class Workshop:
                                *args, "-o", "json"], capture_output=True, text=True, timeout=60, check=True)
         return json.loads(proc.stdout)
 
+    def state(self) -> str:
+        """What a failed replay line leaves on the node, for the failure report: the default namespace's pods and
+        endpoints, whether the edge's NodePort answers the node itself now, its routes, and the firewall's size."""
+        script = ("k='kubectl --kubeconfig=/etc/kubernetes/admin.conf'; $k get pods,endpointslices -n default -o wide;"
+                  " ip=$(ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1);"
+                  " if timeout 5 bash -c \"exec 3<>/dev/tcp/$ip/30080\"; then echo \"edge $ip:30080: connects\";"
+                  " else echo \"edge $ip:30080: no connection\"; fi; ip route | head -n 20;"
+                  " iptables-save | grep -c KUBE-POD-FW | sed 's/^/kube-router pod firewall rules: /'")
+        proc = subprocess.run(["docker", "exec", self.node, "sh", "-c", script], capture_output=True, text=True,
+                              timeout=60, check=False)
+        return f"the node at {time.strftime('%H:%M:%S')}:\n{proc.stdout}{proc.stderr}"
+
     def pods(self, selector: str, namespace: str = "default") -> list[dict[str, Any]]:
         return self.kubectl_json("get", "pods", "-n", namespace, "-l", selector)["items"]
 
