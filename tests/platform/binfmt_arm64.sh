@@ -9,8 +9,10 @@
 # Nothing starts systemd-binfmt on these machines, so nothing else registers it.
 set -euo pipefail
 
-conf=/usr/lib/binfmt.d/qemu-aarch64.conf
-dir=/proc/sys/fs/binfmt_misc
+# The entry's source and the kernel's binfmt_misc directory (other values only for its unit test,
+# tests/platform/test_binfmt_arm64.py).
+conf=${SHOPBOX_BINFMT_CONF:-/usr/lib/binfmt.d/qemu-aarch64.conf}
+dir=${SHOPBOX_BINFMT_DIR:-/proc/sys/fs/binfmt_misc}
 name=qemu-aarch64
 
 [[ $(uname -m) != aarch64 ]] || exit 0  # native arm64: nothing to emulate
