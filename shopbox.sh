@@ -844,15 +844,19 @@ doctor_port() {  # doctor_port PORT WHAT CONTAINER SETTING
   fi
 }
 
-# doctor_architecture: the engine's architecture, which every image shopbox builds and runs takes.
+# doctor_architecture: the engine's architecture, which every image shopbox builds and runs takes; on arm64, what
+# shopbox's CI (amd64 machines) tests of it.
 doctor_architecture() {
   local arch note=""
   if ! arch=$(engine_arch); then
     report fail architecture "$(docker info --format '{{.Architecture}}') is not supported" "use an amd64 or arm64 machine"
     return
   fi
+  if [[ $arch == arm64 ]]; then
+    note="; CI builds the shell and the services' arm64 images and runs them under emulation (qemu on amd64), not the cluster or the labs on an arm64 machine"
+  fi
   if [[ -n $DEFAULT_PLATFORM && $DEFAULT_PLATFORM != "linux/$arch" ]]; then
-    note="; DOCKER_DEFAULT_PLATFORM=$DEFAULT_PLATFORM is set aside"
+    note+="; DOCKER_DEFAULT_PLATFORM=$DEFAULT_PLATFORM is set aside"
   fi
   report ok architecture "$arch: the shell image, the kind node and forge's images are linux/$arch$note"
 }
