@@ -3,7 +3,7 @@
 `request` says what to do (the command's flags, one dataclass per verb, next to it in forge/verbs/); `ctx` says
 where and through what: the `Target` (--context, -n), the `Backends` that reach the outside world, and the `Output`
 everything is printed through. The CLI builds one per command (forge/commands/options.py: `run_context`); the unit
-tests build one on in-memory fakes (tests/forge/fakes.py: `fake_context`).
+tests build one on in-memory fakes (tests/forge/fakes.py: `recording(backends(api, engine))`).
 
 Backends are factories, called when a verb first needs one (so `forge render` never connects anything, and this
 module imports no client: their modules are imported inside the default factories).

@@ -5,24 +5,23 @@ ClusterIP, and the registry's pull Secret in every pod; CONVENTIONS.md 4)."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from tests.forge.cli import forge
+
 ROOT = Path(__file__).resolve().parents[2]
-FORGE = str(Path(sys.executable).parent / "forge")
 SERVICES = ("qotm", "envoy-canary", "prometheus-canary", "usersvc", "postgres", "eds", "jaeger")
 SEAT_FORGE_YAML = "node_ports: false\nimage_pull_secrets: [registry-pull]\n"
 
 
 def rendered(namespace: str | None = None) -> str:
     """`forge render .` at the repository root: every service, as forge deploys it on the local cluster."""
-    return subprocess.run([FORGE, "render", ".", *(["-n", namespace] if namespace else [])], cwd=ROOT,
-                          capture_output=True, text=True, check=True, timeout=120).stdout
+    return forge("render", ".", *(["-n", namespace] if namespace else []), cwd=ROOT, process=True,
+                 timeout=120).ok().stdout
 
 
 def in_a_seat(namespace: str) -> list[dict[str, Any]]:
@@ -33,6 +32,6 @@ def in_a_seat(namespace: str) -> list[dict[str, Any]]:
             shutil.copytree(ROOT / service, workspace / service)
         (workspace / ".git").mkdir()  # the workspace root
         (workspace / "forge.yaml").write_text(SEAT_FORGE_YAML)
-        text = subprocess.run([FORGE, "render", str(workspace), "-n", namespace], cwd=workspace,
-                              capture_output=True, text=True, check=True, timeout=120).stdout
+        text = forge("render", str(workspace), "-n", namespace, cwd=workspace, process=True,
+                     timeout=120).ok().stdout
     return [d for d in yaml.safe_load_all(text) if d]

@@ -144,17 +144,14 @@ def fake_kubectl(directory: Path) -> None:
 def test_port_forward_runs_kubectl_for_the_builds_service(api: FakeApi, tmp_path: Path, args: list[str],
                                                           forwarded: str, url: str) -> None:
     fake_kubectl(tmp_path)
-    env = {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
-    result = subprocess.run([sys.executable, "-m", "forge", "port-forward", "qotm", *args], env=env,
-                            capture_output=True, text=True, timeout=60)
-    assert (result.returncode, result.stderr) == (0, f"{url} -> Service/qotm (Ctrl-C stops)\n")
+    result = forge("port-forward", "qotm", *args, env={"PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"},
+                   process=True, timeout=60)  # a real process: forge becomes kubectl (execv)
+    assert (result.exit_code, result.stderr) == (0, f"{url} -> Service/qotm (Ctrl-C stops)\n")
     assert result.stdout == f"kubectl --context fake -n shop port-forward service/qotm {forwarded}\n"
 
 
 def test_port_forward_without_kubectl(api: FakeApi, tmp_path: Path) -> None:
-    env = {**os.environ, "PATH": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "forge", "port-forward", "qotm"], env=env, capture_output=True,
-                            text=True, timeout=60)
-    assert (result.returncode, result.stderr) == (1, "error: kubectl not found on PATH (forge port-forward runs: "
+    result = forge("port-forward", "qotm", env={"PATH": str(tmp_path)}, process=True, timeout=60)
+    assert (result.exit_code, result.stderr) == (1, "error: kubectl not found on PATH (forge port-forward runs: "
                                                      "kubectl --context fake -n shop port-forward service/qotm "
                                                      "8080:80)\n")
