@@ -16,6 +16,7 @@ from forge.config.descriptor import load_service
 from forge.config.discover import discover, select
 from forge.config.profiles import (
     CANARY,
+    DEFAULT,
     Requested,
     build_name,
     choose_profile,
@@ -23,7 +24,7 @@ from forge.config.profiles import (
     profile_values,
     requested_profile,
 )
-from forge.config.workspace import display_path, find_workspace_root, load_workspace
+from forge.config.workspace import display_path, enclosing_workspace, find_workspace_root, load_workspace
 from forge.errors import ForgeError, UsageError
 from forge.images.version import combined_version, container_version
 from forge.manifests.sources import config_version
@@ -156,13 +157,31 @@ def _service_named(name: str, workspace: Workspace, load: Callable[[Path], Servi
     """The service.yaml of the service called `name` in the workspace (a target that is not a path)."""
     if not re.match(DNS_LABEL, name):
         raise UsageError(f"{name}: no such file or directory")
-    found = discover(workspace.root, workspace.root, enter=[Path.cwd()]).services
-    services = {s.name: s for s in (load(d) for d in found)}
+    services = _services_by_name(workspace, load)
     if name not in services:
         known = ", ".join(sorted(services)) or "none"
         raise UsageError(f"{name}: no such file, directory or service in the workspace {display_path(workspace.root)}"
                          f" (services: {known})")
     return services[name].descriptor_path
+
+
+def _services_by_name(workspace: Workspace, load: Callable[[Path], Service]) -> dict[str, Service]:
+    """Every service of the workspace (and of the checkouts the current directory is in), by name."""
+    found = discover(workspace.root, workspace.root, enter=[Path.cwd()]).services
+    return {s.name: s for s in (load(d) for d in found)}
+
+
+def meant_profile(service: str, profile: str | None, canary: bool, env: Mapping[str, str]) -> str:
+    """The profile of the deployed `service` a command means (`forge delete`, `url`, `logs`, `port-forward`), chosen
+    as deploy chooses it: --profile, FORGE_PROFILE, --canary / CANARY=true; else, when the workspace around the
+    current directory has the service, its `branches` for the current branch (FORGE_BRANCH, else git's): on a
+    branch deployed as a copy, `forge delete web` removes that copy, not the default one; else default."""
+    requested = requested_profile(profile, canary, env)
+    if requested:
+        return requested.name
+    root = enclosing_workspace(Path.cwd())
+    found = _services_by_name(load_workspace(root, env), functools.partial(load_service, env=env)) if root else {}
+    return choose_profile(found[service], env=env) if service in found else DEFAULT
 
 
 def unique_images(builds: Sequence[Build]) -> list[Image]:

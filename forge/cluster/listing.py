@@ -11,14 +11,7 @@ from forge.cluster.endpoints import Endpoint, endpoints
 from forge.cluster.inventory import Inventory
 from forge.cluster.kube import ObjectRef
 from forge.cluster.wait import is_workload, rollout_status
-from forge.config.profiles import DEFAULT, requested_profile
 from forge.errors import ForgeError
-
-
-def profile_for(profile: str | None, canary: bool, env: Mapping[str, str]) -> str:
-    """The deployment a command means: chosen as deploy chooses it, minus `branches` (no service dir to read)."""
-    requested = requested_profile(profile, canary, env)
-    return requested.name if requested else DEFAULT
 
 
 def deployed(cluster: ClusterAPI, service: str, profile: str) -> Inventory:

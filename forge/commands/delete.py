@@ -15,8 +15,9 @@ def delete_command(services: tuple[str, ...], canary: bool, profile: str | None,
                    namespace: str | None) -> None:
     """Delete exactly one deployment of each SERVICE: the objects forge applied for it in one profile.
 
-    The profile is --profile or FORGE_PROFILE, else --canary or CANARY=true, else default. Only objects that still carry
-    forge's labels for that service and profile are deleted. When one SERVICE has no such deployment, nothing is
+    The profile is --profile or FORGE_PROFILE, else --canary or CANARY=true, else the one service.yaml's `branches`
+    give for the current branch (as forge deploy chose it), else default. Only objects that still carry forge's
+    labels for that service and profile are deleted. When one SERVICE has no such deployment, nothing is
     deleted.
 
     \b

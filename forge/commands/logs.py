@@ -19,7 +19,7 @@ def logs_command(service: str, canary: bool, profile: str | None, keep_following
                  context: str | None, namespace: str | None) -> None:
     """Print the logs of every pod of SERVICE, each line prefixed with [pod] (or [pod/container]).
 
-    The deployment is chosen as for `forge url` (--profile, --canary, FORGE_PROFILE, CANARY=true, else default).
+    The deployment is chosen as for `forge url` (--profile, --canary, FORGE_PROFILE, CANARY=true, `branches`, default).
 
     \b
     Examples:

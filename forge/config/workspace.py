@@ -62,15 +62,16 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
-def _default_root(start: Path) -> Path:
-    """Without forge.yaml: the enclosing git work tree, else the start directory."""
+def _directory(start: Path) -> Path:
+    """`start` made absolute; its directory when it is a file."""
     here = Path(os.path.abspath(start))
-    if not here.is_dir():
-        here = here.parent
-    for directory in (here, *here.parents):
-        if (directory / ".git").exists():
-            return directory
-    return here
+    return here if here.is_dir() else here.parent
+
+
+def _git_work_tree(start: Path) -> Path | None:
+    """The git work tree enclosing `start`, if any."""
+    here = _directory(start)
+    return next((directory for directory in (here, *here.parents) if (directory / ".git").exists()), None)
 
 
 def read_yaml_mapping(path: Path) -> dict[str, Any]:
@@ -104,8 +105,13 @@ def parse_mapping(text: str, shown: str) -> dict[str, Any]:
 
 def find_workspace_root(start: Path) -> Path:
     """The root of the workspace enclosing `start`: forge.yaml's directory, else the git work tree, else `start`."""
+    return enclosing_workspace(start) or _directory(start)
+
+
+def enclosing_workspace(start: Path) -> Path | None:
+    """forge.yaml's directory, else the git work tree around `start`; None when `start` is in neither."""
     config = find_config(start)
-    return config.parent if config else _default_root(start)
+    return config.parent if config else _git_work_tree(start)
 
 
 def load_workspace(start: Path, env: Mapping[str, str] | None = None) -> Workspace:
@@ -114,7 +120,7 @@ def load_workspace(start: Path, env: Mapping[str, str] | None = None) -> Workspa
     namespace = _env_namespace(os.environ if env is None else env)
     config = find_config(start)
     if config is None:
-        return Workspace(root=_default_root(start), namespace=namespace)
+        return Workspace(root=find_workspace_root(start), namespace=namespace)
     data = read_yaml_mapping(config)
     check_config(data, display_path(config))
     build_args = {str(k): build_arg_text(v) for k, v in (data.get("build_args") or {}).items()}

@@ -456,7 +456,7 @@ def copy_of(name: str) -> set[str]:
 
 def profiles_side_by_side_deleted_one_at_a_time(d: Driver) -> None:
     """Two copies of web beside the default one, from --profile and from a branch, each with its own objects,
-    Services and inventory; deleting one leaves the others untouched."""
+    Services and inventory; deleting one (by --profile, or on its branch) leaves the others untouched."""
     (d.root / "web/service.yaml").write_text((d.root / "web/service.yaml").read_text() + BRANCHES)
     d.deploy("web", env=MAIN)
     d.deploy("web", "--profile", "alice", env=MAIN)
@@ -475,7 +475,9 @@ def profiles_side_by_side_deleted_one_at_a_time(d: Driver) -> None:
     after = d.state()
     assert set(after) == copy_of("web") | copy_of("web-feature-login")
     assert after == {k: v for k, v in before.items() if k in after}  # the others not even updated
-    d.forge("delete", "web", "--profile", "feature-login").ok()
+    # On the branch, `forge delete web` means the branch's copy, as `forge deploy web` did.
+    said = d.forge("delete", "web", env={"FORGE_BRANCH": "feature/Login"}).ok().stdout.splitlines()
+    assert said[1].startswith("deleting web-feature-login (service web, profile feature-login, "), said
     assert set(d.state()) == copy_of("web")
     d.forge("delete", "web").ok()
     assert d.state() == {}

@@ -12,7 +12,7 @@ from forge.cluster.apply import Planned, owner_conflict
 from forge.cluster.endpoints import Endpoint, endpoint, local_port, pick_port
 from forge.cluster.inventory import Inventory, matches, selector, stale
 from forge.cluster.kube import Cluster, ObjectRef, ResourceType
-from forge.cluster.listing import Row, WorkloadState, profile_for, table
+from forge.cluster.listing import Row, WorkloadState, table
 from forge.commands.options import parse_duration
 from forge.errors import ForgeError
 from forge.manifests.render import render
@@ -137,22 +137,6 @@ def test_promote_refuses_when_the_canary_lacks_a_container(web: Build, web_canar
 
 
 # ---- which deployment list/delete/url mean -------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("profile", "canary", "env", "expected"),
-    [
-        (None, False, {}, "default"),
-        (None, True, {}, "canary"),
-        ("blue", False, {"CANARY": "true"}, "blue"),
-        (None, False, {"CANARY": "yes"}, "canary"),
-        (None, False, {"CANARY": "false"}, "default"),
-        (None, False, {"FORGE_PROFILE": "blue", "CANARY": "1"}, "blue"),
-        (None, True, {"FORGE_PROFILE": "blue"}, "blue"),  # the order forge deploy uses
-    ],
-)
-def test_profile_for(profile, canary, env, expected):
-    assert profile_for(profile, canary, env) == expected
 
 
 def test_list_table(web: Build, web_canary: Build):

@@ -18,6 +18,7 @@ from forge.config.profiles import (
 )
 from forge.errors import ForgeError
 from forge.model import Service
+from forge.plan import meant_profile
 from tests.forge.conftest import write_tree
 
 pytestmark = pytest.mark.unit
@@ -195,3 +196,55 @@ def test_a_templated_branches_map_makes_one_profile_per_branch(tmp_path: Path, c
 def test_globs_that_match_no_branch(glob: str, problem: str | None) -> None:
     found = glob_problem(glob)
     assert found == (f"matches no branch: git branch names cannot have {problem}" if problem else None)
+
+
+# ---- the deployment a command naming a service means (forge delete, url, logs, port-forward) ------------------
+
+
+@pytest.mark.parametrize(
+    ("profile", "canary", "env", "expected"),
+    [
+        (None, False, {}, "default"),
+        (None, True, {}, "canary"),
+        ("blue", False, {"CANARY": "true"}, "blue"),
+        (None, False, {"CANARY": "yes"}, "canary"),
+        (None, False, {"CANARY": "false"}, "default"),
+        (None, False, {"FORGE_PROFILE": "blue", "CANARY": "1"}, "blue"),
+        (None, True, {"FORGE_PROFILE": "blue"}, "blue"),  # the order forge deploy uses
+        (None, False, {"FORGE_BRANCH": "feature-x"}, "default"),  # no workspace here: no branches to read
+    ],
+)
+def test_meant_profile_outside_a_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, profile: str | None,
+                                          canary: bool, env: dict[str, str], expected: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert meant_profile("shop", profile, canary, env) == expected
+
+
+@pytest.mark.parametrize(
+    ("branch", "profile", "expected"),
+    [
+        ("feature/Login", None, "feature-login"),  # the copy forge deploy made on this branch
+        ("main", None, "default"),
+        (None, None, "default"),
+        ("feature/Login", "alice", "alice"),  # --profile wins, as in forge deploy
+    ],
+)
+def test_meant_profile_follows_the_services_branches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    clean_env: None, branch: str | None, profile: str | None,
+                                                    expected: str) -> None:
+    """In the workspace (cd'ed into another service), `forge delete shop` on a branch means the branch's copy."""
+    write_tree(tmp_path, {"forge.yaml": "namespace: x\n", "other/service.yaml": "containers: []\n",
+                          "shop/service.yaml": "containers: []\nbranches:\n  main: default\n"
+                                               "  '*': \"{{ (branch or 'dev') | replace('/', '-') | lower }}\"\n"})
+    monkeypatch.chdir(tmp_path / "other")
+    env = {"FORGE_BRANCH": branch} if branch else {}
+    assert meant_profile("shop", profile, False, env) == expected
+    assert meant_profile("elsewhere", profile, False, env) == (profile or "default")  # not in this workspace
+
+
+def test_meant_profile_branch_to_an_undeclared_canary_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   clean_env: None) -> None:
+    write_tree(tmp_path, {"forge.yaml": "", "shop/service.yaml": "containers: []\nbranches: {main: canary}\n"})
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ForgeError, match=r"^shop/service.yaml: profile 'canary' is not defined"):
+        meant_profile("shop", None, False, {"FORGE_BRANCH": "main"})
