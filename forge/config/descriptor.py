@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 
 from forge.config.discover import is_service_dir, is_skipped_dir
-from forge.config.profiles import current_branch, glob_problem
+from forge.config.profiles import current_branch, glob_problem, matching_glob
 from forge.config.schema import check, field_path
 from forge.config.templating import Environ, environment, render_file
 from forge.config.workspace import build_arg_text, display_path, parse_mapping, read_text, read_yaml_mapping
@@ -86,8 +86,9 @@ SCHEMA: dict[str, Any] = {
                 },
             },
         },
-        "branches": {"type": "object", "additionalProperties": {"type": "string", "pattern": DNS_LABEL,
-                                                                 "description": _PROFILE_NAME}},
+        # Each profile is checked when its glob is the one the branch matches (matching_glob): a templated
+        # `"*": "{{ branch ... }}"` need not make a DNS label of a branch an earlier glob takes.
+        "branches": {"type": "object", "additionalProperties": {"type": "string"}},
         # One name, or a list of names (minLength applies to the string, items and uniqueItems to the list).
         "requires": {"type": ["string", "array"], "minLength": 1, "items": {"type": "string", "minLength": 1},
                      "uniqueItems": True},
@@ -128,10 +129,13 @@ def load_service(
     check({"name": data["name"]}, {"properties": {"name": SCHEMA["properties"]["name"]}}, shown)
     profiles = {k: dict(v or {}) for k, v in (data.get("profiles") or {}).items()}
     branches = {str(glob): profile for glob, profile in (data.get("branches") or {}).items()}
-    for glob, _profile in branches.items():
+    for glob in branches:
         problem = glob_problem(glob)
         if problem:
             raise ForgeError(f"{shown}: branches.{glob or repr(glob)}: the glob {problem}")
+    matched = matching_glob(branches, branch)
+    if matched is not None and not re.match(DNS_LABEL, branches[matched]):
+        raise ForgeError(f"{shown}: branches.{matched}: {branches[matched]!r} is not {_PROFILE_NAME}")
     containers = _containers(root, data, shown)
     data["profiles"], data["branches"] = profiles, branches
     requires = data.get("requires") or []

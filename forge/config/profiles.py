@@ -44,7 +44,7 @@ def current_branch(start: Path, env: Mapping[str, str], override: str | None = N
 # can match no branch.
 _NEVER_IN_BRANCH = (
     (re.compile(r"[\x00-\x20\x7f]"), "a space or control character"),
-    (re.compile(r"[~^:\\]"), "'~', '^', ':' or a backslash"),
+    (re.compile(r"[~^:\\[]"), "'~', '^', ':', '[' or a backslash"),
     (re.compile(r"\.\.|@\{|//"), "'..', '@{' or '//'"),
     (re.compile(r"^[/-]"), "'/' or '-' at the start"),
     (re.compile(r"/$|\.$|\.lock$"), "'/', '.' or '.lock' at the end"),
@@ -54,9 +54,9 @@ _NEVER_IN_BRANCH = (
 
 def glob_problem(glob: str) -> str | None:
     """Why `glob` can match no git branch name, or None. Only its literal text is checked: `*`, `?` and `[...]`
-    may stand for anything git allows."""
+    may stand for anything git allows (a `[` that no `]` closes is literal)."""
     if not glob:
-        return "an empty glob matches no branch"
+        return "matches no branch: it is empty"
     literal = re.split(r"\*|\?|\[[^\]]*\]", glob)
     for index, part in enumerate(literal):
         # A literal at the start (end) of the glob is at the start (end) of the branch; a wildcard stands for "x".
@@ -101,13 +101,19 @@ def canary_requested(env: Mapping[str, str]) -> bool:
     raise ForgeError(f"CANARY={value}: expected true, 1, yes or on (canary) or false, 0, no or off (not)")
 
 
-def branch_profile(service: Service) -> str | None:
-    """The profile of the first `branches` glob that matches the service's branch (a bare `*` is tried last: it is
-    the default); None without a branch or a match."""
-    if service.branch is None:
+def matching_glob(branches: Mapping[str, str], branch: str | None) -> str | None:
+    """The first glob of `branches` that matches `branch` (a bare `*` is tried last: it is the default); None
+    without a branch or a match."""
+    if branch is None:
         return None
-    globs = sorted(service.branches, key=lambda glob: glob == "*")  # stable: file order otherwise
-    return next((service.branches[g] for g in globs if fnmatch.fnmatchcase(service.branch, g)), None)
+    globs = sorted(branches, key=lambda glob: glob == "*")  # stable: file order otherwise
+    return next((glob for glob in globs if fnmatch.fnmatchcase(branch, glob)), None)
+
+
+def branch_profile(service: Service) -> str | None:
+    """The profile `branches` gives the service's branch; None without a branch or a match."""
+    glob = matching_glob(service.branches, service.branch)
+    return None if glob is None else service.branches[glob]
 
 
 def choose_profile(

@@ -101,7 +101,7 @@ CASES = [
          {"web/service.yaml": "branches:\n  feature /*: canary\n"}),
     Case("branch-profile-not-a-dns-label", "error: web/service.yaml: branches.main: 'Prod' is not a valid profile "
          "name (a DNS label: lowercase letters, digits and '-', at most 63 characters)",
-         {"web/service.yaml": "branches:\n  main: Prod\n"}),
+         {"web/service.yaml": "branches:\n  main: Prod\n"}, env={"FORGE_BRANCH": "main"}),
     Case("branch-profile-from-template-not-a-dns-label", "error: web/service.yaml: branches.*: 'feature/x' is not a "
          "valid profile name (a DNS label: lowercase letters, digits and '-', at most 63 characters)",
          {"web/service.yaml": "branches:\n  '*': '{{ branch }}'\n"}, env={"FORGE_BRANCH": "feature/x"}),

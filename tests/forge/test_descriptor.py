@@ -130,6 +130,7 @@ def test_schema_errors_name_file_and_field(
 ) -> None:
     write_tree(tmp_path / "svc", {"service.yaml": descriptor, "Dockerfile": "FROM a\n"})
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FORGE_BRANCH", "main")  # branches: the profile of the glob main matches is checked
     with pytest.raises(ForgeError) as caught:
         load_service(tmp_path / "svc" / "service.yaml")
     assert str(caught.value) == message

@@ -178,12 +178,24 @@ def test_a_templated_branches_map_makes_one_profile_per_branch(tmp_path: Path, c
     assert choose_profile(shop(tmp_path, "main", descriptor), env={}) == "default"
 
 
+def test_only_the_matching_globs_profile_must_be_a_dns_label(tmp_path: Path, clean_env: None) -> None:
+    """The `*` template gives release/1.0 'release-1.0', not a DNS label, but release/* matches first: staging."""
+    descriptor = ("branches:\n  main: default\n  release/*: staging\n  hotfix/*: Hot_Fix\n"
+                  "  '*': \"{{ (branch or 'dev') | replace('/', '-') | lower }}\"\n")
+    assert choose_profile(shop(tmp_path, "release/1.0", descriptor), env={}) == "staging"
+    with pytest.raises(ForgeError, match=r"shop/service.yaml: branches.\*: 'fix-1.0' is not a valid profile name"):
+        shop(tmp_path, "fix/1.0", descriptor)
+    with pytest.raises(ForgeError, match=r"shop/service.yaml: branches.hotfix/\*: 'Hot_Fix' is not a valid profile"):
+        shop(tmp_path, "hotfix/x", descriptor)
+
+
 @pytest.mark.parametrize(
     ("glob", "problem"),
     [
         ("*", None), ("release/*", None), ("feature-*", None), ("a.*.b", None), ("[ab]*", None), ("*-x", None),
         ("feature /*", "a space or control character"),
-        ("fix:1", "'~', '^', ':' or a backslash"),
+        ("fix:1", "'~', '^', ':', '[' or a backslash"),
+        ("main[", "'~', '^', ':', '[' or a backslash"),
         ("a..b", "'..', '@{' or '//'"),
         ("release//*", "'..', '@{' or '//'"),
         ("/main", "'/' or '-' at the start"),
@@ -196,6 +208,10 @@ def test_a_templated_branches_map_makes_one_profile_per_branch(tmp_path: Path, c
 def test_globs_that_match_no_branch(glob: str, problem: str | None) -> None:
     found = glob_problem(glob)
     assert found == (f"matches no branch: git branch names cannot have {problem}" if problem else None)
+
+
+def test_an_empty_glob_matches_no_branch() -> None:
+    assert glob_problem("") == "matches no branch: it is empty"
 
 
 # ---- the deployment a command naming a service means (forge delete, url, logs, port-forward) ------------------
