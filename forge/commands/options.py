@@ -218,7 +218,8 @@ def dns_label(_ctx: click.Context, _param: click.Parameter, value: str | None) -
     return value
 
 
-def namespace_option(f: F, help_text: str = "Kubernetes namespace (default: forge.yaml, else default).") -> F:
+def namespace_option(f: F, help_text: str = "Kubernetes namespace (default: K8S_NAMESPACE, else forge.yaml, else "
+                                            "default).") -> F:
     return click.option("-n", "--namespace", metavar="NAMESPACE", callback=dns_label, help=help_text)(f)
 
 
@@ -237,7 +238,8 @@ def services_argument(f: F) -> F:
 
 def cluster_options(f: F) -> F:
     """--context and -n/--namespace (the command receives `context` and `namespace`)."""
-    f = namespace_option(f, help_text="Namespace (default: forge.yaml's namespace, else the context's, else default).")
+    f = namespace_option(f, help_text="Namespace (default: K8S_NAMESPACE, else forge.yaml's namespace, else the "
+                         "context's, else default).")
     return click.option(
         "--context", metavar="CONTEXT", help="kubeconfig context (default: the current one; KUBECONFIG is honoured)."
     )(f)
