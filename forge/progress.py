@@ -7,7 +7,6 @@ one plain line per event. NO_COLOR and TERM=dumb are honoured. Both reporters ar
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,9 +78,8 @@ class LiveReporter:
 
 
 @contextmanager
-def reporter(out: TextIO | None = None) -> Iterator[Reporter]:
-    """A live reporter when `out` (default stdout) is a capable terminal, else a plain one."""
-    out = out or sys.stdout
+def reporter(out: TextIO) -> Iterator[Reporter]:
+    """A live reporter when `out` (the Output's stream for the report) is a capable terminal, else a plain one."""
     console = Console(file=out, no_color=bool(os.environ.get("NO_COLOR")), highlight=False)
     if not console.is_terminal or console.is_dumb_terminal:
         yield PlainReporter(out)

@@ -3,6 +3,7 @@ notes; then the same through the CLI."""
 
 from __future__ import annotations
 
+import ast
 import json
 import logging
 from pathlib import Path
@@ -16,6 +17,8 @@ from tests.forge.cli import forge
 from tests.forge.fakes import Lines
 
 pytestmark = pytest.mark.unit
+
+FORGE = Path(__file__).resolve().parents[2] / "forge"
 
 
 def printed(**options: bool) -> tuple[Output, Lines, Lines]:
@@ -116,3 +119,23 @@ def test_render_output_writes_a_directory_named_otherwise(sample_workspace: Path
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "" and result.stderr.startswith("wrote 3 objects in 2 files under ")
     assert sorted(p.name for p in (tmp_path / "json" / "web").iterdir()) == ["configmap.yaml", "deployment.yaml"]
+
+
+def printing_calls(source: str) -> list[str]:
+    """The calls that print past an Output: print(), click.echo/secho, sys.stdout/stderr.write."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            name = ast.unparse(node.func)
+            if name in ("print", "click.echo", "click.secho", "sys.stdout.write", "sys.stderr.write"):
+                found.append(name)
+    return found
+
+
+def test_nothing_in_forge_prints_but_the_output() -> None:
+    calls = {str(path.relative_to(FORGE)): printing_calls(path.read_text(encoding="utf-8"))
+             for path in FORGE.rglob("*.py") if path.name != "output.py" or path.parent != FORGE}
+    assert len(calls) > 70
+    assert {path: found for path, found in calls.items() if found} == {}
+    assert printing_calls("import click, sys\nprint(1)\nclick.echo(2)\nsys.stderr.write('3')\nclick.prompt('4')") == [
+        "print", "click.echo", "sys.stderr.write"]
