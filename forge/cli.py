@@ -16,7 +16,6 @@ from forge import __version__
 from forge.commands.lazy import LazyGroup
 from forge.commands.options import GLOBAL_FLAGS, current_output, dns_label, global_flags
 from forge.errors import ForgeError
-from forge.output import forward_notes
 
 COMPLETE_VAR = "_FORGE_COMPLETE"
 # Command name -> its click command in forge/commands/ (`forge canary`'s subcommands: forge/commands/canary.py).
@@ -38,6 +37,8 @@ class ForgeGroup(LazyGroup):
     with -v. What the stages log while a command runs (a skipped service) becomes a `note:` line."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from forge.output import forward_notes  # when a command runs: `forge --help` does without (and logging)
+
         try:
             with forward_notes(current_output):
                 return super().invoke(ctx)

@@ -17,10 +17,10 @@ import click
 from click.shell_completion import CompletionItem
 
 from forge.cluster import DEFAULT_TIMEOUT
-from forge.output import Output
 
 if TYPE_CHECKING:
     from forge.context import Context
+    from forge.output import Output
 
 F = TypeVar("F", bound=Callable[..., Any])
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")
@@ -32,6 +32,7 @@ def run_context(context: str | None = None, namespace: str | None = None, *, pro
     others in the click context object, as tests/forge/cli.py does with the fakes), and an Output following -v, -q
     and --output (`product`: the command's stdout is its product, so its report goes to stderr)."""
     from forge.context import REAL, Context, Target  # when a command runs: `forge --help` does without
+    from forge.output import Output
 
     flags = _root_flags()
     out = Output(product=product, json_output=output == "json", quiet=flags.get("quiet", False),
@@ -42,6 +43,8 @@ def run_context(context: str | None = None, namespace: str | None = None, *, pro
 
 def current_output() -> Output:
     """The Output of the command being run (before its run context exists: one following -q and -v)."""
+    from forge.output import Output  # when a command runs or fails: `forge --help` does without (and logging)
+
     flags = _root_flags()
     return flags.get("output") or Output(quiet=flags.get("quiet", False), verbose=flags.get("verbose", False))
 
