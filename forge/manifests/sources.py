@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 import jinja2
@@ -15,6 +16,9 @@ from forge.config.discover import is_service_dir, is_skipped_dir
 from forge.images.version import LENGTH, hash_entry
 from forge.manifests.render import environment, templates
 from forge.model import Service
+
+# How a template names another file (an include, import, from or extends tag); text without one is not parsed.
+_REFERENCING_TAG = re.compile(r"\{%[-+]?\s*(?:include|import|from|extends)\b")
 
 
 def config_version(service: Service) -> str:
@@ -38,7 +42,10 @@ def template_sources(service: Service) -> list[str]:
             continue  # a missing include is reported by the render, with its line
         seen.add(name)
         try:
-            tree = jinja.parse((service.root / name).read_text(encoding="utf-8"))
+            text = (service.root / name).read_text(encoding="utf-8")
+            if not _REFERENCING_TAG.search(text):
+                continue  # names no other file (parsing is the slow part of a render's versions)
+            tree = jinja.parse(text)
         except (jinja2.TemplateSyntaxError, UnicodeDecodeError):
             continue  # reported by the render, with its line
         for referenced in jinja2.meta.find_referenced_templates(tree):

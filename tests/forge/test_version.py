@@ -11,7 +11,7 @@ import pytest
 
 from forge.config.descriptor import load_service
 from forge.images.version import combined_version, container_version, context_files
-from forge.manifests.sources import config_version
+from forge.manifests.sources import config_version, template_sources
 from forge.plan import plan
 from tests.forge.conftest import write_tree
 
@@ -157,3 +157,16 @@ def test_config_only_version_covers_templates_and_their_includes_not_a_readme(tm
     before = version()
     (tmp_path / "prom" / "README.md").write_text("even more notes\n")
     assert version() != before
+
+
+def test_template_sources_see_every_spelling_of_a_tag_naming_a_file(tmp_path: Path, clean_env: None) -> None:
+    """Only text with an include, import, from or extends tag is parsed for the files it names: each spelling of
+    those tags (whitespace control, no space, a line break) is seen; the word alone names nothing."""
+    write_tree(tmp_path / "svc", {
+        "service.yaml": "{}\n", "i.j2": "", "m.j2": "", "f.j2": "{% macro x() %}{% endmacro %}", "base.j2": "",
+        "unused.j2": "",
+        "k8s/a.yaml": "{%- include 'i.j2' -%}\n{%+import 'm.j2' as m %}\n{%\nfrom 'f.j2' import x %}\n",
+        "k8s/b.yaml": "{%extends 'base.j2'%}", "k8s/c.yaml": "{{ 'include' }} {% if true %}unused.j2{% endif %}\n",
+    })
+    assert template_sources(load_service(tmp_path / "svc" / "service.yaml")) == [
+        "base.j2", "f.j2", "i.j2", "k8s/a.yaml", "k8s/b.yaml", "k8s/c.yaml", "m.j2"]
