@@ -28,27 +28,30 @@ def check_expansion(root: yaml.Node, shown: str) -> None:
     to itself. Iterative, and each node is counted once (shared nodes are multiplied, not walked again)."""
     sizes: dict[int, int] = {}
     on_path: set[int] = set()
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    stack: list[tuple[yaml.Node, list[yaml.Node] | None]] = [(root, None)]  # (node, its children once entered)
     while stack:
-        node, finished = stack.pop()
+        node, children = stack.pop()
         key = id(node)
-        if finished:
+        if children is not None:
             on_path.discard(key)
-            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            sizes[key] = 1 + sum(sizes[id(child)] for child in children)
             if sizes[key] > MAX_EXPANDED_VALUES:
                 raise ForgeError(f"{shown}: YAML aliases expand to more than {MAX_EXPANDED_VALUES} values "
                                  "(an alias bomb?); refusing to load it")
             continue
         if key in sizes:
             continue
+        children = _children(node)
         on_path.add(key)
-        stack.append((node, True))
-        for child in _children(node):
+        stack.append((node, children))
+        for child in children:
             if id(child) in on_path:
                 line = child.start_mark.line + 1
                 raise ForgeError(f"{shown}:{line}: a YAML alias refers to a value that contains it")
-            if id(child) not in sizes:
-                stack.append((child, False))
+            if isinstance(child, yaml.ScalarNode):
+                sizes[id(child)] = 1  # most values: counted here, not pushed and popped twice
+            elif id(child) not in sizes:
+                stack.append((child, None))
 
 
 def load_all(text: str, shown: str, loader: type[Any] = yaml.SafeLoader) -> list[Any]:
