@@ -176,6 +176,15 @@ def run(docker_client) -> Iterator:
         container.remove(force=True)
 
 
+def logs_once_written(container, line: str, timeout: float = 10) -> str:
+    """The container's logs once they hold `line`: the engine copies what a process wrote to its log a moment
+    later, so a line written before the answer may not be there yet when the answer arrives."""
+    deadline = time.monotonic() + timeout
+    while line not in (logs := container.logs().decode()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return logs
+
+
 def user_of(container) -> str:
     result = container.exec_run(["python", "-c", "import os; print(os.getuid(), os.getgid())"])
     return result.output.decode().strip()
@@ -230,7 +239,7 @@ def test_auth_image_checks_tokens_from_a_mounted_file(images, run, docker_client
     assert missing.status_code == 401 and missing.headers["x-auth-reason"] == "missing credentials"
     wrong = requests.get(f"{url}/check/qotm/", headers={"Authorization": "Bearer nope"}, timeout=5)
     assert wrong.status_code == 403
-    logs = container.logs().decode()
+    logs = logs_once_written(container, "deny GET /qotm/: 403")  # the engine copies a container's output later
     assert "allow GET /qotm/ as alice" in logs
     assert TOKEN not in logs
 
