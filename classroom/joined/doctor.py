@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import requests
-from kubernetes.utils import parse_quantity
 
 from classroom import joinfile
 from classroom.errors import ClassError
@@ -27,6 +26,7 @@ from classroom.joined.forward import Endpoint, KubectlLauncher, free_port
 from classroom.joinfile import Join
 from classroom.model import timestamp
 from forge.cluster.kube import Cluster
+from forge.cluster.quota import usage
 from forge.errors import ForgeError
 from forge.images.registry import describe_error
 from shopbox_setup.doctor import Check
@@ -65,11 +65,10 @@ def quota_check(quotas: list[dict[str, Any]]) -> Check:
     for quota in quotas:
         hard = (quota.get("status") or {}).get("hard") or {}
         used = (quota.get("status") or {}).get("used") or {}
-        for key, limit in sorted(hard.items()):
-            have, most = parse_quantity(str(used.get(key, "0"))), parse_quantity(str(limit))
+        for key, (have, most) in sorted(usage(quota).items()):
             if most == 0:
                 continue  # services.nodeports: 0 and the like: never used by pages 3-9
-            text = f"{key} {used.get(key, '0')}/{limit}"
+            text = f"{key} {used.get(key, '0')}/{hard[key]}"
             if have >= most:
                 full.append(text)
             elif have >= NEARLY_FULL * most:

@@ -17,10 +17,9 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from kubernetes.utils.quantity import parse_quantity
-
 from forge.cluster import ClusterAPI
 from forge.cluster.kube import ObjectRef
+from forge.cluster.quota import has_room
 from forge.errors import ForgeError
 from forge.model import MANAGER
 
@@ -112,11 +111,7 @@ def _quota_has_room(cluster: ClusterAPI, namespace: str, message: str) -> bool:
     try:
         quota = cluster.get(f"/api/v1/namespaces/{quote(namespace, safe='')}/resourcequotas/"
                             f"{quote(found['quota'], safe='')}")
-        status = (quota or {}).get("status") or {}
-        hard, used = status.get("hard") or {}, status.get("used") or {}
         requested = dict(item.split("=", 1) for item in found["requested"].split(","))
-        return bool(quota) and all(
-            key in hard and parse_quantity(used.get(key, "0")) + parse_quantity(amount) <= parse_quantity(hard[key])
-            for key, amount in requested.items())
+        return bool(quota) and has_room(quota, requested)
     except (ForgeError, ValueError):
         return False
