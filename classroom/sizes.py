@@ -1,12 +1,13 @@
 """How big a seat may get: the one place for the seat's ResourceQuota and LimitRange and the registry pod's size.
 
-Started from what forge renders for pages 3-9 (`forge render` of every service; the requests are in each
-service's k8s/deployment.yaml or statefulset.yaml). The busiest moment is page 9 with everything deployed:
-qotm x3, usersvc x2 (app + Envoy sidecar), postgres, eds, jaeger, envoy, auth, prometheus = 11 pods asking for
-770m CPU and 1088Mi memory, with 3.0Gi of memory limits; a rolling update adds a pod for a moment (envoy: +100m,
-+256Mi limit), a canary (page 7) one more qotm. The sizes below give that about 1.5x headroom. `class rehearse`
-measures the real peak on the instructor's cluster and turns it into the measured entries below (MEASURED,
-classroom/sizing.py: quota), which `class up --sizes` applies; docs/instructor.md has a rehearsal's numbers.
+The quota's measured entries (MEASURED: pods, CPU and memory requests, memory limits, claims, storage) are what a
+`class rehearse --seats 3 --pages 3-9` on a 3-node kind class cluster proposed: per seat at its peak 920m-1020m
+CPU and 1.2-1.3Gi memory requested, 3.2-3.4Gi of memory limits, 12-13 pods; the largest seat's peaks + 50 %
+(classroom/sizing.py: quota) gave pods=20, requests.cpu=1600m, requests.memory=2048Mi (the 2Gi below),
+limits.memory=6Gi, persistentvolumeclaims=2, requests.storage=2Gi. Page 9 with everything deployed as forge renders
+it (qotm x3, usersvc x2 (app + Envoy sidecar), postgres, eds, jaeger, envoy, auth, prometheus = 11 pods asking for
+770m CPU and 1088Mi memory, with 3.0Gi of memory limits and one 1Gi claim) is below every entry. A rehearsal on
+the instructor's own cluster measures its own peaks (docs/instructor.md).
 
 CPU limits are not quota'd: CPU is compressible, and the edge's own limit (2 CPUs) would make such a quota
 meaningless. Memory limits are: they bound what a seat can take from its node.
@@ -26,9 +27,9 @@ from classroom.files import read_yaml
 # The seat's ResourceQuota `spec.hard`.
 QUOTA: dict[str, str] = {
     "pods": "20",
-    "requests.cpu": "1500m",
+    "requests.cpu": "1600m",
     "requests.memory": "2Gi",
-    "limits.memory": "5Gi",
+    "limits.memory": "6Gi",
     "persistentvolumeclaims": "2",  # postgres' data-postgres-0 (page 9), and one spare
     "requests.storage": "2Gi",  # postgres asks 1Gi
     "services": "15",  # page 9 has 11 (qotm, qotm-canary, qotm-vip, auth, envoy, prometheus, usersvc, postgres, ...)

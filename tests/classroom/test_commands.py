@@ -257,12 +257,12 @@ def test_status_reads_progress_pods_and_quota_of_each_seat(api: FakeClassAPI, tm
     api.put(pod("room-ana", "qotm-1", True, 0))
     api.put(pod("room-ana", "qotm-2", False, 4))
     quota = api.find("ResourceQuota", "room-ana", "seat")
-    quota["status"] = {"hard": {"requests.cpu": "1500m", "pods": "20"}, "used": {"requests.cpu": "100m", "pods": "2"}}
+    quota["status"] = {"hard": {"requests.cpu": "1600m", "pods": "20"}, "used": {"requests.cpu": "100m", "pods": "2"}}
     rows = status.status(api, "room")
     ana, bob = rows
     assert (ana.seat, ana.reached, ana.failing, ana.failures) == ("ana", "5.2", "5.3", 2)
     assert (ana.pods, ana.ready, ana.not_ready, ana.restarts) == (2, 1, ["qotm-2"], 4)
-    assert ana.quota == {"requests.cpu": "100m/1500m", "pods": "2/20"}
+    assert ana.quota == {"requests.cpu": "100m/1600m", "pods": "2/20"}
     assert ana.last_activity == NOW - timedelta(seconds=10)
     assert (bob.reached, bob.pods, bob.last_activity) == ("", 0, None)
     table = status.table(rows, NOW).splitlines()

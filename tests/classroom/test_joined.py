@@ -162,7 +162,7 @@ class Probe:
     def __init__(self, **answers: Any) -> None:
         self.answers = {"version": "1.36.1", "username": "system:serviceaccount:room-ana:seat", "seat_info": INFO,
                         "registry_status": 200, "quotas": [quota({"pods": ("3", "20"),
-                                                                  "requests.cpu": ("350m", "1500m"),
+                                                                  "requests.cpu": ("350m", "1600m"),
                                                                   "services.nodeports": ("0", "0")})]}
         self.answers.update(answers)
 
@@ -205,7 +205,7 @@ def test_doctor_says_ok_for_each_part_of_a_good_join_one_line_each(tmp_path: Pat
     assert "https://k8s.example:6443 answers (Kubernetes 1.36.1)" in found[1]
     assert "accepted: system:serviceaccount:room-ana:seat" in found[2]
     assert "localhost:31000 accepts the seat's credentials: pushes are allowed" in found[4]
-    assert found[5].endswith("left: pods 3/20, requests.cpu 350m/1500m")
+    assert found[5].endswith("left: pods 3/20, requests.cpu 350m/1600m")
 
 
 def test_doctor_fails_an_expired_file_and_skips_what_needs_it(tmp_path: Path) -> None:

@@ -19,13 +19,13 @@ pytestmark = pytest.mark.unit
 
 NS = "room-ana"
 QUOTA_MESSAGE = ('pods "qotm-7c9d8b5f4-x2x7k" is forbidden: exceeded quota: seat, requested: requests.cpu=500m, '
-                 "used: requests.cpu=1200m, limited: requests.cpu=1500m")
+                 "used: requests.cpu=1200m, limited: requests.cpu=1600m")
 
 
 def test_a_quota_refusal_names_the_quota_and_the_namespace() -> None:
     assert in_words(QUOTA_MESSAGE, NS) == (
         "its pods are refused by ResourceQuota seat of namespace room-ana: requested requests.cpu=500m, used "
-        "requests.cpu=1200m, limited requests.cpu=1500m")
+        "requests.cpu=1200m, limited requests.cpu=1600m")
 
 
 @pytest.mark.parametrize(("message", "words"), [
@@ -116,7 +116,7 @@ class Controllers:
 
 def seat_quota(used_cpu: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "seat", "namespace": NS},
-            "status": {"hard": {"requests.cpu": "1500m"}, "used": {"requests.cpu": used_cpu}}}
+            "status": {"hard": {"requests.cpu": "1600m"}, "used": {"requests.cpu": used_cpu}}}
 
 
 def wait_for(api: FakeAPIServer, states: list[dict[str, Any]]) -> tuple[Controllers, list[str]]:
@@ -140,7 +140,7 @@ def test_an_earlier_deploys_refusal_is_waited_out_until_the_pods_come() -> None:
 def test_a_refusal_newer_than_the_apply_is_waited_out_when_the_quota_has_room_now() -> None:
     """A deploy that changed nothing (its apply time is the earlier deploy's): the quota tells."""
     api = FakeAPIServer(namespaces=(NS,))
-    api.put(QUOTA_PATH, seat_quota("1000m"))  # the refusal asked for 500m of 1500m: it fits now
+    api.put(QUOTA_PATH, seat_quota("1000m"))  # the refusal asked for 500m of 1600m: it fits now
     later = "2030-05-04T10:00:07Z"
     cluster, lines = wait_for(api, [rolling(3, 3, later), rolling(3, 3, later), rolling(3, 3, None, available=1)])
     assert cluster.reads == 3 and lines[-1].endswith("rolled out (1 of 1 replicas available)")
