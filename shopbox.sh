@@ -93,11 +93,16 @@ RESERVED_KEYS="PATH HOME IFS PWD SHELL USER SHOPBOX_ROOT VERSIONS_FILE CACHE CLU
  EDGE_PORT PROMETHEUS_PORT EDGE_NODE_PORT PROMETHEUS_NODE_PORT
  KIND_NETWORK WORKSPACE DRY_RUN KUBECONFIG_INTERNAL NODE_LABEL REQUIRED_KEYS RESERVED_KEYS VERSION_KEYS IMAGE CMD ARCH
  DEFAULT_PLATFORM FAILED MISSING DOCKER_OK SEAT_KEYS SEAT_LABEL JOIN_MOUNT SEAT_CLASS SEAT_NAME SEAT_NAMESPACE SEAT_SERVER SEAT_EXPIRES
- SEAT_REGISTRY SEAT_REGISTRY_PORT SEAT_EDGE_LISTEN SEAT_PROMETHEUS_LISTEN SEAT_SERVICE_URLS"
+ SEAT_REGISTRY SEAT_REGISTRY_PORT SEAT_EDGE_LISTEN SEAT_PROMETHEUS_LISTEN SEAT_SERVICE_URLS LOOPBACK_IPV6"
 # What `shopbox-join check` prints about a seat (classroom/joined/seat.py: settings), read into these variables.
 SEAT_KEYS="SEAT_CLASS SEAT_NAME SEAT_NAMESPACE SEAT_SERVER SEAT_EXPIRES SEAT_REGISTRY SEAT_REGISTRY_PORT SEAT_EDGE_LISTEN SEAT_PROMETHEUS_LISTEN SEAT_SERVICE_URLS"
 SEAT_LABEL=io.shopbox.seat  # on a seat's forwarder container (shopbox_setup/settings.py: down removes them)
 JOIN_MOUNT=/run/shopbox/join.yaml  # where containers find the join file (shopbox/entrypoint.sh)
+# A container on a network without IPv6 (Docker's default, and kind's network where the engine has no IPv6) gets a
+# loopback without ::1, while /etc/hosts still names ::1 localhost: `curl --retry-connrefused localhost:PORT`
+# then fails at once (its last error is "cannot assign requested address", which curl does not retry) instead of
+# waiting for a port-forward that is still starting (pages 3-9). The shells' network namespace keeps ::1.
+LOOPBACK_IPV6=(--sysctl net.ipv6.conf.lo.disable_ipv6=0)
 
 die() { echo "shopbox: error: $*" >&2; exit 1; }
 log() { echo "shopbox: $*" >&2; }
@@ -468,6 +473,7 @@ shell_command() {
   shift 2
   shell_start "$@"
   CMD+=(--hostname shopbox --network "$network")
+  if [[ $network != host ]]; then CMD+=("${LOOPBACK_IPV6[@]}"); fi
   shell_mounts
   CMD+=(-v "$kubeconfig:/run/shopbox/kubeconfig:ro"
     -e "SHOPBOX_UID=$(id -u)" -e "SHOPBOX_REGISTRY=localhost:$REGISTRY_PORT"
@@ -572,7 +578,7 @@ forwarder_name() { echo "shopbox-seat-$SEAT_CLASS-$SEAT_NAME"; }
 # forwarder_config FILE: what the forwarder was started with (the join file, the image, the host ports): a
 # forwarder with another config is replaced.
 forwarder_config() {
-  { cat "$1"; echo "$IMAGE $EDGE_PORT $PROMETHEUS_PORT $REGISTRY_PORT"; } | sha256 | cut -c1-16
+  { cat "$1"; echo "$IMAGE $EDGE_PORT $PROMETHEUS_PORT $REGISTRY_PORT ${LOOPBACK_IPV6[*]}"; } | sha256 | cut -c1-16
 }
 
 # forwarder_command FILE CONFIG: the seat's forwarder, `shopbox-join forward`: it listens for the edge, Prometheus
@@ -583,7 +589,7 @@ forwarder_command() {
   local path
   path=$(absolute_path "$1")
   CMD=(docker run -d --name "$(forwarder_name)" --label "$SEAT_LABEL=$SEAT_CLASS/$SEAT_NAME"
-    --label "$SEAT_LABEL.config=$2" --hostname shopbox --network "$KIND_NETWORK"
+    --label "$SEAT_LABEL.config=$2" --hostname shopbox --network "$KIND_NETWORK" "${LOOPBACK_IPV6[@]}"
     -p "127.0.0.1:$EDGE_PORT:$SEAT_EDGE_LISTEN" -p "127.0.0.1:$PROMETHEUS_PORT:$SEAT_PROMETHEUS_LISTEN")
   if [[ -n $SEAT_REGISTRY_PORT ]]; then CMD+=(-p "127.0.0.1:$SEAT_REGISTRY_PORT:$SEAT_REGISTRY_PORT"); fi
   CMD+=(-v "$path:$JOIN_MOUNT:ro" -e "SHOPBOX_UID=$(id -u)"

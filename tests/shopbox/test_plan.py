@@ -57,7 +57,8 @@ def setup_container(s: Setup, image: str, verb: str, versions_file: str = str(RO
 
 
 def shell(s: Setup, image: str) -> str:
-    return (f"docker run --rm -i --hostname shopbox --network {s.network} -v {ROOT}:{ROOT} -w {ROOT} {SOCKET_MOUNT} "
+    return (f"docker run --rm -i --hostname shopbox --network {s.network} --sysctl net.ipv6.conf.lo.disable_ipv6=0 "
+            f"-v {ROOT}:{ROOT} -w {ROOT} {SOCKET_MOUNT} "
             f"-v {s.cache}/kubeconfig-{s.cluster}-internal:/run/shopbox/kubeconfig:ro -e SHOPBOX_UID={os.getuid()} "
             f"-e SHOPBOX_REGISTRY=localhost:{s.registry_port} -e SHOPBOX_EDGE_PORT={s.edge_port} "
             f"-e SHOPBOX_PROMETHEUS_PORT={s.prometheus_port} "

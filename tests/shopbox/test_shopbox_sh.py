@@ -212,6 +212,7 @@ def test_shell_command_mounts_the_workspace_at_the_same_path(tmp_path):
     command = argv(f'IMAGE=shopbox:x; cd {workspace}/qotm; shell_command /k/config kind', env)
     assert command == [
         "docker", "run", "--rm", "-i", "--hostname", "shopbox", "--network", "kind",
+        "--sysctl", "net.ipv6.conf.lo.disable_ipv6=0",
         "-v", f"{workspace}:{workspace}", "-w", f"{workspace}/qotm",
         "-v", "/var/run/docker.sock:/var/run/docker.sock",
         "-v", "/k/config:/run/shopbox/kubeconfig:ro",
@@ -270,6 +271,8 @@ def test_the_forwarder_publishes_the_seat_ports_on_loopback_only_on_the_kind_net
     assert command[5:7] == ["--label", "io.shopbox.seat=room/ana"]
     assert "io.shopbox.seat.config=abc123" in command
     assert command[command.index("--network") + 1] == "kind"
+    # the seat's shells share this network namespace: ::1 on its loopback (shopbox.sh: LOOPBACK_IPV6)
+    assert command[command.index("--sysctl") + 1] == "net.ipv6.conf.lo.disable_ipv6=0"
     published = [command[i + 1] for i, arg in enumerate(command) if arg == "-p"]
     assert published == ["127.0.0.1:8080:30080", "127.0.0.1:9090:30090", "127.0.0.1:31000:31000"]
     assert f"{join}:/run/shopbox/join.yaml:ro" in command
@@ -420,3 +423,11 @@ def test_wrong_architecture():
     snippet = f'source "$1"; {engine}; load_versions; require_docker'
     result = subprocess.run(["bash", "-c", snippet, "t", str(SHOPBOX_SH)], capture_output=True, text=True, timeout=30)
     _one_line_error(result, "wrong architecture: the Docker engine runs on s390x", "amd64 and arm64 only")
+
+
+@pytest.mark.parametrize(("network", "sysctl"), [("kind", True), ("bridge", True), ("host", False)])
+def test_a_shell_on_its_own_network_keeps_ipv6_on_its_loopback(tmp_path, network, sysctl):
+    """::1 on the loopback (tests/shopbox/test_shell_loopback.py shows why); the host's network is the host's."""
+    command = argv(f"IMAGE=shopbox:x; cd {tmp_path}; shell_command {tmp_path}/kubeconfig {network} true",
+                   {"SHOPBOX_WORKSPACE": str(tmp_path)})
+    assert ("net.ipv6.conf.lo.disable_ipv6=0" in command) is sysctl
