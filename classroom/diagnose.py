@@ -28,8 +28,9 @@ from typing import Any, Protocol
 
 import yaml
 
-from classroom import dryrun
+from classroom import dryrun, sizes
 from classroom.errors import ClassError
+from classroom.seat import PULL_SECRET
 
 SOLVE_TIMEOUT = 120.0
 # Top-level entries of the instructor's checkout the sandbox does not copy: not what a solve reads or edits.
@@ -207,11 +208,14 @@ def _git(workspace: Path, *args: str) -> None:
 
 
 def _forge_yaml(workspace: Path, seat: Seat) -> None:
-    """forge's registry and namespace in the copy: the seat's (what `forge setup` writes in a joined shell)."""
+    """forge.yaml in the copy as `forge setup` writes it in the seat's joined shell (forge/verbs/setup.py: _fit):
+    the seat's registry and namespace, NodePort Services rendered as ClusterIP (the seat's quota admits none: with
+    the instructor's NodePorts every Service's dry run was refused) and the seat's pull Secret."""
     path = workspace / "forge.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
     data = data if isinstance(data, dict) else {}
-    data.update({"registry": seat.registry, "namespace": seat.namespace})
+    data.update({"registry": seat.registry, "namespace": seat.namespace,
+                 "node_ports": sizes.QUOTA["services.nodeports"] != "0", "image_pull_secrets": [PULL_SECRET]})
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
 

@@ -232,3 +232,22 @@ def test_a_delete_that_matches_nothing_deletes_nothing(tmp_path: Path) -> None:
     found = dryrun.action("forge", ["canary", "abort", "qotm"], ENV)
     entry, code = dryrun.perform(found, "forge canary abort qotm", {dryrun.REAL_PATH: str(fake.parent)}, None)
     assert code == 0 and entry["deleted"] == ["deployment.apps/qotm-canary"]
+
+
+def test_the_sandbox_renders_as_forge_setup_would_in_the_seat(tmp_path: Path) -> None:
+    """A Service forge renders as NodePort on the local cluster is ClusterIP in the sandbox, as in the seat after
+    `forge setup` (the seat's quota admits no NodePort: the dry run of the instructor's NodePort was refused)."""
+    kubeconfig = tmp_path / "kubeconfig"  # the instructor's; forge render reads no cluster
+    kubeconfig.write_text(json.dumps({"apiVersion": "v1", "kind": "Config", "current-context": "class",
+                                      "clusters": [{"name": "class", "cluster": {"server": "https://127.0.0.1:1"}}],
+                                      "contexts": [{"name": "class", "context": {"cluster": "class"}}]}))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+           "KUBECONFIG": str(kubeconfig)}
+    root = Path(__file__).resolve().parents[2]
+    with diagnose.sandbox(root, diagnose.Seat("room-ana", "localhost:31000"), env) as (workspace, sandbox_env):
+        done = subprocess.run(["forge", "render", "envoy-canary/envoy", "-o", "json"], cwd=workspace,
+                              env=sandbox_env, capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    services = [o for o in json.loads(done.stdout)["items"] if o["kind"] == "Service"]
+    assert services, done.stdout[:500]
+    assert {s["spec"].get("type", "ClusterIP") for s in services} == {"ClusterIP"}
