@@ -11,10 +11,13 @@ from kubernetes.utils.quantity import parse_quantity
 
 
 def usage(quota: Mapping[str, Any]) -> dict[str, tuple[Decimal, Decimal]]:
-    """Each key of the quota's status.hard -> (used, hard); a key status.used does not name is 0 used. ValueError
-    for a quantity that is not one."""
+    """Each key the quota limits -> (used, hard); a key status.used does not name is 0 used. ValueError for a
+    quantity that is not one. The limits are spec.hard, what the quota is set to: right after someone changes it,
+    status.hard (what admission enforces) still holds the old limits until the quota controller copies the new
+    ones, a moment later, and a refusal read in that moment would otherwise look lasting."""
     status = quota.get("status") or {}
-    hard, used = status.get("hard") or {}, status.get("used") or {}
+    hard = (quota.get("spec") or {}).get("hard") or status.get("hard") or {}
+    used = status.get("used") or {}
     return {key: (parse_quantity(str(used.get(key, "0"))), parse_quantity(str(most))) for key, most in hard.items()}
 
 

@@ -55,15 +55,18 @@ def _event_time(event: dict[str, Any]) -> str:
     return str(series or event.get("lastTimestamp") or event.get("eventTime") or "")[:19]
 
 
-def refusal(cluster: ClusterAPI, ref: ObjectRef, obj: dict[str, Any]) -> tuple[str, bool] | None:
-    """(why, lasting) when the controller cannot create the workload's pods, else None. `lasting` is False while
-    the refusal may clear by itself: a Deployment whose old pods are still going away (their quota comes back)."""
+def refusal(cluster: ClusterAPI, ref: ObjectRef, obj: dict[str, Any], *, created: int = 0) -> tuple[str, bool] | None:
+    """(why, lasting) when the controller cannot create the workload's pods, else None. `created`: how many pods of
+    the current revision exist. `lasting` is False while the refusal may clear by itself: a Deployment whose old
+    pods are still going away (their quota comes back), or whose pods all exist (a retry passed; the condition is
+    cleared a moment later, and until then the quota, full of those very pods, shows no room)."""
     status = obj.get("status") or {}
     if ref.kind == "Deployment":
         for cond in status.get("conditions") or []:
             if (cond.get("type"), cond.get("status"), cond.get("reason")) == ("ReplicaFailure", "True", "FailedCreate"):
                 message = cond.get("message") or ""
                 lasting = (status.get("replicas", 0) <= status.get("updatedReplicas", 0)
+                           and created < (obj.get("spec") or {}).get("replicas", 1)
                            and _current(cluster, ref, obj, cond) and not _quota_has_room(cluster, ref.namespace,
                                                                                           message))
                 return in_words(message, ref.namespace), lasting

@@ -167,6 +167,11 @@ def _last_logs(logs: Logs, pod: str, cs: dict[str, Any]) -> str:
     return "; last log lines:\n      " + "\n      ".join(lines) if lines else "; no log output"
 
 
+def created(pods: Sequence[dict[str, Any]]) -> int:
+    """How many of the pods exist and are not going away."""
+    return sum(1 for pod in pods if not (pod.get("metadata") or {}).get("deletionTimestamp"))
+
+
 class Waiter:
     """Polls the workloads of a deploy until all have rolled out, one fails, or the time is up."""
 
@@ -190,8 +195,9 @@ class Waiter:
                     self.out.info(f"  {ref.ident()} rolled out ({status.progress})")
                     pending.remove(ref)
                     continue
-                problems = self.problems(ref, obj)
-                refused = refusal(self.cluster, ref, obj)
+                pods = self.rollout_pods(ref, obj)
+                problems = self.problems(ref.namespace, pods)
+                refused = refusal(self.cluster, ref, obj, created=created(pods))
                 fatal = status.failure or next((str(p) for p in problems if p.fatal), None)
                 if refused and refused[1]:
                     fatal = fatal or refused[0]
@@ -205,8 +211,9 @@ class Waiter:
             if time.monotonic() >= deadline:
                 ref = pending[0]
                 obj = self._get(ref)
-                problems = self.problems(ref, obj)
-                refused = refusal(self.cluster, ref, obj)
+                pods = self.rollout_pods(ref, obj)
+                problems = self.problems(ref.namespace, pods)
+                refused = refusal(self.cluster, ref, obj, created=created(pods))
                 reason = (refused[0] if refused else str(problems[0]) if problems
                           else rollout_status(ref.kind, obj).progress)
                 self._fail(ref, reason, problems, f"not rolled out after {timeout:g} s")
@@ -226,13 +233,16 @@ class Waiter:
         raise ForgeError(f"{ref.ident()} {what}: {reason.splitlines()[0]}{others}",
                          "\n".join(str(p) for p in problems) or None, hint=hint_for(reason))
 
-    def problems(self, ref: ObjectRef, obj: dict[str, Any]) -> list[PodProblem]:
-        """Problems of the pods of the workload's current revision (none before the controller saw the new spec)."""
+    def rollout_pods(self, ref: ObjectRef, obj: dict[str, Any]) -> list[dict[str, Any]]:
+        """The pods of the workload's current revision (none before the controller saw the new spec)."""
         if (obj.get("metadata") or {}).get("generation", 0) > (obj.get("status") or {}).get("observedGeneration", 0):
             return []
+        return self.current_pods(ref, obj)
+
+    def problems(self, namespace: str, pods: Sequence[dict[str, Any]]) -> list[PodProblem]:
         found = []
-        for pod in self.current_pods(ref, obj):
-            found.extend(pod_problems(pod, self._logs_for(ref.namespace)))
+        for pod in pods:
+            found.extend(pod_problems(pod, self._logs_for(namespace)))
         return found
 
     def _logs_for(self, namespace: str) -> Logs:

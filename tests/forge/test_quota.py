@@ -43,3 +43,10 @@ def test_a_key_nothing_uses_yet_has_its_whole_hard_limit() -> None:
 def test_a_quantity_that_is_not_one_is_a_value_error() -> None:
     with pytest.raises(ValueError):
         has_room(quota({"requests.cpu": "lots"}, {}), {"requests.cpu": "1"})
+
+
+def test_the_limits_are_the_spec_s_while_the_controller_has_not_copied_them_to_the_status_yet() -> None:
+    raised = quota({"pods": "2"}, {"pods": "2"}) | {"spec": {"hard": {"pods": "3"}}}
+    assert usage(raised) == {"pods": (Decimal(2), Decimal(3))}
+    assert has_room(raised, {"pods": "1"})
+    assert not has_room(quota({"pods": "2"}, {"pods": "2"}), {"pods": "1"})

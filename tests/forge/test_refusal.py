@@ -46,11 +46,14 @@ def deployment(replicas: int, updated: int, conditions: list[dict[str, Any]]) ->
 FAILED_CREATE = {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": QUOTA_MESSAGE}
 
 
-def test_a_deployment_refusal_lasts_unless_old_pods_are_still_going_away() -> None:
+def test_a_deployment_refusal_lasts_unless_old_pods_are_still_going_away_or_all_pods_exist() -> None:
     cluster = FakeAPIServer(namespaces=(NS,)).connect()
     ref = ObjectRef("apps/v1", "Deployment", NS, "qotm")
     assert refusal(cluster, ref, deployment(1, 1, [FAILED_CREATE])) == (in_words(QUOTA_MESSAGE, NS), True)
     assert refusal(cluster, ref, deployment(3, 1, [FAILED_CREATE]))[1] is False  # a surge pod waits for quota back
+    # A retry passed: both pods exist, and the quota is full of them until the condition is cleared.
+    assert refusal(cluster, ref, deployment(1, 1, [FAILED_CREATE]), created=2)[1] is False
+    assert refusal(cluster, ref, deployment(1, 1, [FAILED_CREATE]), created=1)[1] is True
     assert refusal(cluster, ref, deployment(1, 1, [{"type": "Progressing", "status": "True"}])) is None
 
 
@@ -170,3 +173,21 @@ def test_an_earlier_refusal_that_persists_after_the_apply_fails() -> None:
     api.put(f"/api/v1/namespaces/{NS}/events/retried", retried)
     with pytest.raises(ForgeError, match=r"^Deployment/qotm failed: its pods are refused by ResourceQuota seat"):
         wait_for(api, [rolling(3, 3, EARLIER), rolling(3, 3, None, available=1)])
+
+
+def test_a_refusal_whose_retry_passed_is_waited_out_though_its_pods_fill_the_quota() -> None:
+    """The ReplicaSet's retry created the pod after the quota was raised; the Deployment still shows the refusal
+    for a moment, and the quota, full of the new pod, has no room: the pods that exist tell."""
+    api = FakeAPIServer(namespaces=(NS,))
+    api.put(QUOTA_PATH, seat_quota("1600m"))
+    api.put(f"/apis/apps/v1/namespaces/{NS}/replicasets/qotm-7c9d8b5f4", {
+        "apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {
+            "name": "qotm-7c9d8b5f4", "namespace": NS, "uid": "rs-uid", "labels": {"app": "qotm"},
+            "ownerReferences": [{"uid": "qotm-uid"}]}})
+    api.put(f"/api/v1/namespaces/{NS}/pods/qotm-7c9d8b5f4-x2x7k", {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {
+            "name": "qotm-7c9d8b5f4-x2x7k", "namespace": NS, "labels": {"app": "qotm"},
+            "ownerReferences": [{"uid": "rs-uid"}]}, "status": {"phase": "Pending"}})
+    later = "2030-05-04T10:00:07Z"
+    cluster, lines = wait_for(api, [rolling(3, 3, later), rolling(3, 3, None, available=1)])
+    assert cluster.reads == 2 and lines[-1].endswith("rolled out (1 of 1 replicas available)")
