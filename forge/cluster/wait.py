@@ -195,9 +195,7 @@ class Waiter:
                     self.out.info(f"  {ref.ident()} rolled out ({status.progress})")
                     pending.remove(ref)
                     continue
-                pods = self.rollout_pods(ref, obj)
-                problems = self.problems(ref.namespace, pods)
-                refused = refusal(self.cluster, ref, obj, created=created(pods))
+                problems, refused = self._troubles(ref, obj)
                 fatal = status.failure or next((str(p) for p in problems if p.fatal), None)
                 if refused and refused[1]:
                     fatal = fatal or refused[0]
@@ -211,9 +209,7 @@ class Waiter:
             if time.monotonic() >= deadline:
                 ref = pending[0]
                 obj = self._get(ref)
-                pods = self.rollout_pods(ref, obj)
-                problems = self.problems(ref.namespace, pods)
-                refused = refusal(self.cluster, ref, obj, created=created(pods))
+                problems, refused = self._troubles(ref, obj)
                 reason = (refused[0] if refused else str(problems[0]) if problems
                           else rollout_status(ref.kind, obj).progress)
                 self._fail(ref, reason, problems, f"not rolled out after {timeout:g} s")
@@ -232,6 +228,11 @@ class Waiter:
         others = f" (and {len(problems) - 1} more pod problems above)" if len(problems) > 1 else ""
         raise ForgeError(f"{ref.ident()} {what}: {reason.splitlines()[0]}{others}",
                          "\n".join(str(p) for p in problems) or None, hint=hint_for(reason))
+
+    def _troubles(self, ref: ObjectRef, obj: dict[str, Any]) -> tuple[list[PodProblem], tuple[str, bool] | None]:
+        """The problems of the rollout's pods, and the API server's refusal of the pods not created (refusal.py)."""
+        pods = self.rollout_pods(ref, obj)
+        return self.problems(ref.namespace, pods), refusal(self.cluster, ref, obj, created=created(pods))
 
     def rollout_pods(self, ref: ObjectRef, obj: dict[str, Any]) -> list[dict[str, Any]]:
         """The pods of the workload's current revision (none before the controller saw the new spec)."""
