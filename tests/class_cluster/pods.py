@@ -60,18 +60,34 @@ def apply(cluster: ClassCluster, namespace: str, *objects: dict[str, Any]) -> No
 
 
 def run_servers(cluster: ClassCluster, namespace: str, pods: dict[str, str]) -> dict[str, str]:
-    """Server pods NAME -> NODE, each with a ClusterIP Service of its name, Ready; their pod IPs by name."""
+    """Server pods NAME -> NODE, each with a ClusterIP Service of its name, Ready and routed by every node's
+    kube-proxy; their pod IPs by name."""
     apply(cluster, namespace, *(server_pod(name, node) for name, node in pods.items()),
           *(service(name) for name in pods))
     cluster.kubectl("wait", "-n", namespace, "--for=condition=Ready", "--timeout=120s",
                     *(f"pod/{name}" for name in pods), timeout=150)
     items = cluster.kubectl_json("get", "pods", "-n", namespace)["items"]
-    return {pod["metadata"]["name"]: pod["status"]["podIP"] for pod in items if pod["metadata"]["name"] in pods}
+    ips = {pod["metadata"]["name"]: pod["status"]["podIP"] for pod in items if pod["metadata"]["name"] in pods}
+    for node in cluster.nodes:
+        services_routed(cluster, node, namespace, ips)
+    return ips
+
+
+def services_routed(cluster: ClassCluster, node: str, namespace: str, endpoints: dict[str, str]) -> None:
+    """Wait until kube-proxy on NODE sends each Service NAME to its pod IP (its rule's comment: "NS/NAME -> IP:PORT").
+    kube-proxy programs a new Service a second or more after its pod is Ready. Before that, a connection to the
+    ClusterIP leaves the cluster by the node's default route, and on these machines the network outside accepts
+    every TCP connection and closes it: an empty answer, not an answer from the pod (CI failed that way)."""
+    markers = [f'"{namespace}/{name} -> {ip}:{PORT}"' for name, ip in endpoints.items()]
+    cluster.wait_for(f"kube-proxy on {node} to route the Services {', '.join(endpoints)} of {namespace}",
+                     lambda: all(m in cluster.node_exec(node, "iptables-save", "-t", "nat").stdout for m in markers),
+                     timeout=60)
 
 
 @dataclass(frozen=True)
 class Reach:
-    """What a TCP connection from a pod got: `answer` (and what the server said), `refused` or `timeout`."""
+    """What a TCP connection from a pod got: `answer` (and what the server said), `silent` (accepted, nothing said:
+    not one of these servers, which all say their name), `refused` or `timeout`."""
 
     outcome: str
     text: str = ""
@@ -82,7 +98,7 @@ def connect(cluster: ClassCluster, namespace: str, pod: str, host: str, port: in
     proc = cluster.kubectl("exec", "-n", namespace, pod, "--", "socat", "-t3", "-T3", "STDIO",
                            f"TCP:{host}:{port},connect-timeout=3", check=False, timeout=30)
     if proc.returncode == 0:
-        return Reach("answer", proc.stdout.strip())
+        return Reach("answer", proc.stdout.strip()) if proc.stdout.strip() else Reach("silent")
     if "refused" in proc.stderr:
         return Reach("refused")
     if "timed out" in proc.stderr:
