@@ -6,18 +6,15 @@ join file, not that the network is at fault. The other cases through fakes: test
 
 from __future__ import annotations
 
-import json
 import time
-import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from classroom import joinfile, seat
 from classroom.joined import cli
-from classroom.model import ClassSpec, Registry
-from tests.classroom.test_seat_forge import _ca_data
+from classroom.model import Registry
+from tests.classroom.test_seat_forge import apply_seat, class_spec
 from tests.cluster import KubeCluster
 
 pytestmark = pytest.mark.cluster
@@ -30,15 +27,10 @@ def doctor(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[st
 
 def test_doctor_says_a_deleted_seats_token_is_refused_not_that_the_network_is_down(
         kube_cluster: KubeCluster, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    server, ca = _ca_data(kube_cluster)
-    klass = f"c{uuid.uuid4().hex[:6]}"
-    spec = ClassSpec(name=klass, ends=datetime.now(UTC) + timedelta(hours=1), cluster_id="test", server=server,
-                     ca_data=ca)
-    registry = Registry(f"registry.invalid/{klass}/ana", "ana", "pw")
-    objects = seat.seat_objects(spec, "ana", registry)
-    namespace = objects[0]["metadata"]["name"]
-    kube_cluster.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List",
-                                                                "items": objects}))
+    spec = class_spec(kube_cluster)
+    server = spec.server
+    registry = Registry(f"registry.invalid/{spec.name}/ana", "ana", "pw")
+    namespace = apply_seat(kube_cluster, spec, registry)
     try:
         token = kube_cluster.kubectl("create", "token", seat.SEAT_ACCOUNT, "-n", namespace,
                                      "--duration=1h").stdout.strip()

@@ -43,22 +43,29 @@ class Seat:
                 "HOME": str(self.kubeconfig.parent), "NO_COLOR": "1"}
 
 
-def _ca_data(cluster: KubeCluster) -> tuple[str, str]:
+def class_spec(cluster: KubeCluster) -> ClassSpec:
+    """A class of its own (a random name) on CLUSTER, ending in an hour."""
     config = json.loads(cluster.kubeconfig.read_text())["clusters"][0]["cluster"]
-    return config["server"], base64.b64encode(Path(config["certificate-authority"]).read_bytes()).decode()
+    return ClassSpec(name=f"c{uuid.uuid4().hex[:6]}", ends=datetime.now(UTC) + timedelta(hours=1), cluster_id="test",
+                     server=config["server"],
+                     ca_data=base64.b64encode(Path(config["certificate-authority"]).read_bytes()).decode())
+
+
+def apply_seat(cluster: KubeCluster, spec: ClassSpec, registry: Registry) -> str:
+    """Seat `ana` of SPEC applied server-side, as `class up` applies it; its namespace. (A client-side apply creates
+    the `default` ServiceAccount the seat model sets pull Secrets on, and fails AlreadyExists when the
+    ServiceAccount controller has just made it in the new namespace: seen in CI.)"""
+    objects = seat.seat_objects(spec, "ana", registry)
+    cluster.kubectl("apply", "--server-side", "-f", "-",
+                    input=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
+    return str(objects[0]["metadata"]["name"])
 
 
 @pytest.fixture
 def a_seat(kube_cluster: KubeCluster, registry: Any, tmp_path: Path) -> Iterator[Seat]:
     """Seat `ana` of a class of its own, its registry the test's real one; the seat's kubeconfig (bound token)."""
-    server, ca = _ca_data(kube_cluster)
-    klass = f"c{uuid.uuid4().hex[:6]}"
-    spec = ClassSpec(name=klass, ends=datetime.now(UTC) + timedelta(hours=1), cluster_id="test", server=server,
-                     ca_data=ca)
-    objects = seat.seat_objects(spec, "ana", Registry(registry.host, "ana", "pw"))
-    namespace = objects[0]["metadata"]["name"]
-    kube_cluster.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List",
-                                                                "items": objects}))
+    spec = class_spec(kube_cluster)
+    namespace = apply_seat(kube_cluster, spec, Registry(registry.host, "ana", "pw"))
     try:
         kube_cluster.wait_for("the seat's quota counted", lambda: kube_cluster.kubectl_json(
             "get", "resourcequota", "seat", "-n", namespace).get("status", {}).get("used") is not None, timeout=60)
