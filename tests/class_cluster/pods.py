@@ -77,7 +77,7 @@ def services_routed(cluster: ClassCluster, node: str, namespace: str, endpoints:
     """Wait until kube-proxy on NODE sends each Service NAME to its pod IP (its rule's comment: "NS/NAME -> IP:PORT").
     kube-proxy programs a new Service a second or more after its pod is Ready. Before that, a connection to the
     ClusterIP leaves the cluster by the node's default route, and on these machines the network outside accepts
-    every TCP connection and closes it: an empty answer, not an answer from the pod (CI failed that way)."""
+    every TCP connection and closes it: `connect()` then sees `silent`, not the pod's answer (CI failed that way)."""
     markers = [f'"{namespace}/{name} -> {ip}:{PORT}"' for name, ip in endpoints.items()]
     cluster.wait_for(f"kube-proxy on {node} to route the Services {', '.join(endpoints)} of {namespace}",
                      lambda: all(m in cluster.node_exec(node, "iptables-save", "-t", "nat").stdout for m in markers),
